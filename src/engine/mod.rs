@@ -1,0 +1,6 @@
+//! The pure promotion engine: configuration model, validation, dependency
+//! resolution, the compliance state machine and promotion gates.
+
+pub mod diag;
+pub mod yaml;
+pub mod yaml_de;
