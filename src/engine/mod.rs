@@ -4,3 +4,7 @@
 pub mod diag;
 pub mod yaml;
 pub mod yaml_de;
+pub mod config;
+pub mod facts;
+pub mod policy;
+pub mod resolver;
