@@ -3,4 +3,6 @@
 //! `engine` is pure (no I/O, no clock reads except where a time is passed in);
 //! `io` reads and writes files; `cli` holds one module per subcommand.
 
+pub mod cli;
 pub mod engine;
+pub mod io;

@@ -1,3 +1,6 @@
+use clap::Parser;
+
 fn main() {
-    println!("Hello, world!");
+    let cli = gander::cli::Cli::parse();
+    std::process::exit(gander::cli::run(cli));
 }

@@ -1,10 +1,14 @@
 //! The pure promotion engine: configuration model, validation, dependency
 //! resolution, the compliance state machine and promotion gates.
 
-pub mod diag;
-pub mod yaml;
-pub mod yaml_de;
 pub mod config;
+pub mod diag;
 pub mod facts;
+pub mod gates;
+pub mod load;
+pub mod plan;
 pub mod policy;
 pub mod resolver;
+pub mod state_machine;
+pub mod yaml;
+pub mod yaml_de;

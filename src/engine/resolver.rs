@@ -100,7 +100,11 @@ impl DepGraph {
         // Kahn's algorithm on "depends on" edges: a service is ready when all of the
         // services it depends on are placed.
         let mut pending: Vec<u32> = (0..n)
-            .map(|i| self.graph.edges_directed(NodeIndex::new(i), Outgoing).count() as u32)
+            .map(|i| {
+                self.graph
+                    .edges_directed(NodeIndex::new(i), Outgoing)
+                    .count() as u32
+            })
             .collect();
         let mut ready: BinaryHeap<Reverse<u32>> = (0..n as u32)
             .filter(|&i| pending[i as usize] == 0)
@@ -278,12 +282,7 @@ impl DepGraph {
         let mut v: Vec<(&str, DepKind)> = self
             .graph
             .edges_directed(n, Outgoing)
-            .map(|e| {
-                (
-                    self.name(petgraph::visit::EdgeRef::target(&e)),
-                    *e.weight(),
-                )
-            })
+            .map(|e| (self.name(petgraph::visit::EdgeRef::target(&e)), *e.weight()))
             .collect();
         v.sort();
         v.dedup();
@@ -435,10 +434,7 @@ mod tests {
 
     #[test]
     fn upstream_and_downstream_are_transitive() {
-        let g = g(
-            &["a", "b", "c", "d"],
-            &[("b", "a"), ("c", "b"), ("d", "a")],
-        );
+        let g = g(&["a", "b", "c", "d"], &[("b", "a"), ("c", "b"), ("d", "a")]);
         assert_eq!(g.upstream("c"), vec!["a", "b"]);
         assert_eq!(g.downstream("a"), vec!["b", "c", "d"]);
         assert_eq!(g.downstream("c"), Vec::<&str>::new());

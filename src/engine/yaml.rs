@@ -21,7 +21,10 @@ pub struct Node {
 pub enum Kind {
     /// A scalar as written. `quoted` scalars are always strings; plain ones are resolved
     /// by the YAML 1.2 core schema when a type is not asked for.
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     /// Entries in document order. Keys are scalars (complex keys are refused).
     Map(Vec<(Node, Node)>),
@@ -157,7 +160,9 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 };
                 diags.push(
                     Diagnostic::error(file, pos, format!("YAML syntax error: {}", e.info()))
-                        .with_help("check the indentation and quoting on this line and the one above"),
+                        .with_help(
+                            "check the indentation and quoting on this line and the one above",
+                        ),
                 );
                 return Err(diags);
             }
@@ -235,8 +240,12 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 None => {
                     if !matches!(node.kind, Kind::Scalar { .. }) {
                         diags.push(
-                            Diagnostic::error(file, node.pos, "a mapping key must be a plain value")
-                                .with_help("write the key as a word, e.g. `name:`"),
+                            Diagnostic::error(
+                                file,
+                                node.pos,
+                                "a mapping key must be a plain value",
+                            )
+                            .with_help("write the key as a word, e.g. `name:`"),
                         );
                     }
                     *pending_key = Some(node);
@@ -259,7 +268,11 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             },
         }
     }
-    if diags.is_empty() { Ok(root) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(root)
+    } else {
+        Err(diags)
+    }
 }
 
 #[cfg(test)]
@@ -269,14 +282,23 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let n = parse("f", "a:\n  b: [x, y]\n").unwrap().unwrap();
-        assert_eq!(n.locate(&["a", "b", "1"]), Pos { line: 2, column: 10 });
+        assert_eq!(
+            n.locate(&["a", "b", "1"]),
+            Pos {
+                line: 2,
+                column: 10
+            }
+        );
         assert_eq!(n.locate_key(&["a", "b"]), Pos { line: 2, column: 3 });
     }
 
     #[test]
     fn duplicate_keys_are_errors() {
         let e = parse("f.yaml", "a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert_eq!(e[0].to_string(), "f.yaml:3:1: error: duplicate key `a`\n  help: `a` is already set on line 1; keep one of them");
+        assert_eq!(
+            e[0].to_string(),
+            "f.yaml:3:1: error: duplicate key `a`\n  help: `a` is already set on line 1; keep one of them"
+        );
     }
 
     #[test]

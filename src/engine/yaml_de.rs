@@ -112,20 +112,19 @@ impl<'a> De<'a> {
     fn scalar(&self, what: &str) -> Result<&'a str, Error> {
         match &self.node.kind {
             Kind::Scalar { text, .. } if !self.node.is_null() => Ok(text),
-            _ => Err(Error::custom(format!(
-                "expected {what}, found {}",
-                self.node.describe()
-            ))
-            .at(self.node.pos)),
+            _ => Err(
+                Error::custom(format!("expected {what}, found {}", self.node.describe()))
+                    .at(self.node.pos),
+            ),
         }
     }
 
     fn parse_num<T: std::str::FromStr>(&self, what: &str) -> Result<T, Error> {
         let s = self.scalar(what)?;
         let cleaned: String = s.chars().filter(|c| *c != '_').collect();
-        cleaned.parse::<T>().map_err(|_| {
-            Error::custom(format!("expected {what}, found `{s}`")).at(self.node.pos)
-        })
+        cleaned
+            .parse::<T>()
+            .map_err(|_| Error::custom(format!("expected {what}, found `{s}`")).at(self.node.pos))
     }
 }
 
@@ -148,7 +147,10 @@ impl<'de> de::Deserializer<'de> for De<'_> {
             Kind::Map(_) => return self.deserialize_map(visitor),
             Kind::Scalar { text, quoted: true } => visitor.visit_str(text),
             Kind::Scalar { .. } if self.node.is_null() => visitor.visit_unit(),
-            Kind::Scalar { text, quoted: false } => match resolve_plain(text) {
+            Kind::Scalar {
+                text,
+                quoted: false,
+            } => match resolve_plain(text) {
                 Plain::Bool(b) => visitor.visit_bool(b),
                 Plain::Int(i) => visitor.visit_i64(i),
                 Plain::Float(f) => visitor.visit_f64(f),
@@ -163,7 +165,9 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         match s {
             "true" | "True" | "TRUE" => visitor.visit_bool(true),
             "false" | "False" | "FALSE" => visitor.visit_bool(false),
-            _ => Err(Error::custom(format!("expected true or false, found `{s}`"))),
+            _ => Err(Error::custom(format!(
+                "expected true or false, found `{s}`"
+            ))),
         }
         .map_err(|e| e.at(self.node.pos))
     }
@@ -185,7 +189,9 @@ impl<'de> de::Deserializer<'de> for De<'_> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let s = self.scalar("a string")?;
-        visitor.visit_str::<Error>(s).map_err(|e| e.at(self.node.pos))
+        visitor
+            .visit_str::<Error>(s)
+            .map_err(|e| e.at(self.node.pos))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -251,7 +257,11 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         visitor.visit_seq(access).map_err(|e| e.at(pos))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_seq(visitor)
     }
 
@@ -426,7 +436,9 @@ fn resolve_plain(s: &str) -> Plain {
     match s {
         "true" | "True" | "TRUE" => return Plain::Bool(true),
         "false" | "False" | "FALSE" => return Plain::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Plain::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Plain::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
         _ => {}
@@ -458,7 +470,11 @@ fn resolve_plain(s: &str) -> Plain {
 /// Parse a YAML text straight into `T`, for embedded defaults and tests.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Vec<Diagnostic>> {
     let node = super::yaml::parse(file, text)?.ok_or_else(|| {
-        vec![Diagnostic::error(file, Pos { line: 1, column: 1 }, "the file is empty")]
+        vec![Diagnostic::error(
+            file,
+            Pos { line: 1, column: 1 },
+            "the file is empty",
+        )]
     })?;
     match from_node(file, &node) {
         (Some(v), d) if d.is_empty() => Ok(v),
@@ -523,16 +539,30 @@ mod tests {
     fn missing_key_points_at_its_mapping() {
         let (v, d) = load("flag: true\ninner:\n  count: 2\n");
         assert!(v.is_none());
-        assert_eq!(d, vec!["t.yaml:3:3: error: missing required key `name`\n  help: add `name:` to this mapping"]);
+        assert_eq!(
+            d,
+            vec![
+                "t.yaml:3:3: error: missing required key `name`\n  help: add `name:` to this mapping"
+            ]
+        );
     }
 
     #[test]
     fn wrong_type_points_at_the_value() {
         let (_, d) = load("inner:\n  name: x\n  count: lots\n");
-        assert_eq!(d, vec!["t.yaml:3:10: error: expected a whole number, found `lots`"]);
+        assert_eq!(
+            d,
+            vec!["t.yaml:3:10: error: expected a whole number, found `lots`"]
+        );
         let (_, d) = load("inner: {name: x}\nflag: yes\n");
-        assert_eq!(d, vec!["t.yaml:2:7: error: expected true or false, found `yes`"]);
+        assert_eq!(
+            d,
+            vec!["t.yaml:2:7: error: expected true or false, found `yes`"]
+        );
         let (_, d) = load("inner: {name: x}\ntags: a\n");
-        assert_eq!(d[0].lines().next().unwrap(), "t.yaml:2:7: error: expected a list, found `a`");
+        assert_eq!(
+            d[0].lines().next().unwrap(),
+            "t.yaml:2:7: error: expected a list, found `a`"
+        );
     }
 }

@@ -1,0 +1,104 @@
+//! The scriptable front end: one module per subcommand, all on the same engine.
+//!
+//! Exit codes (PRODUCT.md): 0 ok, 1 a check or gate failed, 2 bad usage or bad
+//! config, 3 a source could not be reached.
+
+pub mod order;
+pub mod output;
+pub mod promote;
+pub mod status;
+pub mod validate;
+
+use crate::engine::config::Config;
+use crate::engine::diag::Diagnostic;
+use crate::io::config_dir::{self, Located};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gander",
+    version,
+    about = "The on-call console for multi-service compliance promotion",
+    long_about = "gander decides what may be promoted, in which order, and why not.\n\n\
+        Exit codes: 0 ok, 1 a check or gate failed, 2 bad usage or bad config.",
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Configuration directory (holds org-config.yaml, services/, policies/).
+    /// Default: $GANDER_CONFIG, then the user config dir (~/.config/gander), then ./config
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration and report every problem with file:line:column
+    Validate(validate::Args),
+    /// Print the promotion order: every service after its dependencies
+    Order(order::Args),
+    /// Each service's state, dependencies, and what blocks its next promotion
+    Status(status::Args),
+    /// Evaluate a promotion: every requirement and gate with its verdict
+    Promote(promote::Args),
+}
+
+/// Run the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Validate(a) => validate::run(cli.config, a),
+        Command::Order(a) => order::run(cli.config, a),
+        Command::Status(a) => status::run(cli.config, a),
+        Command::Promote(a) => promote::run(cli.config, a),
+    }
+}
+
+/// Find the config directory from `--config`, then `GANDER_CONFIG`, then the defaults.
+pub fn locate(flag: Option<PathBuf>) -> Result<Located, config_dir::ConfigDirError> {
+    match flag {
+        Some(p) => config_dir::locate(Some(&p), false),
+        None => match std::env::var_os("GANDER_CONFIG").filter(|v| !v.is_empty()) {
+            Some(v) => config_dir::locate(Some(PathBuf::from(v).as_path()), true),
+            None => config_dir::locate(None, false),
+        },
+    }
+}
+
+pub fn print_diagnostics(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}");
+    }
+}
+
+/// Load a valid config or explain on stderr why not (the caller exits 2).
+pub fn load_or_report(flag: Option<PathBuf>) -> Result<(Config, Located), i32> {
+    let located = locate(flag).map_err(|e| {
+        eprintln!("gander: {e}");
+        EXIT_USAGE
+    })?;
+    let loaded = config_dir::load_dir(&located.dir).map_err(|e| {
+        eprintln!("gander: {e}");
+        EXIT_USAGE
+    })?;
+    match loaded.config {
+        Some(c) => Ok((c, located)),
+        None => {
+            print_diagnostics(&loaded.diagnostics);
+            let n = loaded.errors().count();
+            eprintln!(
+                "gander: the configuration in {} has {n} error{}; run `gander validate` for the full report",
+                located.dir.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            Err(EXIT_USAGE)
+        }
+    }
+}

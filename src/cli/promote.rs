@@ -1,0 +1,156 @@
+//! `gander promote SERVICE --to STATE --dry-run`: every requirement and gate verdict.
+
+use super::{EXIT_USAGE, output};
+use crate::engine::facts::Facts;
+use crate::engine::plan::{self, Plan, Verdict};
+use crate::engine::policy::GateType;
+use crate::engine::resolver::DepGraph;
+use crate::engine::state_machine::Refusal;
+use chrono::Utc;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The service to promote
+    pub service: String,
+    /// The state to promote it to (a state of compliance_rules.yaml)
+    #[arg(long, value_name = "STATE")]
+    pub to: String,
+    /// Evaluate only; record nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the evaluation as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    evaluated_at: String,
+    #[serde(flatten)]
+    plan: &'a Plan,
+    /// When the transition needs several steps, the evaluation of the first one.
+    first_step: Option<&'a Plan>,
+}
+
+pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
+    if !args.dry_run {
+        eprintln!(
+            "gander: promote without --dry-run would record a promotion request, and this build has no promotion store yet\n  help: run `gander promote {} --to {} --dry-run` to see every gate's verdict",
+            args.service, args.to
+        );
+        return EXIT_USAGE;
+    }
+    let (config, located) = match super::load_or_report(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(_) = config.service(&args.service) else {
+        let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
+        eprintln!(
+            "gander: no service `{}` in {}\n  help: {}",
+            args.service,
+            located.dir.display(),
+            crate::engine::diag::suggest(&args.service, names.iter().copied())
+                .unwrap_or_else(|| "run `gander order` to list the services".into())
+        );
+        return EXIT_USAGE;
+    };
+    if !config.rules.states.contains_key(&args.to) {
+        eprintln!(
+            "gander: `{}` is not a state\n  help: {}",
+            args.to,
+            crate::engine::diag::suggest(&args.to, config.rules.states.keys().map(String::as_str))
+                .unwrap_or_default()
+        );
+        return EXIT_USAGE;
+    }
+    let now = Utc::now();
+    let graph = DepGraph::from_config(&config);
+    let facts = Facts::from_config(&config, now);
+    let Some(p) = plan::plan(&config, &graph, &facts, &args.service, &args.to) else {
+        return EXIT_USAGE;
+    };
+    let first = match &p.refusal {
+        Some(Refusal::NotAllowed {
+            path: Some(path), ..
+        }) if path.len() > 2 => plan::plan(&config, &graph, &facts, &args.service, &path[1]),
+        _ => None,
+    };
+    if args.json {
+        output::print_json(
+            "promotion_plan",
+            &Report {
+                evaluated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                plan: &p,
+                first_step: first.as_ref(),
+            },
+        );
+        return p.verdict.exit_code();
+    }
+    println!(
+        "Dry run: promote {} from `{}` to `{}` ({}; nothing is recorded)",
+        p.service,
+        p.from,
+        p.to,
+        now.format("%Y-%m-%d %H:%M UTC")
+    );
+    print_plan(&p);
+    if let Some(f) = &first {
+        println!();
+        println!("First step: {} -> {}", f.from, f.to);
+        print_plan(f);
+    }
+    println!();
+    println!(
+        "Legend: pass; pending = waits for people; STALE = evidence too old; UNKNOWN = no data, never a pass; FAIL."
+    );
+    p.verdict.exit_code()
+}
+
+fn print_plan(p: &Plan) {
+    println!(
+        "Verdict: {}",
+        match p.verdict {
+            Verdict::Ready => "READY: every requirement and gate passes",
+            Verdict::AwaitingApproval => "AWAITING APPROVAL: only manual gates wait",
+            Verdict::Blocked => "BLOCKED",
+            Verdict::Refused => "REFUSED by the state machine",
+        }
+    );
+    if let Some(r) = &p.refusal {
+        println!("  {r}");
+    }
+    if let Some(d) = &p.demotion {
+        println!("  demotion ({d}): gates never hold a demotion");
+    }
+    if !p.requirements.is_empty() {
+        println!("Requirements for entering `{}`:", p.to);
+        for r in &p.requirements {
+            println!("{}", output::check_line("  ", r));
+        }
+    }
+    if !p.gates.is_empty() {
+        println!("Gates:");
+        for g in &p.gates {
+            let kind = match g.kind {
+                GateType::Blocking => "blocking",
+                GateType::Manual => "manual",
+                GateType::Advisory => "advisory",
+            };
+            println!(
+                "  {} {} ({kind}, stage {})",
+                output::tag(g.status),
+                g.gate,
+                serde_json::to_value(g.stage)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            );
+            for c in &g.checks {
+                println!("{}", output::check_line("      ", c));
+            }
+        }
+    }
+}

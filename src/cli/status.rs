@@ -1,0 +1,134 @@
+//! `gander status`: each service's state, dependencies and what holds its next step.
+
+use super::{EXIT_OK, output};
+use crate::engine::facts::Facts;
+use crate::engine::gates::Status;
+use crate::engine::plan::{self, ServiceStatus, Verdict};
+use crate::engine::resolver::DepGraph;
+use chrono::Utc;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Only this service (repeatable)
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    org: &'a str,
+    generated_at: String,
+    services: &'a [ServiceStatus],
+}
+
+pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
+    let (config, located) = match super::load_or_report(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    for s in &args.services {
+        if config.service(s).is_none() {
+            let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
+            eprintln!(
+                "gander: no service `{s}` in {}{}",
+                located.dir.display(),
+                crate::engine::diag::suggest(s, names.iter().copied())
+                    .map(|h| format!("\n  help: {h}"))
+                    .unwrap_or_default()
+            );
+            return super::EXIT_USAGE;
+        }
+    }
+    let now = Utc::now();
+    let graph = DepGraph::from_config(&config);
+    let facts = Facts::from_config(&config, now);
+    let mut all = plan::status(&config, &graph, &facts);
+    if !args.services.is_empty() {
+        all.retain(|s| args.services.contains(&s.service));
+    }
+    if args.json {
+        output::print_json(
+            "status",
+            &Report {
+                org: &config.org.org.name,
+                generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                services: &all,
+            },
+        );
+        return EXIT_OK;
+    }
+    println!(
+        "{}: {} services, in promotion order ({})",
+        config.org.org.name,
+        all.len(),
+        now.format("%Y-%m-%d %H:%M UTC")
+    );
+    println!(
+        "Facts come from the configuration only: evidence, live metrics and approvals are unknown, and unknown never passes."
+    );
+    let w = all
+        .iter()
+        .map(|s| s.service.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let ws = all.iter().map(|s| s.state.len()).max().unwrap_or(5).max(5);
+    println!();
+    println!("  {:<w$}  {:<ws$}  NEXT", "SERVICE", "STATE");
+    for s in &all {
+        let next = match &s.next {
+            None => "none (top of the state machine)".to_string(),
+            Some(p) => format!("-> {}: {}", p.to, p.verdict.as_str()),
+        };
+        println!("  {:<w$}  {:<ws$}  {next}", s.service, s.state);
+    }
+    for s in &all {
+        println!();
+        let deps = if s.dependencies.is_empty() {
+            "no dependencies".to_string()
+        } else {
+            format!(
+                "depends on {}",
+                s.dependencies
+                    .iter()
+                    .map(|d| format!("{} ({}, {})", d.service, d.kind.as_str(), d.state))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let down = if s.downstream.is_empty() {
+            String::new()
+        } else {
+            format!("; needed by {}", s.downstream.join(", "))
+        };
+        println!("{} [{}]: {deps}{down}", s.service, s.state);
+        match &s.next {
+            None => println!("  at the top: the only way on is a demotion"),
+            Some(p) => {
+                println!("  next: {} -> {}: {}", p.from, p.to, p.verdict.as_str());
+                if p.verdict == Verdict::Ready {
+                    continue;
+                }
+                for r in &p.requirements {
+                    if r.status != Status::Pass {
+                        println!("{}", output::check_line("    ", r));
+                    }
+                }
+                for g in p.gates.iter().filter(|g| g.holds()) {
+                    for c in g.checks.iter().filter(|c| c.status != Status::Pass) {
+                        if p.requirements.iter().any(|r| r.check == c.check) {
+                            continue;
+                        }
+                        println!("{} [gate {}]", output::check_line("    ", c), g.gate);
+                    }
+                }
+            }
+        }
+    }
+    EXIT_OK
+}

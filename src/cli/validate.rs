@@ -1,0 +1,83 @@
+//! `gander validate`: every configuration problem in one run.
+
+use super::{EXIT_OK, EXIT_USAGE, output};
+use crate::engine::diag::Diagnostic;
+use crate::io::config_dir;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    dir: String,
+    ok: bool,
+    errors: usize,
+    warnings: usize,
+    services: usize,
+    diagnostics: &'a [Diagnostic],
+}
+
+pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
+    let located = match super::locate(config) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let loaded = match config_dir::load_dir(&located.dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let errors = loaded.errors().count();
+    let warnings = loaded.diagnostics.len() - errors;
+    let services = loaded.config.as_ref().map_or(0, |c| c.services.len());
+    if args.json {
+        output::print_json(
+            "validate",
+            &Report {
+                dir: located.dir.display().to_string(),
+                ok: errors == 0,
+                errors,
+                warnings,
+                services,
+                diagnostics: &loaded.diagnostics,
+            },
+        );
+    } else {
+        super::print_diagnostics(&loaded.diagnostics);
+        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+        match &loaded.config {
+            Some(c) => println!(
+                "{}: ok ({}, {} states, {} gates; {}) [found via {}]",
+                located.dir.display(),
+                plural(c.services.len(), "service"),
+                c.rules.states.len(),
+                c.gates.gates.len(),
+                plural(warnings, "warning"),
+                located.how
+            ),
+            None => eprintln!(
+                "{}: {} and {}",
+                located.dir.display(),
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            ),
+        }
+    }
+    if errors > 0 {
+        // A broken configuration is "bad config" (2), as for every other command.
+        EXIT_USAGE
+    } else {
+        EXIT_OK
+    }
+}

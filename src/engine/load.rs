@@ -1,0 +1,626 @@
+//! From the texts of a config directory to a validated [`Config`], collecting every
+//! diagnostic in one pass. Pure: io reads the files and hands over their text.
+
+use super::config::{Config, LoadedService, OrgConfig, ServiceFile};
+use super::diag::{Diagnostic, Pos, suggest};
+use super::policy::{DEFAULT_GATES, DEFAULT_RULES, GatesFile, RulesFile};
+use super::resolver::DepGraph;
+use super::yaml::{self, Node};
+use super::yaml_de;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One file's text and the name to show in messages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        Source {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// What a config directory holds. Policy files default to the built-in ones.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// `None` when the directory has no `org-config.yaml` (an error, reported here).
+    pub org: Option<Source>,
+    pub services: Vec<Source>,
+    pub rules: Option<Source>,
+    pub gates: Option<Source>,
+    /// Where the org config was expected, for the "missing" message.
+    pub dir: String,
+}
+
+/// The result of loading: the config if there were no errors, and every diagnostic
+/// (errors and warnings) sorted by file and position.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+}
+
+struct Parsed<T> {
+    value: T,
+    node: Node,
+    path: String,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    src: &Source,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Parsed<T>> {
+    let node = match yaml::parse(&src.path, &src.text) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            diags.push(
+                Diagnostic::error(&src.path, Pos { line: 1, column: 1 }, "the file is empty")
+                    .with_help("see config/ in the gander repository for an example"),
+            );
+            return None;
+        }
+        Err(e) => {
+            diags.extend(e);
+            return None;
+        }
+    };
+    let (value, d) = yaml_de::from_node::<T>(&src.path, &node);
+    diags.extend(d);
+    value.map(|value| Parsed {
+        value,
+        node,
+        path: src.path.clone(),
+    })
+}
+
+/// Load and validate everything.
+pub fn load(sources: &Sources) -> Loaded {
+    let mut diags = Vec::new();
+    let builtin_rules = Source::new("<built-in compliance_rules.yaml>", DEFAULT_RULES);
+    let builtin_gates = Source::new("<built-in promotion_gates.yaml>", DEFAULT_GATES);
+
+    let org: Option<Parsed<OrgConfig>> = match &sources.org {
+        Some(s) => parse(s, &mut diags),
+        None => {
+            diags.push(
+                Diagnostic::error(
+                    &format!("{}/org-config.yaml", sources.dir.trim_end_matches('/')),
+                    Pos { line: 1, column: 1 },
+                    "no org-config.yaml in the config directory",
+                )
+                .with_help("create it (see config/org-config.yaml in the gander repository) or point --config at the right directory"),
+            );
+            None
+        }
+    };
+    let rules: Option<Parsed<RulesFile>> =
+        parse(sources.rules.as_ref().unwrap_or(&builtin_rules), &mut diags);
+    let gates: Option<Parsed<GatesFile>> =
+        parse(sources.gates.as_ref().unwrap_or(&builtin_gates), &mut diags);
+    let services: Vec<Parsed<ServiceFile>> = sources
+        .services
+        .iter()
+        .filter_map(|s| parse(s, &mut diags))
+        .collect();
+
+    if sources.services.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                &format!("{}/services", sources.dir.trim_end_matches('/')),
+                Pos { line: 1, column: 1 },
+                "no service definitions (services/*.yaml)",
+            )
+            .with_help("add one file per service, in the seed 003 template"),
+        );
+    }
+
+    if let (Some(r), Some(g)) = (&rules, &gates) {
+        check_policies(r, g, &mut diags);
+    }
+    if let Some(o) = &org {
+        check_org(o, &mut diags);
+    }
+    let names = check_services(&services, org.as_ref(), rules.as_ref(), &mut diags);
+    check_cycles(&services, &names, &mut diags);
+
+    diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    diags.dedup();
+    let has_errors = diags.iter().any(Diagnostic::is_error);
+    let config = match (org, rules, gates, has_errors) {
+        (Some(org), Some(rules), Some(gates), false) => {
+            let mut services: Vec<LoadedService> = services
+                .into_iter()
+                .map(|p| LoadedService {
+                    def: p.value.service,
+                    file: p.path,
+                })
+                .collect();
+            services.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+            Some(Config {
+                org: org.value,
+                services,
+                rules: rules.value,
+                gates: gates.value,
+            })
+        }
+        _ => None,
+    };
+    Loaded {
+        config,
+        diagnostics: diags,
+    }
+}
+
+fn check_policies(
+    rules: &Parsed<RulesFile>,
+    gates: &Parsed<GatesFile>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let r = &rules.value;
+    let states: Vec<&str> = r.states.keys().map(String::as_str).collect();
+    let file = &rules.path;
+    let undefined = |what: &str, s: &str, pos: Pos| {
+        Diagnostic::error(file, pos, format!("{what} `{s}` is not a defined state"))
+            .with_help_opt(suggest(s, states.iter().copied()))
+    };
+    if !r.states.contains_key(&r.initial_state) {
+        diags.push(undefined(
+            "initial_state",
+            &r.initial_state,
+            rules.node.locate(&["initial_state"]),
+        ));
+    }
+    for (i, s) in r.compliant_states.iter().enumerate() {
+        if !r.states.contains_key(s) {
+            let idx = i.to_string();
+            diags.push(undefined(
+                "compliant state",
+                s,
+                rules.node.locate(&["compliant_states", &idx]),
+            ));
+        }
+    }
+    let mut used_gates = BTreeSet::new();
+    for (name, def) in &r.states {
+        for (i, t) in def.allowed_transitions.iter().enumerate() {
+            if !r.states.contains_key(t) {
+                let idx = i.to_string();
+                let pos = rules
+                    .node
+                    .locate(&["states", name, "allowed_transitions", &idx]);
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        pos,
+                        format!("transition from `{name}` to undefined state `{t}`"),
+                    )
+                    .with_help_opt(suggest(t, states.iter().copied()).or(
+                        Some(format!(
+                            "define `{t}` under `states:` or remove it from allowed_transitions"
+                        )),
+                    )),
+                );
+            }
+        }
+        for (i, g) in def.gates.iter().enumerate() {
+            used_gates.insert(g.as_str());
+            if !gates.value.gates.contains_key(g) {
+                let idx = i.to_string();
+                let pos = rules.node.locate(&["states", name, "gates", &idx]);
+                diags.push(
+                    Diagnostic::error(file, pos, format!("unknown gate `{g}` in state `{name}`"))
+                        .with_help_opt(
+                            suggest(g, gates.value.gates.keys().map(String::as_str))
+                                .map(|s| format!("{s} (gates are defined in {})", gates.path)),
+                        ),
+                );
+            }
+        }
+    }
+    for (i, d) in r.demotions.iter().enumerate() {
+        let idx = i.to_string();
+        for (key, s) in [("from", &d.from), ("to", &d.to)] {
+            if !r.states.contains_key(s) {
+                diags.push(undefined(
+                    "demotion state",
+                    s,
+                    rules.node.locate(&["demotions", &idx, key]),
+                ));
+            }
+        }
+        if r.states
+            .get(&d.from)
+            .is_some_and(|f| !f.allowed_transitions.contains(&d.to))
+        {
+            diags.push(
+                Diagnostic::error(
+                    file,
+                    rules.node.locate(&["demotions", &idx]),
+                    format!(
+                        "demotion `{} -> {}` is not an allowed transition",
+                        d.from, d.to
+                    ),
+                )
+                .with_help(format!(
+                    "add `{}` to states.{}.allowed_transitions",
+                    d.to, d.from
+                )),
+            );
+        }
+    }
+    for (name, def) in &gates.value.gates {
+        if def.checks.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    &gates.path,
+                    gates.node.locate(&["gates", name, "checks"]),
+                    format!("gate `{name}` has no checks"),
+                )
+                .with_help("list at least one check, or remove the gate"),
+            );
+        }
+        if !used_gates.contains(name.as_str()) {
+            diags.push(
+                Diagnostic::warning(
+                    &gates.path,
+                    gates.node.locate_key(&["gates", name]),
+                    format!("gate `{name}` is not used by any state"),
+                )
+                .with_help(format!("add it to a state's `gates:` in {file}")),
+            );
+        }
+    }
+}
+
+fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
+    let o = &org.value;
+    let file = &org.path;
+    let a = &o.approval;
+    if a.required_approvals == 0 {
+        diags.push(
+            Diagnostic::error(
+                file,
+                org.node.locate(&["approval", "required_approvals"]),
+                "required_approvals must be at least 1",
+            )
+            .with_help("a manual gate with no approvals would pass on its own"),
+        );
+    }
+    for (i, who) in a.default_approvers.iter().enumerate() {
+        check_group_ref(
+            org,
+            who,
+            &["approval", "default_approvers", &i.to_string()],
+            diags,
+        );
+    }
+    for (g, members) in &a.groups {
+        if members.is_empty() {
+            diags.push(Diagnostic::warning(
+                file,
+                org.node.locate(&["approval", "groups", g]),
+                format!("group `{g}` has no members"),
+            ));
+        }
+    }
+    let t = o.evidence.coverage_threshold;
+    if !(0.0..=100.0).contains(&t) {
+        diags.push(
+            Diagnostic::error(
+                file,
+                org.node.locate(&["evidence", "coverage_threshold"]),
+                format!("coverage_threshold {t} is not a percentage"),
+            )
+            .with_help("use a number from 0 to 100"),
+        );
+    }
+    let p = &o.packaging;
+    if p.stages.is_empty() {
+        diags.push(Diagnostic::error(
+            file,
+            org.node.locate(&["packaging", "stages"]),
+            "packaging needs at least one stage",
+        ));
+    }
+    for (i, s) in p.require_approval_for.iter().enumerate() {
+        if !p.stages.contains(s) {
+            diags.push(
+                Diagnostic::error(
+                    file,
+                    org.node
+                        .locate(&["packaging", "require_approval_for", &i.to_string()]),
+                    format!("unknown stage `{s}`"),
+                )
+                .with_help_opt(suggest(s, p.stages.iter().map(String::as_str))),
+            );
+        }
+    }
+    if let Some(url) = &o.monitoring.prometheus_url {
+        check_url(
+            file,
+            url,
+            org.node.locate(&["monitoring", "prometheus_url"]),
+            diags,
+        );
+    }
+    if o.monitoring.request_timeout >= o.monitoring.poll_interval {
+        diags.push(
+            Diagnostic::warning(file, org.node.locate(&["monitoring", "request_timeout"]), format!(
+                "request_timeout {} is not shorter than poll_interval {}",
+                o.monitoring.request_timeout, o.monitoring.poll_interval
+            ))
+            .with_help("a slow source would then delay the next poll; keep the timeout well under the interval"),
+        );
+    }
+}
+
+fn check_group_ref(org: &Parsed<OrgConfig>, who: &str, path: &[&str], diags: &mut Vec<Diagnostic>) {
+    if let Some(g) = who.strip_prefix("group:") {
+        if !org.value.approval.groups.contains_key(g) {
+            diags.push(
+                Diagnostic::error(
+                    &org.path,
+                    org.node.locate(path),
+                    format!("unknown approver group `{g}`"),
+                )
+                .with_help_opt(suggest(
+                    g,
+                    org.value.approval.groups.keys().map(String::as_str),
+                )),
+            );
+        }
+    }
+}
+
+fn check_url(file: &str, url: &str, pos: Pos, diags: &mut Vec<Diagnostic>) {
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len()
+    {
+        diags.push(
+            Diagnostic::error(file, pos, format!("`{url}` is not an http(s) URL"))
+                .with_help("write it as http://host:port or https://host:port"),
+        );
+    }
+}
+
+fn check_services(
+    services: &[Parsed<ServiceFile>],
+    org: Option<&Parsed<OrgConfig>>,
+    rules: Option<&Parsed<RulesFile>>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, usize> {
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, p) in services.iter().enumerate() {
+        let name = &p.value.service.name;
+        let pos = p.node.locate(&["service", "name"]);
+        if let Some(&first) = names.get(name) {
+            let f = &services[first];
+            let fpos = f.node.locate(&["service", "name"]);
+            diags.push(
+                Diagnostic::error(&p.path, pos, format!("duplicate service name `{name}`"))
+                    .with_help(format!(
+                        "`{name}` is already defined at {}:{}:{}; rename one of them",
+                        f.path, fpos.line, fpos.column
+                    )),
+            );
+        } else {
+            names.insert(name.clone(), i);
+        }
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            diags.push(
+                Diagnostic::error(&p.path, pos, format!("service name `{name}` is not a valid name"))
+                    .with_help("use letters, digits, `-`, `_` and `.` (it names directories in the audit store)"),
+            );
+        }
+    }
+    let all: Vec<&str> = names.keys().map(String::as_str).collect();
+    for p in services {
+        let s = &p.value.service;
+        let file = &p.path;
+        for (kind, list) in [
+            ("runtime", &s.spec.dependencies.runtime),
+            ("data", &s.spec.dependencies.data),
+            ("security", &s.spec.dependencies.security),
+        ] {
+            let mut seen = HashMap::new();
+            for (i, d) in list.iter().enumerate() {
+                let idx = i.to_string();
+                let pos = p
+                    .node
+                    .locate(&["service", "spec", "dependencies", kind, &idx]);
+                if !names.contains_key(d) {
+                    diags.push(
+                        Diagnostic::error(
+                            file,
+                            pos,
+                            format!("`{}` depends on unknown service `{d}`", s.name),
+                        )
+                        .with_help_opt(suggest(d, all.iter().copied()).or(
+                            Some(format!(
+                                "define it in services/{d}.yaml or remove the dependency"
+                            )),
+                        )),
+                    );
+                }
+                if let Some(first) = seen.insert(d.as_str(), i) {
+                    diags.push(
+                        Diagnostic::warning(
+                            file,
+                            pos,
+                            format!("`{d}` is listed twice in {kind} dependencies"),
+                        )
+                        .with_help(format!(
+                            "remove one of the entries (the first is item {})",
+                            first + 1
+                        )),
+                    );
+                }
+            }
+        }
+        if let (Some(state), Some(r)) = (&s.spec.compliance_state, rules) {
+            if !r.value.states.contains_key(state) {
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        p.node.locate(&["service", "spec", "compliance_state"]),
+                        format!("unknown compliance_state `{state}`"),
+                    )
+                    .with_help_opt(suggest(state, r.value.states.keys().map(String::as_str))),
+                );
+            }
+        } else if let Some(r) = rules {
+            let mode = s.spec.compliance_mode.as_str();
+            if !r.value.states.contains_key(mode) {
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        p.node.locate(&["service", "spec", "compliance_mode"]),
+                        format!("compliance_mode `{mode}` is not a state in {}", r.path),
+                    )
+                    .with_help("set `compliance_state:` to one of the states"),
+                );
+            }
+        }
+        if let Some(o) = org {
+            for (i, who) in s.approvers.iter().enumerate() {
+                if let Some(g) = who.strip_prefix("group:") {
+                    if !o.value.approval.groups.contains_key(g) {
+                        diags.push(
+                            Diagnostic::error(
+                                file,
+                                p.node.locate(&["service", "approvers", &i.to_string()]),
+                                format!("unknown approver group `{g}`"),
+                            )
+                            .with_help_opt(
+                                suggest(g, o.value.approval.groups.keys().map(String::as_str)).or(
+                                    Some(format!("define it under approval.groups in {}", o.path)),
+                                ),
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(e) = &s.endpoints {
+            check_url(
+                file,
+                &e.health_base_url,
+                p.node.locate(&["service", "endpoints", "health_base_url"]),
+                diags,
+            );
+            if let Some(m) = &e.metrics_url {
+                check_url(
+                    file,
+                    m,
+                    p.node.locate(&["service", "endpoints", "metrics_url"]),
+                    diags,
+                );
+            }
+            for (key, path) in [
+                ("live", &e.probes.live),
+                ("ready", &e.probes.ready),
+                ("startup", &e.probes.startup),
+                ("health", &e.probes.health),
+            ] {
+                if !path.starts_with('/') {
+                    diags.push(
+                        Diagnostic::error(
+                            file,
+                            p.node.locate(&["service", "endpoints", "probes", key]),
+                            format!("probe path `{path}` must start with `/`"),
+                        )
+                        .with_help(format!("write it as `/{path}`")),
+                    );
+                }
+            }
+        }
+        let b = &s.baseline;
+        if b.p95_latency_ms <= 0.0 || !b.p95_latency_ms.is_finite() {
+            diags.push(Diagnostic::error(
+                file,
+                p.node.locate(&["service", "baseline", "p95_latency_ms"]),
+                "p95_latency_ms must be a positive number of milliseconds",
+            ));
+        }
+        if !(0.0..=1.0).contains(&b.error_rate) {
+            diags.push(
+                Diagnostic::error(
+                    file,
+                    p.node.locate(&["service", "baseline", "error_rate"]),
+                    format!("error_rate {} is not a fraction", b.error_rate),
+                )
+                .with_help("write 1 % as 0.01"),
+            );
+        }
+    }
+    names
+}
+
+fn check_cycles(
+    services: &[Parsed<ServiceFile>],
+    names: &BTreeMap<String, usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let graph = DepGraph::new(
+        names.keys().map(String::as_str),
+        names.values().flat_map(|&i| {
+            let s = &services[i].value.service;
+            s.spec
+                .dependencies
+                .all()
+                .map(move |(k, d)| (s.name.as_str(), d, k))
+        }),
+    );
+    let found = graph.cycles();
+    for cycle in &found.cycles {
+        // Point at the first service's dependency entry that starts the cycle.
+        let (a, b) = (&cycle[0], &cycle[1]);
+        let p = &services[names[a]];
+        let deps = &p.value.service.spec.dependencies;
+        let pos = deps
+            .all()
+            .enumerate()
+            .find(|(_, (_, d))| d == b)
+            .map(|(_, (k, d))| {
+                let idx = deps
+                    .of(k)
+                    .iter()
+                    .position(|x| x == d)
+                    .unwrap_or(0)
+                    .to_string();
+                p.node
+                    .locate(&["service", "spec", "dependencies", k.as_str(), &idx])
+            })
+            .unwrap_or_else(|| p.node.locate(&["service", "spec", "dependencies"]));
+        diags.push(
+            Diagnostic::error(&p.path, pos, format!("dependency cycle: {}", cycle.join(" -> ")))
+                .with_help("services in a cycle can never be promoted dependencies-first; remove one of these dependencies"),
+        );
+    }
+    if found.truncated {
+        let first = &found.cycles[0][0];
+        let p = &services[names[first]];
+        diags.push(Diagnostic::error(
+            &p.path,
+            p.node.locate(&["service", "spec", "dependencies"]),
+            format!(
+                "more dependency cycles exist than are listed (at most {} per tangle)",
+                super::resolver::MAX_CYCLES_PER_COMPONENT
+            ),
+        ));
+    }
+}
