@@ -3,7 +3,7 @@
 
 use super::config::{Config, LoadedService, OrgConfig, ServiceFile};
 use super::diag::{Diagnostic, Pos, suggest};
-use super::policy::{DEFAULT_GATES, DEFAULT_RULES, GatesFile, RulesFile};
+use super::policy::{Check, DEFAULT_GATES, DEFAULT_RULES, GatesFile, RulesFile};
 use super::resolver::DepGraph;
 use super::yaml::{self, Node};
 use super::yaml_de;
@@ -192,7 +192,22 @@ fn check_policies(
         }
     }
     let mut used_gates = BTreeSet::new();
+    let check_names = || Check::ALL.into_iter().map(Check::as_str);
+    let unknown_check = |file: &str, c: &str, pos: Pos| {
+        Diagnostic::error(file, pos, format!("unknown check `{c}`"))
+            .with_help_opt(suggest(c, check_names()))
+    };
     for (name, def) in &r.states {
+        for (i, c) in def.requirements.iter().enumerate() {
+            if c.check.is_none() {
+                let idx = i.to_string();
+                diags.push(unknown_check(
+                    file,
+                    &c.name,
+                    rules.node.locate(&["states", name, "requirements", &idx]),
+                ));
+            }
+        }
         for (i, t) in def.allowed_transitions.iter().enumerate() {
             if !r.states.contains_key(t) {
                 let idx = i.to_string();
@@ -260,6 +275,16 @@ fn check_policies(
         }
     }
     for (name, def) in &gates.value.gates {
+        for (i, c) in def.checks.iter().enumerate() {
+            if c.check.is_none() {
+                let idx = i.to_string();
+                diags.push(unknown_check(
+                    &gates.path,
+                    &c.name,
+                    gates.node.locate(&["gates", name, "checks", &idx]),
+                ));
+            }
+        }
         if def.checks.is_empty() {
             diags.push(
                 Diagnostic::error(

@@ -4,6 +4,7 @@
 use super::config::{Config, DepKind, Mode};
 use super::facts::{Facts, ServiceFacts};
 use super::gates::{CheckResult, Ctx, GateResult, Status, worst};
+use super::policy::CheckRef;
 use super::resolver::DepGraph;
 use super::state_machine::{Refusal, StateMachine};
 use serde::Serialize;
@@ -92,17 +93,16 @@ pub fn plan(
     let mut gates = Vec::new();
     if let Some(def) = config.rules.states.get(to) {
         if demotion.is_none() {
-            requirements = def
-                .requirements
-                .iter()
-                .map(|&c| ctx.check(c, svc, &sf))
+            requirements = CheckRef::known(&def.requirements)
+                .map(|c| ctx.check(c, svc, &sf))
                 .collect();
             for name in &def.gates {
                 let Some(g) = config.gates.gates.get(name) else {
                     continue;
                 };
-                let checks: Vec<CheckResult> =
-                    g.checks.iter().map(|&c| ctx.check(c, svc, &sf)).collect();
+                let checks: Vec<CheckResult> = CheckRef::known(&g.checks)
+                    .map(|c| ctx.check(c, svc, &sf))
+                    .collect();
                 gates.push(GateResult {
                     gate: name.clone(),
                     kind: g.kind,

@@ -33,6 +33,30 @@ pub enum Check {
 }
 
 impl Check {
+    pub const ALL: [Check; 12] = [
+        Check::AllTestsPassing,
+        Check::SastClean,
+        Check::DependenciesCompliant,
+        Check::ApprovedPromotion,
+        Check::EvidenceCollected,
+        Check::TestCoverageThreshold,
+        Check::PerformanceBaselineMet,
+        Check::EvidenceChainValid,
+        Check::SignaturesVerified,
+        Check::SbomValid,
+        Check::NoBlackout,
+        Check::SoakTimeElapsed,
+    ];
+
+    /// Look a check up by name, accepting the seed's spellings too.
+    pub fn from_name(name: &str) -> Option<Check> {
+        match name {
+            "sast_results_clean" => Some(Check::SastClean),
+            "all_dependencies_compliant" => Some(Check::DependenciesCompliant),
+            _ => Check::ALL.into_iter().find(|c| c.as_str() == name),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Check::AllTestsPassing => "all_tests_passing",
@@ -48,6 +72,43 @@ impl Check {
             Check::NoBlackout => "no_blackout",
             Check::SoakTimeElapsed => "soak_time_elapsed",
         }
+    }
+}
+
+/// A check named in a policy file. It always loads, so that one misspelt name does not
+/// hide the file's other problems; validation reports names that are not checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRef {
+    pub name: String,
+    pub check: Option<Check>,
+}
+
+impl CheckRef {
+    pub fn known(refs: &[CheckRef]) -> impl Iterator<Item = Check> + '_ {
+        refs.iter().filter_map(|r| r.check)
+    }
+}
+
+impl From<Check> for CheckRef {
+    fn from(c: Check) -> Self {
+        CheckRef {
+            name: c.as_str().to_string(),
+            check: Some(c),
+        }
+    }
+}
+
+impl Serialize for CheckRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let check = Check::from_name(&name);
+        Ok(CheckRef { name, check })
     }
 }
 
@@ -87,7 +148,7 @@ pub struct StateDef {
     pub allowed_transitions: Vec<String>,
     /// What entering this state requires (seed 003 §3.2).
     #[serde(default)]
-    pub requirements: Vec<Check>,
+    pub requirements: Vec<CheckRef>,
     /// Gates from `promotion_gates.yaml` that a promotion into this state must pass.
     #[serde(default)]
     pub gates: Vec<String>,
@@ -137,7 +198,7 @@ pub enum Stage {
 pub struct GateDef {
     #[serde(rename = "type")]
     pub kind: GateType,
-    pub checks: Vec<Check>,
+    pub checks: Vec<CheckRef>,
     pub stage: Stage,
     #[serde(default)]
     pub description: Option<String>,

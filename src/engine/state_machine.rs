@@ -1,7 +1,7 @@
 //! The compliance state machine, driven by `compliance_rules.yaml`.
 
 use super::diag::suggest;
-use super::policy::{Check, RulesFile};
+use super::policy::{CheckRef, RulesFile};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 
@@ -16,7 +16,7 @@ pub struct Transition<'a> {
     pub to: &'a str,
     /// Why this is a demotion, when it is one.
     pub demotion: Option<&'a str>,
-    pub requirements: &'a [Check],
+    pub requirements: &'a [CheckRef],
     pub gates: &'a [String],
 }
 
@@ -178,7 +178,7 @@ impl<'a> StateMachine<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::policy::DEFAULT_RULES;
+    use crate::engine::policy::{Check, DEFAULT_RULES};
     use crate::engine::yaml_de;
 
     fn rules() -> RulesFile {
@@ -193,16 +193,19 @@ mod tests {
         assert_eq!(
             t.requirements,
             &[
-                Check::AllTestsPassing,
-                Check::SastClean,
-                Check::DependenciesCompliant
+                Check::AllTestsPassing.into(),
+                Check::SastClean.into(),
+                Check::DependenciesCompliant.into()
             ]
         );
         assert_eq!(t.demotion, None);
         let t = sm.transition("compliance_ready", "compliant").unwrap();
         assert_eq!(
             t.requirements,
-            &[Check::ApprovedPromotion, Check::EvidenceCollected]
+            &[
+                Check::ApprovedPromotion.into(),
+                Check::EvidenceCollected.into()
+            ]
         );
         let t = sm.transition("compliant", "sandbox").unwrap();
         assert_eq!(t.demotion, Some("compliance_violation"));
