@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run gander's whole test suite on a fresh machine: install what the tests need and the
+# machine lacks (Debian packages, when run as root or with sudo), then run everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. Add to this list when a test starts needing a tool.
+NEEDED_PACKAGES=()
+
+missing=()
+for pkg in "${NEEDED_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "test.sh: cargo not found; install Rust with https://rustup.rs and run again" >&2
+  exit 2
+fi
+
+# Unit, integration and property tests, and the benches built and run once each.
+cargo test --all-targets --locked
+cargo test --doc --locked
