@@ -1,0 +1,3 @@
+//! Metrics pages: parsing (pure) and what gander derives from them.
+
+pub mod text;
