@@ -33,7 +33,7 @@ fn validate_passes_on_the_shipped_example_org() {
     let (code, out, err) = run(h.path(), &["validate", "--config", "config"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("config: ok (7 services, 3 states, 7 gates; 0 warnings)"),
+        out.starts_with("config: ok (7 services, 3 states, 8 gates; 0 warnings)"),
         "{out}"
     );
 }
@@ -223,6 +223,7 @@ fn promote_dry_run_json_carries_every_gate() {
             "audit_trail",
             "blackout",
             "soak_time",
+            "readiness",
             "approval_check"
         ]
     );
@@ -231,7 +232,7 @@ fn promote_dry_run_json_carries_every_gate() {
         (dep["check"].as_str(), dep["status"].as_str()),
         (Some("dependencies_compliant"), Some("pass"))
     );
-    assert_eq!(v["gates"][6]["status"], "pending");
+    assert_eq!(v["gates"][7]["status"], "pending");
     assert!(v["first_step"].is_null());
 }
 

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gander::engine::config::{Config, EvidenceKind};
 use gander::engine::facts::{
-    Activity, ActivityKind, Approval, ChainFacts, EvidenceVerdict, Facts, Known, Performance,
-    Rejection, Request, ServiceFacts,
+    Activity, ActivityKind, Approval, ChainFacts, EvidenceVerdict, Facts, Health, Known,
+    Performance, Rejection, Request, ServiceFacts,
 };
 use gander::engine::gates::{CheckResult, Status};
 use gander::engine::plan::{self, Plan, Verdict};
@@ -89,6 +89,10 @@ fn good_facts(requester: &str) -> ServiceFacts {
             ],
             rejections: vec![],
         })),
+        health: Known::Known(Health {
+            ready: true,
+            summary: "up".into(),
+        }),
     }
 }
 

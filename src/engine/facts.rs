@@ -122,6 +122,14 @@ pub struct ChainFacts {
     pub unverified_signatures: u64,
 }
 
+/// Live health: the readiness probe and a readable summary ("down 12s: connection
+/// refused").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    pub ready: bool,
+    pub summary: String,
+}
+
 /// Everything known about one service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceFacts {
@@ -133,6 +141,7 @@ pub struct ServiceFacts {
     pub activities: Known<Vec<Activity>>,
     /// The open promotion request; `Known(None)` when nobody has asked yet.
     pub request: Known<Option<Request>>,
+    pub health: Known<Health>,
 }
 
 impl ServiceFacts {
@@ -144,6 +153,7 @@ impl ServiceFacts {
             performance: Known::unknown("no metrics source configured"),
             activities: Known::unknown("no activity source configured"),
             request: Known::Known(None),
+            health: Known::unknown("not polled (no live data)"),
         }
     }
 }

@@ -327,6 +327,14 @@ impl Ctx<'_> {
                 }
             }
             Check::ApprovedPromotion => self.approvals(svc, sf),
+            Check::ServiceHealthy => match &sf.health {
+                Known::Unknown(why) => CheckResult::new(check, Status::Unknown, why.clone()),
+                Known::Known(h) => CheckResult::new(
+                    check,
+                    if h.ready { Status::Pass } else { Status::Fail },
+                    h.summary.clone(),
+                ),
+            },
         }
     }
 

@@ -5,6 +5,7 @@ pub mod config;
 pub mod diag;
 pub mod facts;
 pub mod gates;
+pub mod live;
 pub mod load;
 pub mod plan;
 pub mod policy;

@@ -30,10 +30,12 @@ pub enum Check {
     SbomValid,
     NoBlackout,
     SoakTimeElapsed,
+    /// The service's live and readiness probes pass (seed 004).
+    ServiceHealthy,
 }
 
 impl Check {
-    pub const ALL: [Check; 12] = [
+    pub const ALL: [Check; 13] = [
         Check::AllTestsPassing,
         Check::SastClean,
         Check::DependenciesCompliant,
@@ -46,6 +48,7 @@ impl Check {
         Check::SbomValid,
         Check::NoBlackout,
         Check::SoakTimeElapsed,
+        Check::ServiceHealthy,
     ];
 
     /// Look a check up by name, accepting the seed's spellings too.
@@ -71,6 +74,7 @@ impl Check {
             Check::SbomValid => "sbom_valid",
             Check::NoBlackout => "no_blackout",
             Check::SoakTimeElapsed => "soak_time_elapsed",
+            Check::ServiceHealthy => "service_healthy",
         }
     }
 }

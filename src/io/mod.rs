@@ -1,3 +1,6 @@
-//! The outside world: files now; pollers, the store and the demo fleet later.
+//! The outside world: the config directory, HTTP, pollers, the demo fleet, the log.
 
 pub mod config_dir;
+pub mod demo;
+pub mod http;
+pub mod log;

@@ -1,0 +1,481 @@
+//! Live observations of services (what the pollers saw) and what they mean: health,
+//! p95 latency and error rate over the last poll interval, freshness and the last
+//! error. Pure: io produces [`Observation`]s, this folds them into facts.
+
+use super::facts::{Activity, ActivityKind, Facts, Known, Performance};
+use crate::metrics::derive::{Summary, bucket_delta, histogram_quantile};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One probe's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Probe {
+    Pass {
+        code: u16,
+        ms: u64,
+    },
+    Fail {
+        code: u16,
+        ms: u64,
+    },
+    Error {
+        error: String,
+    },
+    /// No endpoint configured for it.
+    Skipped,
+}
+
+impl Probe {
+    pub fn passed(&self) -> Option<bool> {
+        match self {
+            Probe::Pass { .. } => Some(true),
+            Probe::Fail { .. } | Probe::Error { .. } => Some(false),
+            Probe::Skipped => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Probe::Pass { code, .. } => format!("{code}"),
+            Probe::Fail { code, .. } => format!("HTTP {code}"),
+            Probe::Error { error } => error.clone(),
+            Probe::Skipped => "-".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Component {
+    pub name: String,
+    pub status: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    pub live: Probe,
+    pub ready: Probe,
+    pub startup: Probe,
+    /// `/health`: overall status and components, or why it could not be read.
+    pub status: Option<String>,
+    pub components: Vec<Component>,
+    pub detail_error: Option<String>,
+}
+
+/// Everything one poll of one service saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    pub service: String,
+    pub at: DateTime<Utc>,
+    /// `None` when the service has no health endpoint configured.
+    pub health: Option<HealthReport>,
+    /// `None` when it has no metrics URL; `Err` says why the page was not usable.
+    pub metrics: Option<Result<Summary, String>>,
+    /// A request failed below HTTP (refused, timed out, TLS, cut short): the source
+    /// could not be reached, as opposed to answering badly.
+    pub unreachable: bool,
+}
+
+/// The overall health of a service as a cell shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Up,
+    /// Live but not ready (a dependency down, still starting…).
+    Degraded,
+    Down,
+    /// Never polled, or nothing configured.
+    Unknown,
+}
+
+/// What gander knows live about one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveService {
+    pub health: HealthState,
+    /// Readable reason for anything but `up` ("ready: HTTP 503", "connection refused").
+    pub reason: Option<String>,
+    pub probes: Option<HealthReport>,
+    pub p95_ms: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub requests: Option<f64>,
+    pub series: Option<usize>,
+    pub activities: Option<Vec<String>>,
+    pub last_poll: Option<DateTime<Utc>>,
+    /// When the last fully good read (health and metrics) happened.
+    pub last_good: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Since when the service has been failing, while it is.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The last poll could not reach it.
+    pub unreachable: bool,
+    #[serde(skip)]
+    prev_metrics: Option<Summary>,
+    #[serde(skip)]
+    last_metrics: Option<Summary>,
+}
+
+impl Default for LiveService {
+    fn default() -> Self {
+        LiveService {
+            health: HealthState::Unknown,
+            reason: Some("not polled yet".into()),
+            probes: None,
+            p95_ms: None,
+            error_rate: None,
+            requests: None,
+            series: None,
+            activities: None,
+            last_poll: None,
+            last_good: None,
+            last_error: None,
+            last_error_at: None,
+            failing_since: None,
+            unreachable: false,
+            prev_metrics: None,
+            last_metrics: None,
+        }
+    }
+}
+
+fn health_of(h: &HealthReport) -> (HealthState, Option<String>) {
+    match (&h.live, &h.ready) {
+        (Probe::Error { error }, _) => (HealthState::Down, Some(error.clone())),
+        (Probe::Fail { code, .. }, _) => (HealthState::Down, Some(format!("live: HTTP {code}"))),
+        (_, Probe::Fail { code, .. }) => {
+            let why: Vec<String> = h
+                .components
+                .iter()
+                .filter(|c| !is_ok(&c.status))
+                .map(|c| match &c.message {
+                    Some(m) => format!("{}: {m}", c.name),
+                    None => format!("{} {}", c.name, c.status),
+                })
+                .collect();
+            let mut r = format!("ready: HTTP {code}");
+            if !why.is_empty() {
+                r.push_str(&format!(" ({})", why.join("; ")));
+            }
+            (HealthState::Degraded, Some(r))
+        }
+        (_, Probe::Error { error }) => (HealthState::Degraded, Some(format!("ready: {error}"))),
+        _ => match &h.startup {
+            Probe::Fail { code, .. } => {
+                (HealthState::Degraded, Some(format!("startup: HTTP {code}")))
+            }
+            _ => (HealthState::Up, None),
+        },
+    }
+}
+
+/// Component status words that mean "fine" across common health libraries.
+pub fn is_ok(status: &str) -> bool {
+    matches!(
+        status.to_ascii_lowercase().as_str(),
+        "up" | "ok" | "pass" | "healthy" | "green" | "serving"
+    )
+}
+
+impl LiveService {
+    /// Fold one observation in.
+    pub fn apply(&mut self, o: &Observation) {
+        self.last_poll = Some(o.at);
+        self.unreachable = o.unreachable;
+        let (mut state, mut reason) = match &o.health {
+            Some(h) => health_of(h),
+            None => (
+                HealthState::Unknown,
+                Some("no health endpoint configured".into()),
+            ),
+        };
+        self.probes = o.health.clone();
+        let mut errors: Vec<String> = Vec::new();
+        if let Some(h) = &o.health {
+            if let Some(e) = &h.detail_error {
+                errors.push(format!("/health: {e}"));
+            }
+            if let Probe::Error { error } = &h.live {
+                errors.push(error.clone());
+            }
+        }
+        match &o.metrics {
+            Some(Ok(m)) => {
+                self.prev_metrics = self.last_metrics.take();
+                self.last_metrics = Some(m.clone());
+                self.series = Some(m.series);
+                self.activities = m.activities.clone();
+                self.requests = m.requests;
+                let (window, d_req, d_err) = match &self.prev_metrics {
+                    Some(p) => (
+                        bucket_delta(&p.buckets, &m.buckets),
+                        m.requests
+                            .zip(p.requests)
+                            .map(|(a, b)| a - b)
+                            .filter(|d| *d >= 0.0),
+                        m.errors
+                            .zip(p.errors)
+                            .map(|(a, b)| a - b)
+                            .filter(|d| *d >= 0.0),
+                    ),
+                    None => (m.buckets.clone(), m.requests, m.errors),
+                };
+                // Fall back to the whole history when the window is empty (no traffic).
+                self.p95_ms = histogram_quantile(0.95, &window)
+                    .or_else(|| histogram_quantile(0.95, &m.buckets))
+                    .map(|s| s * 1000.0);
+                self.error_rate = match (d_req, d_err) {
+                    (Some(r), Some(e)) if r > 0.0 => Some(e / r),
+                    _ => match (m.requests, m.errors) {
+                        (Some(r), Some(e)) if r > 0.0 => Some(e / r),
+                        _ => None,
+                    },
+                };
+            }
+            Some(Err(e)) => {
+                errors.push(format!("metrics: {e}"));
+                self.p95_ms = None;
+                self.error_rate = None;
+                self.activities = None;
+                self.series = None;
+                if state == HealthState::Up {
+                    state = HealthState::Degraded;
+                    reason = Some(format!("metrics: {e}"));
+                }
+            }
+            None => {}
+        }
+        self.health = state;
+        self.reason = reason;
+        if errors.is_empty() && state == HealthState::Up {
+            self.last_good = Some(o.at);
+            self.failing_since = None;
+        } else {
+            if let Some(e) = errors.first() {
+                self.last_error = Some(e.clone());
+                self.last_error_at = Some(o.at);
+            } else if let Some(r) = &self.reason {
+                self.last_error = Some(r.clone());
+                self.last_error_at = Some(o.at);
+            }
+            if self.failing_since.is_none() {
+                self.failing_since = Some(o.at);
+            }
+        }
+    }
+
+    /// The cell text: "up", "degraded 8s: ready: HTTP 503", "down 12s: connection refused".
+    pub fn cell(&self, now: DateTime<Utc>) -> String {
+        let since = |t: Option<DateTime<Utc>>| {
+            t.map(|t| {
+                format!(
+                    " {}",
+                    super::config::Duration((now - t).num_seconds().max(0) as u64)
+                )
+            })
+            .unwrap_or_default()
+        };
+        match self.health {
+            HealthState::Up => "up".into(),
+            HealthState::Unknown => format!("unknown: {}", self.reason.clone().unwrap_or_default()),
+            HealthState::Degraded => format!(
+                "degraded{}: {}",
+                since(self.failing_since),
+                self.reason.clone().unwrap_or_default()
+            ),
+            HealthState::Down => format!(
+                "down{}: {}",
+                since(self.failing_since),
+                self.reason.clone().unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Live state of the fleet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Board {
+    pub services: BTreeMap<String, LiveService>,
+}
+
+impl Board {
+    pub fn apply(&mut self, o: &Observation) {
+        self.services.entry(o.service.clone()).or_default().apply(o);
+    }
+
+    /// Put what is known live into the facts the gates decide on.
+    pub fn fill(&self, facts: &mut Facts, metrics_source: &dyn Fn(&str) -> String) {
+        for (name, live) in &self.services {
+            let sf = facts
+                .services
+                .entry(name.clone())
+                .or_insert_with(super::facts::ServiceFacts::unknown);
+            let at = live.last_poll.unwrap_or(facts.now);
+            sf.performance = match (live.p95_ms, live.error_rate) {
+                (Some(p95), Some(err)) => Known::Known(Performance {
+                    p95_ms: p95,
+                    error_rate: err,
+                    source: metrics_source(name),
+                    observed_at: at,
+                }),
+                _ => Known::unknown(match &live.last_error {
+                    Some(e) if live.series.is_none() => e.clone(),
+                    _ => "no latency histogram or request counter on the metrics page".to_string(),
+                }),
+            };
+            sf.activities = match &live.activities {
+                Some(kinds) => Known::Known(
+                    kinds
+                        .iter()
+                        .filter_map(|k| {
+                            let kind = match k.as_str() {
+                                "load_test" => ActivityKind::LoadTest,
+                                "backup" => ActivityKind::Backup,
+                                "security_scan" => ActivityKind::SecurityScan,
+                                _ => return None,
+                            };
+                            Some(Activity {
+                                kind,
+                                started_at: live.last_poll.unwrap_or(facts.now),
+                                until: None,
+                            })
+                        })
+                        .collect(),
+                ),
+                None => Known::unknown(match &live.last_error {
+                    Some(e) if live.series.is_none() => e.clone(),
+                    _ => "the metrics page has no gander_activity metric".to_string(),
+                }),
+            };
+            sf.health = match live.health {
+                HealthState::Unknown => Known::unknown(live.reason.clone().unwrap_or_default()),
+                h => Known::Known(super::facts::Health {
+                    ready: h == HealthState::Up,
+                    summary: live.cell(facts.now),
+                }),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn ok_health() -> HealthReport {
+        HealthReport {
+            live: Probe::Pass { code: 200, ms: 1 },
+            ready: Probe::Pass { code: 200, ms: 1 },
+            startup: Probe::Pass { code: 200, ms: 1 },
+            status: Some("healthy".into()),
+            components: vec![],
+            detail_error: None,
+        }
+    }
+
+    fn summary(req: f64, err: f64, fast: f64) -> Summary {
+        Summary {
+            series: 10,
+            requests: Some(req),
+            errors: Some(err),
+            buckets: vec![(0.1, fast), (0.5, req), (f64::INFINITY, req)],
+            activities: Some(vec![]),
+        }
+    }
+
+    #[test]
+    fn rates_come_from_the_window_between_two_polls() {
+        let mut s = LiveService::default();
+        s.apply(&Observation {
+            service: "a".into(),
+            at: t(0),
+            health: Some(ok_health()),
+            metrics: Some(Ok(summary(1000.0, 1.0, 1000.0))),
+            unreachable: false,
+        });
+        assert_eq!(s.error_rate, Some(0.001));
+        assert_eq!(s.p95_ms.map(|v| v.round()), Some(95.0));
+        // In the next 5 s: 100 requests, 10 errors, all slow.
+        s.apply(&Observation {
+            service: "a".into(),
+            at: t(5),
+            health: Some(ok_health()),
+            metrics: Some(Ok(summary(1100.0, 11.0, 1000.0))),
+            unreachable: false,
+        });
+        assert_eq!(s.error_rate, Some(0.1));
+        assert_eq!(s.p95_ms.map(|v| v.round()), Some(480.0));
+        assert_eq!(s.health, HealthState::Up);
+        assert_eq!(s.last_good, Some(t(5)));
+    }
+
+    #[test]
+    fn a_refused_connection_is_down_with_its_reason_and_age() {
+        let mut s = LiveService::default();
+        s.apply(&Observation {
+            service: "a".into(),
+            at: t(0),
+            health: Some(ok_health()),
+            metrics: Some(Ok(summary(1.0, 0.0, 1.0))),
+            unreachable: false,
+        });
+        let down = HealthReport {
+            live: Probe::Error {
+                error: "connection refused".into(),
+            },
+            ready: Probe::Error {
+                error: "connection refused".into(),
+            },
+            startup: Probe::Error {
+                error: "connection refused".into(),
+            },
+            status: None,
+            components: vec![],
+            detail_error: Some("connection refused".into()),
+        };
+        s.apply(&Observation {
+            service: "a".into(),
+            at: t(5),
+            health: Some(down.clone()),
+            metrics: Some(Err("connection refused".into())),
+            unreachable: true,
+        });
+        s.apply(&Observation {
+            service: "a".into(),
+            at: t(10),
+            health: Some(down),
+            metrics: Some(Err("connection refused".into())),
+            unreachable: true,
+        });
+        assert_eq!(s.health, HealthState::Down);
+        assert_eq!(s.cell(t(17)), "down 12s: connection refused");
+        assert!(s.unreachable);
+        assert_eq!(s.last_good, Some(t(0)));
+    }
+
+    #[test]
+    fn garbage_metrics_degrade_a_healthy_service_and_say_why() {
+        let mut s = LiveService::default();
+        s.apply(&Observation {
+            service: "a".into(),
+            at: t(0),
+            health: Some(ok_health()),
+            metrics: Some(Err(
+                "line 1, column 1: expected a metric name, found `<`".into()
+            )),
+            unreachable: false,
+        });
+        assert_eq!(s.health, HealthState::Degraded);
+        assert_eq!(
+            s.cell(t(0)),
+            "degraded 0s: metrics: line 1, column 1: expected a metric name, found `<`"
+        );
+        assert!(!s.unreachable);
+    }
+}
