@@ -157,6 +157,7 @@ fn promote_dry_run_explains_a_refusal_and_the_first_step() {
             "--to",
             "compliant",
             "--dry-run",
+            "--offline",
             "--config",
             "config",
         ],
@@ -200,6 +201,7 @@ fn promote_dry_run_json_carries_every_gate() {
             "compliant",
             "--dry-run",
             "--json",
+            "--offline",
         ],
     );
     assert_eq!(code, 1);
@@ -266,6 +268,7 @@ fn unknown_service_or_state_is_bad_usage_with_a_suggestion() {
             "--to",
             "compliant",
             "--dry-run",
+            "--offline",
             "--config",
             "config",
         ],
@@ -281,6 +284,7 @@ fn unknown_service_or_state_is_bad_usage_with_a_suggestion() {
             "--to",
             "complaint",
             "--dry-run",
+            "--offline",
             "--config",
             "config",
         ],
@@ -292,7 +296,7 @@ fn unknown_service_or_state_is_bad_usage_with_a_suggestion() {
 #[test]
 fn status_shows_each_service_and_what_blocks_it() {
     let h = tmp();
-    let (code, out, err) = run(h.path(), &["status", "--config", "config"]);
+    let (code, out, err) = run(h.path(), &["status", "--offline", "--config", "config"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("service-c      sandbox           -> compliance_ready: blocked"),
@@ -307,6 +311,7 @@ fn status_shows_each_service_and_what_blocks_it() {
         &[
             "status",
             "--json",
+            "--offline",
             "--service",
             "service-c",
             "--config",

@@ -3,9 +3,12 @@
 //! Exit codes (PRODUCT.md): 0 ok, 1 a check or gate failed, 2 bad usage or bad
 //! config, 3 a source could not be reached.
 
+pub mod demo;
+pub mod live;
 pub mod order;
 pub mod output;
 pub mod promote;
+pub mod scrape;
 pub mod status;
 pub mod validate;
 
@@ -18,6 +21,7 @@ use std::path::PathBuf;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_UNREACHABLE: i32 = 3;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,7 +29,8 @@ pub const EXIT_USAGE: i32 = 2;
     version,
     about = "The on-call console for multi-service compliance promotion",
     long_about = "gander decides what may be promoted, in which order, and why not.\n\n\
-        Exit codes: 0 ok, 1 a check or gate failed, 2 bad usage or bad config.",
+        Exit codes: 0 ok, 1 a check or gate failed, 2 bad usage or bad config, \
+        3 a source could not be reached.",
     subcommand_required = true,
     arg_required_else_help = true
 )]
@@ -34,6 +39,11 @@ pub struct Cli {
     /// Default: $GANDER_CONFIG, then the user config dir (~/.config/gander), then ./config
     #[arg(long, global = true, value_name = "DIR")]
     pub config: Option<PathBuf>,
+
+    /// State directory (log, demo fleet, later promotions and the evidence chain).
+    /// Default: $GANDER_STATE_DIR, then the user data dir (~/.local/share/gander)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -49,16 +59,56 @@ pub enum Command {
     Status(status::Args),
     /// Evaluate a promotion: every requirement and gate with its verdict
     Promote(promote::Args),
+    /// Print every series a metrics page exports, as gander parses it
+    Scrape(scrape::Args),
+    /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
+    Demo(demo::Args),
 }
 
 /// Run the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    let state = state_dir(cli.state_dir.clone());
+    if let Some(dir) = &state {
+        // The log is best effort: a read-only home must not stop a status query.
+        let _ = crate::io::log::init(&dir.join("logs"));
+        crate::io::log::event(
+            "info",
+            "start",
+            serde_json::json!({"args": std::env::args().skip(1).collect::<Vec<_>>()}),
+        );
+    }
     match cli.command {
         Command::Validate(a) => validate::run(cli.config, a),
         Command::Order(a) => order::run(cli.config, a),
         Command::Status(a) => status::run(cli.config, a),
         Command::Promote(a) => promote::run(cli.config, a),
+        Command::Scrape(a) => scrape::run(a),
+        Command::Demo(a) => demo::run(state, a),
     }
+}
+
+/// `--state-dir`, then `GANDER_STATE_DIR`, then the platform data dir.
+pub fn state_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| {
+        std::env::var_os("GANDER_STATE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+    .or_else(|| {
+        directories::ProjectDirs::from("", "", "gander").map(|d| d.data_dir().to_path_buf())
+    })
+}
+
+/// A small multi-threaded runtime for commands that touch the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("gander: cannot start the async runtime: {e}");
+            EXIT_USAGE
+        })
 }
 
 /// Find the config directory from `--config`, then `GANDER_CONFIG`, then the defaults.

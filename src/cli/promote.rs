@@ -23,6 +23,9 @@ pub struct Args {
     /// Print the evaluation as JSON
     #[arg(long)]
     pub json: bool,
+    /// Do not poll the services: configuration only
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Serialize)]
@@ -68,7 +71,12 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     }
     let now = Utc::now();
     let graph = DepGraph::from_config(&config);
-    let facts = Facts::from_config(&config, now);
+    let mut facts = Facts::from_config(&config, now);
+    if !args.offline {
+        if let Err(code) = super::live::poll_once(&config, &mut facts) {
+            return code;
+        }
+    }
     let Some(p) = plan::plan(&config, &graph, &facts, &args.service, &args.to) else {
         return EXIT_USAGE;
     };

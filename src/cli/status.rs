@@ -3,6 +3,7 @@
 use super::{EXIT_OK, output};
 use crate::engine::facts::Facts;
 use crate::engine::gates::Status;
+use crate::engine::live::LiveService;
 use crate::engine::plan::{self, ServiceStatus, Verdict};
 use crate::engine::resolver::DepGraph;
 use chrono::Utc;
@@ -17,13 +18,26 @@ pub struct Args {
     /// Only this service (repeatable)
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
+    /// Do not poll the services: configuration only
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    #[serde(flatten)]
+    status: &'a ServiceStatus,
+    /// What one poll round saw; null offline or without endpoints.
+    live: Option<&'a LiveService>,
 }
 
 #[derive(Serialize)]
 struct Report<'a> {
     org: &'a str,
     generated_at: String,
-    services: &'a [ServiceStatus],
+    /// Services the poll round could not reach (exit code 3 when not empty).
+    unreachable: Vec<&'a str>,
+    services: Vec<Entry<'a>>,
 }
 
 pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
@@ -46,21 +60,47 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     }
     let now = Utc::now();
     let graph = DepGraph::from_config(&config);
-    let facts = Facts::from_config(&config, now);
+    let mut facts = Facts::from_config(&config, now);
+    let board = if args.offline {
+        None
+    } else {
+        match super::live::poll_once(&config, &mut facts) {
+            Ok(b) => b,
+            Err(code) => return code,
+        }
+    };
+    let live_of = |name: &str| board.as_ref().and_then(|b| b.services.get(name));
     let mut all = plan::status(&config, &graph, &facts);
     if !args.services.is_empty() {
         all.retain(|s| args.services.contains(&s.service));
     }
+    let unreachable: Vec<&str> = all
+        .iter()
+        .filter(|s| live_of(&s.service).is_some_and(|l| l.unreachable))
+        .map(|s| s.service.as_str())
+        .collect();
+    let code = if unreachable.is_empty() {
+        EXIT_OK
+    } else {
+        super::EXIT_UNREACHABLE
+    };
     if args.json {
         output::print_json(
             "status",
             &Report {
                 org: &config.org.org.name,
                 generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                services: &all,
+                unreachable,
+                services: all
+                    .iter()
+                    .map(|s| Entry {
+                        status: s,
+                        live: live_of(&s.service),
+                    })
+                    .collect(),
             },
         );
-        return EXIT_OK;
+        return code;
     }
     println!(
         "{}: {} services, in promotion order ({})",
@@ -68,9 +108,15 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         all.len(),
         now.format("%Y-%m-%d %H:%M UTC")
     );
-    println!(
-        "Facts come from the configuration only: evidence, live metrics and approvals are unknown, and unknown never passes."
-    );
+    if board.is_some() {
+        println!(
+            "Live: one poll of every service's health and metrics. Evidence, approvals and the chain are not read yet: unknown, and unknown never passes."
+        );
+    } else {
+        println!(
+            "Offline: facts come from the configuration only; evidence, live metrics and approvals are unknown, and unknown never passes."
+        );
+    }
     let w = all
         .iter()
         .map(|s| s.service.len())
@@ -79,6 +125,27 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         .max(7);
     let ws = all.iter().map(|s| s.state.len()).max().unwrap_or(5).max(5);
     println!();
+    if board.is_some() {
+        println!(
+            "  {:<w$}  {:<ws$}  {:>7}  {:>6}  HEALTH",
+            "SERVICE", "STATE", "P95", "ERRORS"
+        );
+        for s in &all {
+            let l = live_of(&s.service);
+            let p95 = l
+                .and_then(|l| l.p95_ms)
+                .map_or("-".into(), |v| format!("{v:.0}ms"));
+            let err = l
+                .and_then(|l| l.error_rate)
+                .map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
+            let health = l.map_or("not polled".into(), |l| l.cell(now));
+            println!(
+                "  {:<w$}  {:<ws$}  {p95:>7}  {err:>6}  {health}",
+                s.service, s.state
+            );
+        }
+        println!();
+    }
     println!("  {:<w$}  {:<ws$}  NEXT", "SERVICE", "STATE");
     for s in &all {
         let next = match &s.next {
@@ -130,5 +197,8 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
             }
         }
     }
-    EXIT_OK
+    if !unreachable.is_empty() {
+        eprintln!("gander: could not reach: {}", unreachable.join(", "));
+    }
+    code
 }

@@ -4,3 +4,4 @@ pub mod config_dir;
 pub mod demo;
 pub mod http;
 pub mod log;
+pub mod poll;

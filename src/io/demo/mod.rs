@@ -59,7 +59,15 @@ struct Planned {
 /// The fleet's shape: the example org's seven services first, then generated ones that
 /// depend on one to three earlier services (so the graph stays acyclic).
 fn plan(n: usize) -> Vec<Planned> {
-    let base: [(&str, &str, &str, Role, f64, &[(usize, &str)]); 7] = [
+    type Base<'a> = (
+        &'a str,
+        &'a str,
+        &'static str,
+        Role,
+        f64,
+        &'a [(usize, &'static str)],
+    );
+    let base: [Base; 7] = [
         ("identity", "2.4.1", "compliant", Role::Steady, 200.0, &[]),
         (
             "ledger-db",

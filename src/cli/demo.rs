@@ -1,0 +1,231 @@
+//! `gander demo`: the embedded fleet. `--serve-only` runs the fleet alone and prints
+//! where its config is; otherwise gander polls it and prints live status each interval
+//! (the full-screen console arrives with the console work).
+
+use super::{EXIT_OK, EXIT_USAGE};
+use crate::engine::facts::Facts;
+use crate::engine::live::Board;
+use crate::engine::plan;
+use crate::engine::resolver::DepGraph;
+use crate::io::demo::{self, server::Fault};
+use crate::io::http::{Http, HttpConfig};
+use crate::io::poll::{self, Target};
+use chrono::Utc;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many services (the first seven are the example org's)
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub services: u32,
+    /// Run the fleet only; print its config path and control URL, then serve until
+    /// interrupted
+    #[arg(long)]
+    pub serve_only: bool,
+    /// Make a service misbehave from the start: SERVICE=MODE (all=MODE for every
+    /// service); modes: none, slow, 500, garbage, drop, cut, huge, bad-utf8, down
+    #[arg(long = "fault", value_name = "SERVICE=MODE")]
+    pub faults: Vec<String>,
+    /// Write this Prometheus URL into the generated config
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+    /// Stop after this many status rounds (default: run until interrupted)
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<u32>,
+}
+
+fn fresh_state_dir(base: Option<PathBuf>) -> PathBuf {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S");
+    let root = base.unwrap_or_else(std::env::temp_dir);
+    root.join("demo")
+        .join(format!("{stamp}-{}", std::process::id()))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+            _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
+    let mut faults = Vec::new();
+    for f in &args.faults {
+        let Some((svc, mode)) = f.split_once('=') else {
+            eprintln!("gander: --fault {f}: write SERVICE=MODE");
+            return EXIT_USAGE;
+        };
+        let Some(mode) = Fault::parse(mode) else {
+            eprintln!(
+                "gander: --fault {f}: unknown mode; one of: {}",
+                Fault::NAMES.join(", ")
+            );
+            return EXIT_USAGE;
+        };
+        faults.push((svc.to_string(), mode));
+    }
+    let dir = fresh_state_dir(state);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("gander: {}: {e}", dir.display());
+        return EXIT_USAGE;
+    }
+    let rt = match super::runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    rt.block_on(async move {
+        let running = match demo::start(
+            args.services as usize,
+            &dir,
+            &faults,
+            args.prometheus_url.as_deref(),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("gander: cannot start the demo fleet: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        let info = serde_json::json!({
+            "config": running.config_dir.display().to_string(),
+            "control": format!("http://{}", running.control),
+            "state_dir": dir.display().to_string(),
+            "services": args.services,
+        });
+        if args.serve_only {
+            println!("{info}");
+            println!("demo fleet: {} services on 127.0.0.1; try:", args.services);
+            println!("  gander status --config {}", running.config_dir.display());
+            println!("  curl http://{}/services", running.control);
+            println!(
+                "  curl http://{}/fault/service-b/down     (modes: {})",
+                running.control,
+                Fault::NAMES.join(", ")
+            );
+            println!("serving until interrupted (Ctrl-C)");
+            wait_for_signal().await;
+            return EXIT_OK;
+        }
+        watch(&running.config_dir, args.rounds).await
+    })
+}
+
+/// Poll the fleet continuously and print a live status table each interval.
+async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
+    let loaded = match crate::io::config_dir::load_dir(config_dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let Some(config) = loaded.config else {
+        super::print_diagnostics(&loaded.diagnostics);
+        return EXIT_USAGE;
+    };
+    let interval = Duration::from_secs(config.org.monitoring.poll_interval.secs().max(1));
+    let http = match Http::new(HttpConfig {
+        timeout: Duration::from_secs(config.org.monitoring.request_timeout.secs().max(1)),
+        ..HttpConfig::default()
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let targets = Target::from_config(&config);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    poll::spawn(http, targets, interval, super::live::CONCURRENCY, tx);
+    let graph = DepGraph::from_config(&config);
+    let mut board = Board::default();
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
+    let mut printed = 0u32;
+    println!(
+        "gander demo: {} services; config in {}; Ctrl-C to stop",
+        config.services.len(),
+        config_dir.display()
+    );
+    loop {
+        tokio::select! {
+            Some(o) = rx.recv() => board.apply(&o),
+            _ = tick.tick() => {
+                let now = Utc::now();
+                let mut facts = Facts::from_config(&config, now);
+                board.fill(&mut facts, &|_| "live metrics".into());
+                print_round(&config, &graph, &facts, &board, now);
+                printed += 1;
+                if rounds.is_some_and(|r| printed >= r) {
+                    return EXIT_OK;
+                }
+            }
+            _ = wait_for_signal() => return EXIT_OK,
+        }
+    }
+}
+
+fn print_round(
+    config: &crate::engine::config::Config,
+    graph: &DepGraph,
+    facts: &Facts,
+    board: &Board,
+    now: chrono::DateTime<Utc>,
+) {
+    let statuses = plan::status(config, graph, facts);
+    let w = statuses
+        .iter()
+        .map(|s| s.service.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    println!();
+    println!("{}  {}", config.org.org.name, now.format("%H:%M:%S UTC"));
+    println!(
+        "  {:<w$}  {:<16}  {:>7}  {:>6}  {:<28}  HEALTH",
+        "SERVICE", "STATE", "P95", "ERRORS", "NEXT"
+    );
+    for s in statuses.iter().take(40) {
+        let l = board.services.get(&s.service);
+        let p95 = l
+            .and_then(|l| l.p95_ms)
+            .map_or("-".into(), |v| format!("{v:.0}ms"));
+        let err = l
+            .and_then(|l| l.error_rate)
+            .map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
+        let health = l.map_or("not polled yet".into(), |l| l.cell(now));
+        let next = s
+            .next
+            .as_ref()
+            .map_or("-".into(), |p| format!("{}: {}", p.to, p.verdict.as_str()));
+        println!(
+            "  {:<w$}  {:<16}  {p95:>7}  {err:>6}  {next:<28}  {health}",
+            s.service, s.state
+        );
+    }
+    if statuses.len() > 40 {
+        let down = board
+            .services
+            .values()
+            .filter(|l| l.health != crate::engine::live::HealthState::Up)
+            .count();
+        println!(
+            "  … and {} more ({} of {} not up)",
+            statuses.len() - 40,
+            down,
+            statuses.len()
+        );
+    }
+}
