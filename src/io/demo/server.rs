@@ -104,7 +104,8 @@ async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String,
             }
             return Some((target, keep));
         }
-        if buf.len() > 16 * 1024 {
+        // Not HTTP (a TLS ClientHello starts with 0x16): hang up rather than wait.
+        if buf.first().is_some_and(|b| !b.is_ascii_uppercase()) || buf.len() > 16 * 1024 {
             return None;
         }
         let n = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut tmp))
