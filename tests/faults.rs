@@ -284,6 +284,7 @@ async fn an_untrusted_certificate_fails_as_tls_and_a_custom_ca_fixes_it() {
         .get(&url, "*/*", &gander::io::http::Auth::None)
         .await;
     let _ = server.kill();
+    let _ = server.wait();
     let f = f.expect("trusted through the custom CA");
     assert_eq!(f.status, 200);
 }
