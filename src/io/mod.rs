@@ -5,3 +5,4 @@ pub mod demo;
 pub mod http;
 pub mod log;
 pub mod poll;
+pub mod prometheus;
