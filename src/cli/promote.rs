@@ -73,8 +73,17 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     let graph = DepGraph::from_config(&config);
     let mut facts = Facts::from_config(&config, now);
     if !args.offline {
-        if let Err(code) = super::live::poll_once(&config, &mut facts) {
-            return code;
+        match super::live::poll_once(&config, &mut facts) {
+            Ok(r) => {
+                let u = r.unreachable();
+                if !u.is_empty() {
+                    eprintln!(
+                        "gander: could not reach: {} (their facts are unknown)",
+                        u.join(", ")
+                    );
+                }
+            }
+            Err(code) => return code,
         }
     }
     let Some(p) = plan::plan(&config, &graph, &facts, &args.service, &args.to) else {

@@ -35,8 +35,11 @@ struct Entry<'a> {
 struct Report<'a> {
     org: &'a str,
     generated_at: String,
-    /// Services the poll round could not reach (exit code 3 when not empty).
-    unreachable: Vec<&'a str>,
+    /// Sources the poll round could not reach: service names, and `prometheus`
+    /// (exit code 3 when not empty).
+    unreachable: &'a [String],
+    /// The Prometheus server's figures and alerts, when one is configured.
+    prometheus: Option<&'a super::live::PromReport>,
     services: Vec<Entry<'a>>,
 }
 
@@ -61,24 +64,23 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     let now = Utc::now();
     let graph = DepGraph::from_config(&config);
     let mut facts = Facts::from_config(&config, now);
-    let board = if args.offline {
+    let round = if args.offline {
         None
     } else {
         match super::live::poll_once(&config, &mut facts) {
-            Ok(b) => b,
+            Ok(r) => Some(r),
             Err(code) => return code,
         }
     };
+    let board = round.as_ref().and_then(|r| r.board.clone());
+    let prometheus = round.as_ref().and_then(|r| r.prometheus.clone());
+    let unreachable_sources = round.as_ref().map(|r| r.unreachable()).unwrap_or_default();
     let live_of = |name: &str| board.as_ref().and_then(|b| b.services.get(name));
     let mut all = plan::status(&config, &graph, &facts);
     if !args.services.is_empty() {
         all.retain(|s| args.services.contains(&s.service));
     }
-    let unreachable: Vec<&str> = all
-        .iter()
-        .filter(|s| live_of(&s.service).is_some_and(|l| l.unreachable))
-        .map(|s| s.service.as_str())
-        .collect();
+    let unreachable = &unreachable_sources;
     let code = if unreachable.is_empty() {
         EXIT_OK
     } else {
@@ -91,6 +93,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
                 org: &config.org.org.name,
                 generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 unreachable,
+                prometheus: prometheus.as_ref(),
                 services: all
                     .iter()
                     .map(|s| Entry {

@@ -252,8 +252,8 @@ impl LiveService {
             self.last_good = Some(o.at);
             self.failing_since = None;
         } else {
-            if let Some(e) = errors.first() {
-                self.last_error = Some(e.clone());
+            if !errors.is_empty() {
+                self.last_error = Some(errors.join("; "));
                 self.last_error_at = Some(o.at);
             } else if let Some(r) = &self.reason {
                 self.last_error = Some(r.clone());
