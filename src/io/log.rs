@@ -7,15 +7,25 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-static LOG: OnceLock<Mutex<File>> = OnceLock::new();
+/// The log rolls over to `gander.log.1` past this size (one old file is kept), so a
+/// console polling a thousand services for weeks does not fill the disk.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+struct Log {
+    file: File,
+    size: u64,
+}
+
+static LOG: OnceLock<Mutex<Log>> = OnceLock::new();
 static LOG_PATH: OnceLock<PathBuf> = OnceLock::new();
 
 /// Open (append) `dir/gander.log`. Later calls are ignored: one log per process.
 pub fn init(dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("gander.log");
-    let f = OpenOptions::new().create(true).append(true).open(&path)?;
-    let _ = LOG.set(Mutex::new(f));
+    let file = OpenOptions::new().create(true).append(true).open(&path)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = LOG.set(Mutex::new(Log { file, size }));
     let _ = LOG_PATH.set(path.clone());
     Ok(path)
 }
@@ -41,9 +51,20 @@ pub fn event(level: &str, msg: &str, fields: Value) {
     }
     let mut line = Value::Object(obj).to_string();
     line.push('\n');
-    if let Ok(mut f) = log.lock() {
+    if let Ok(mut l) = log.lock() {
+        if l.size + line.len() as u64 > MAX_BYTES {
+            if let Some(p) = LOG_PATH.get() {
+                let _ = std::fs::rename(p, p.with_extension("log.1"));
+                if let Ok(f) = OpenOptions::new().create(true).append(true).open(p) {
+                    l.file = f;
+                    l.size = 0;
+                }
+            }
+        }
         // One write per line so concurrent consoles appending to one file interleave
         // whole lines.
-        let _ = f.write_all(line.as_bytes());
+        if l.file.write_all(line.as_bytes()).is_ok() {
+            l.size += line.len() as u64;
+        }
     }
 }
