@@ -108,6 +108,18 @@ fn status_shows_the_fleet_live_and_a_broken_service_with_its_reason() {
         .unwrap();
     assert_eq!(a["live"]["health"], "down");
     assert_eq!(a["live"]["reason"], "connection refused");
+    // No Prometheus in the demo config: gander raises the alert itself.
+    let alert = v["local_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["service"] == "service-a")
+        .unwrap();
+    assert_eq!(
+        (alert["alert"].as_str(), alert["severity"].as_str()),
+        (Some("ServiceDown"), Some("page"))
+    );
+    assert_eq!(alert["summary"], "service-a is down: connection refused");
     // Its dependents say why they are not ready.
     let b = v["services"]
         .as_array()

@@ -6,7 +6,7 @@
 use crate::engine::config::Config;
 use crate::engine::facts::{Activity, ActivityKind, Facts, Known, Performance};
 use crate::engine::live::Board;
-use crate::io::http::{Auth, Http, HttpConfig};
+use crate::io::http::{Http, HttpConfig};
 use crate::io::poll::{Target, poll_round};
 use crate::io::prometheus::{Alert, Prometheus, fleet_figures};
 use serde::Serialize;
@@ -60,12 +60,25 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
             prometheus: None,
         });
     }
+    let ca_pem = match &config.org.monitoring.ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            eprintln!("gander: monitoring.ca_file {path}: {e}");
+            super::EXIT_USAGE
+        })?),
+        None => None,
+    };
     let http = Http::new(HttpConfig {
         timeout: Duration::from_secs(config.org.monitoring.request_timeout.secs().max(1)),
+        ca_pem,
         ..HttpConfig::default()
     })
     .map_err(|e| {
         eprintln!("gander: {e}");
+        super::EXIT_USAGE
+    })?;
+    let prom_auth = crate::io::http::resolve_auth(config.org.monitoring.prometheus_auth.as_ref())
+        .map_err(|e| {
+        eprintln!("gander: monitoring.prometheus_auth: {e}");
         super::EXIT_USAGE
     })?;
     let rt = super::runtime()?;
@@ -79,7 +92,7 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
         };
         let prom = async {
             let url = prom_url.as_deref()?;
-            let p = Prometheus::new(http.clone(), url, Auth::None);
+            let p = Prometheus::new(http.clone(), url, prom_auth.clone());
             let ((figures, errors), alerts) = tokio::join!(fleet_figures(&p), p.alerts());
             Some((url.to_string(), figures, errors, alerts))
         };

@@ -40,6 +40,9 @@ struct Report<'a> {
     unreachable: &'a [String],
     /// The Prometheus server's figures and alerts, when one is configured.
     prometheus: Option<&'a super::live::PromReport>,
+    /// Alerts gander evaluated itself from the mode thresholds (when Prometheus
+    /// alerting is not configured or not reachable).
+    local_alerts: &'a [crate::engine::alerts::LocalAlert],
     services: Vec<Entry<'a>>,
 }
 
@@ -81,6 +84,11 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         all.retain(|s| args.services.contains(&s.service));
     }
     let unreachable = &unreachable_sources;
+    let local_alerts = match (&board, &prometheus) {
+        (Some(b), None) => crate::engine::alerts::evaluate(&config, b),
+        (Some(b), Some(p)) if !p.reachable => crate::engine::alerts::evaluate(&config, b),
+        _ => Vec::new(),
+    };
     let code = if unreachable.is_empty() {
         EXIT_OK
     } else {
@@ -94,6 +102,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
                 generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 unreachable,
                 prometheus: prometheus.as_ref(),
+                local_alerts: &local_alerts,
                 services: all
                     .iter()
                     .map(|s| Entry {

@@ -362,10 +362,28 @@ impl Default for Thresholds {
     }
 }
 
+/// Credentials for a source, by reference only: `env:NAME` or `file:PATH`. The secret
+/// itself never goes in the config.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    #[serde(default)]
+    pub basic_user: Option<String>,
+    #[serde(default)]
+    pub basic_password: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Monitoring {
     #[serde(default)]
     pub prometheus_url: Option<String>,
+    /// How to authenticate to Prometheus (secrets by reference).
+    #[serde(default)]
+    pub prometheus_auth: Option<AuthConfig>,
+    /// A PEM bundle of CAs to trust in addition to the built-in roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     #[serde(default = "default_poll")]
     pub poll_interval: Duration,
     #[serde(default = "default_timeout")]
@@ -383,6 +401,8 @@ impl Default for Monitoring {
     fn default() -> Self {
         Monitoring {
             prometheus_url: None,
+            prometheus_auth: None,
+            ca_file: None,
             poll_interval: default_poll(),
             request_timeout: default_timeout(),
         }

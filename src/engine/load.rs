@@ -371,6 +371,35 @@ fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
             );
         }
     }
+    if let Some(auth) = &o.monitoring.prometheus_auth {
+        for (key, value) in [
+            ("bearer_token", &auth.bearer_token),
+            ("basic_password", &auth.basic_password),
+        ] {
+            if let Some(v) = value {
+                if !(v.starts_with("env:") || v.starts_with("file:")) {
+                    diags.push(
+                        Diagnostic::error(file, org.node.locate(&["monitoring", "prometheus_auth", key]), format!("`{key}` must name where the secret is, not hold it"))
+                            .with_help("write `env:VARIABLE` or `file:/path/to/secret`; never put a secret in the config"),
+                    );
+                }
+            }
+        }
+        if auth.basic_user.is_some() != auth.basic_password.is_some() {
+            diags.push(Diagnostic::error(
+                file,
+                org.node.locate(&["monitoring", "prometheus_auth"]),
+                "basic auth needs both `basic_user` and `basic_password`",
+            ));
+        }
+        if auth.bearer_token.is_some() && auth.basic_user.is_some() {
+            diags.push(Diagnostic::error(
+                file,
+                org.node.locate(&["monitoring", "prometheus_auth"]),
+                "choose bearer_token or basic auth, not both",
+            ));
+        }
+    }
     if let Some(url) = &o.monitoring.prometheus_url {
         check_url(
             file,

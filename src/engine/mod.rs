@@ -1,6 +1,7 @@
 //! The pure promotion engine: configuration model, validation, dependency
 //! resolution, the compliance state machine and promotion gates.
 
+pub mod alerts;
 pub mod config;
 pub mod diag;
 pub mod facts;

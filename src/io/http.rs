@@ -233,6 +233,23 @@ impl Http {
     }
 }
 
+/// Resolve the configured auth (reading the referenced secrets) into an [`Auth`].
+pub fn resolve_auth(cfg: Option<&crate::engine::config::AuthConfig>) -> Result<Auth, String> {
+    let Some(c) = cfg else {
+        return Ok(Auth::None);
+    };
+    if let Some(t) = &c.bearer_token {
+        return Ok(Auth::Bearer(read_secret(t)?));
+    }
+    match (&c.basic_user, &c.basic_password) {
+        (Some(u), Some(p)) => Ok(Auth::Basic {
+            user: u.clone(),
+            password: read_secret(p)?,
+        }),
+        _ => Ok(Auth::None),
+    }
+}
+
 /// Read a secret named by config: `env:NAME` or `file:PATH` (never the secret itself).
 pub fn read_secret(reference: &str) -> Result<String, String> {
     if let Some(name) = reference.strip_prefix("env:") {
