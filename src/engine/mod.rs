@@ -2,10 +2,12 @@
 //! resolution, the compliance state machine and promotion gates.
 
 pub mod alerts;
+pub mod chain;
 pub mod config;
 pub mod diag;
 pub mod facts;
 pub mod gates;
+pub mod identity;
 pub mod live;
 pub mod load;
 pub mod plan;

@@ -1,0 +1,281 @@
+//! The evidence chain: append-only JSON lines, each record the seed 003 §5.1 shape plus
+//! `seq`, `prev_hash` and `hash`.
+//!
+//! Canonical form (what `hash` covers and what signatures sign): the record as JSON
+//! with object keys sorted at every level, no insignificant whitespace, strings escaped
+//! as jq escapes them (`\"`, `\\`, `\b \f \n \r \t`, other control characters and DEL
+//! as `\u00xx`), integers only (no floats in records). It is exactly what
+//! `jq -cS .` prints, minus the trailing newline, so an auditor can recompute:
+//!
+//! ```text
+//! sed -n 5p chain.jsonl | jq -cS 'del(.hash)' | tr -d '\n' | sha256sum
+//! ```
+//!
+//! `hash` = SHA-256 (lowercase hex) of the canonical form without `hash`. A signature
+//! signs the canonical form without `hash` and with `evidence.signatures` emptied (`[]`),
+//! in SSHSIG (`ssh-keygen -Y sign -n gander`), so several people can sign one record.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::fmt::Write;
+
+/// The hash `prev_hash` of the first record points at.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// The SSHSIG namespace of every gander signature.
+pub const NAMESPACE: &str = "gander";
+
+/// One SSHSIG signature on a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Who signed, as `allowed_signers` names them.
+    pub principal: String,
+    /// The armored `-----BEGIN SSH SIGNATURE-----` block.
+    pub sshsig: String,
+}
+
+/// What a record is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// request, validation, approval, rejection, transition, demotion, closure, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: Value,
+    #[serde(default)]
+    pub signatures: Vec<Signature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub prev_hash: String,
+    pub promotion_id: String,
+    /// RFC 3339, UTC, seconds.
+    pub timestamp: String,
+    pub service: String,
+    pub evidence: Evidence,
+    pub hash: String,
+}
+
+/// Append the canonical form of `v` to `out`.
+pub fn canonical_into(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            // Records hold integers only; a float still gets a stable spelling.
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => escape_into(s, out),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_into(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                escape_into(k, out);
+                out.push(':');
+                canonical_into(&m[*k], out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn escape_into(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+pub fn canonical(v: &Value) -> String {
+    let mut s = String::with_capacity(512);
+    canonical_into(v, &mut s);
+    s
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl Record {
+    fn value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The canonical form without `hash`: what the hash covers.
+    pub fn hashed_form(&self) -> String {
+        let mut v = self.value();
+        if let Value::Object(m) = &mut v {
+            m.remove("hash");
+        }
+        canonical(&v)
+    }
+
+    /// The canonical form without `hash` and with no signatures: what a signer signs.
+    pub fn signed_form(&self) -> String {
+        let mut v = self.value();
+        if let Value::Object(m) = &mut v {
+            m.remove("hash");
+            if let Some(Value::Object(e)) = m.get_mut("evidence") {
+                e.insert("signatures".into(), Value::Array(Vec::new()));
+            }
+        }
+        canonical(&v)
+    }
+
+    pub fn compute_hash(&self) -> String {
+        sha256_hex(self.hashed_form().as_bytes())
+    }
+
+    /// The line written to the chain file (canonical, so `jq -cS` reproduces it).
+    pub fn line(&self) -> String {
+        canonical(&self.value())
+    }
+}
+
+/// A structural problem: the record is not what the chain says it must be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// 1-based line of the chain file.
+    pub line: usize,
+    /// The record's own `seq`, when it could be read.
+    pub seq: Option<u64>,
+    pub message: String,
+}
+
+/// Parse one chain line; the error says what is wrong with it.
+pub fn parse_line(line: &str) -> Result<Record, String> {
+    serde_json::from_str::<Record>(line).map_err(|e| format!("not a chain record: {e}"))
+}
+
+/// Check hashes, links and sequence of records already parsed (in file order).
+/// Returns every problem, in order; the first is the one to act on.
+pub fn check_links(records: &[(usize, Record)]) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut prev_hash = GENESIS.to_string();
+    let mut expect_seq = 1u64;
+    for (line, r) in records {
+        let computed = r.compute_hash();
+        if computed != r.hash {
+            out.push(Problem {
+                line: *line,
+                seq: Some(r.seq),
+                message: format!(
+                    "hash does not match the record's content (recorded {}…, computed {}…): the record was altered",
+                    &r.hash.get(..12).unwrap_or(&r.hash),
+                    &computed[..12]
+                ),
+            });
+        }
+        if r.seq != expect_seq {
+            let message = if r.seq > expect_seq {
+                format!("sequence gap: expected seq {expect_seq}, found {} (records missing)", r.seq)
+            } else {
+                format!("sequence out of order: expected seq {expect_seq}, found {} (records reordered or repeated)", r.seq)
+            };
+            out.push(Problem {
+                line: *line,
+                seq: Some(r.seq),
+                message,
+            });
+        }
+        if r.prev_hash != prev_hash {
+            out.push(Problem {
+                line: *line,
+                seq: Some(r.seq),
+                message: format!(
+                    "prev_hash does not link to the previous record (expected {}…, found {}…)",
+                    &prev_hash[..12],
+                    r.prev_hash.get(..12).unwrap_or(&r.prev_hash)
+                ),
+            });
+        }
+        prev_hash = r.hash.clone();
+        expect_seq = r.seq.max(expect_seq) + 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(seq: u64, prev: &str) -> Record {
+        let mut r = Record {
+            seq,
+            prev_hash: prev.into(),
+            promotion_id: "P-1".into(),
+            timestamp: "2026-11-22T00:00:00Z".into(),
+            service: "service-b".into(),
+            evidence: Evidence {
+                kind: "request".into(),
+                data: json!({"to": "compliant", "note": "tab\there \"quoted\" é \u{7f}"}),
+                signatures: vec![],
+            },
+            hash: String::new(),
+        };
+        r.hash = r.compute_hash();
+        r
+    }
+
+    #[test]
+    fn canonical_form_sorts_keys_and_escapes_like_jq() {
+        let v = json!({"b": 1, "a": {"z": [true, null], "y": "x\ny\u{1}\u{7f}"}});
+        assert_eq!(canonical(&v), r#"{"a":{"y":"x\ny\u0001\u007f","z":[true,null]},"b":1}"#);
+    }
+
+    #[test]
+    fn a_good_chain_has_no_problems_and_each_alteration_is_named() {
+        let a = rec(1, GENESIS);
+        let b = rec(2, &a.hash);
+        let c = rec(3, &b.hash);
+        let good = vec![(1, a.clone()), (2, b.clone()), (3, c.clone())];
+        assert!(check_links(&good).is_empty());
+
+        let mut altered = b.clone();
+        altered.evidence.data = json!({"to": "sandbox"});
+        let p = check_links(&[(1, a.clone()), (2, altered), (3, c.clone())]);
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].line, p[0].seq), (2, Some(2)));
+        assert!(p[0].message.starts_with("hash does not match"), "{}", p[0].message);
+
+        let p = check_links(&[(1, a.clone()), (2, c.clone())]);
+        assert!(p[0].message.starts_with("sequence gap: expected seq 2, found 3"), "{p:?}");
+
+        let p = check_links(&[(1, a.clone()), (2, c.clone()), (3, b.clone())]);
+        assert_eq!(p[0].line, 2);
+    }
+}
