@@ -8,9 +8,13 @@ pub mod live;
 pub mod order;
 pub mod output;
 pub mod promote;
+pub mod promotions;
+pub mod record;
 pub mod scrape;
 pub mod status;
+pub mod store_ctx;
 pub mod validate;
+pub mod verify;
 
 use crate::engine::config::Config;
 use crate::engine::diag::Diagnostic;
@@ -59,6 +63,14 @@ pub enum Command {
     Status(status::Args),
     /// Evaluate a promotion: every requirement and gate with its verdict
     Promote(promote::Args),
+    /// Approve an open promotion (signed; never your own)
+    Approve(record::VoteArgs),
+    /// Reject an open promotion, with a reason (signed)
+    Reject(record::VoteArgs),
+    /// List open and recent promotions with their gate verdicts
+    Promotions(promotions::Args),
+    /// Verify the evidence chain: hashes, links, sequence, signatures, artifacts
+    Verify(verify::Args),
     /// Print every series a metrics page exports, as gander parses it
     Scrape(scrape::Args),
     /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
@@ -80,8 +92,12 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(a) => validate::run(cli.config, a),
         Command::Order(a) => order::run(cli.config, a),
-        Command::Status(a) => status::run(cli.config, a),
-        Command::Promote(a) => promote::run(cli.config, a),
+        Command::Status(a) => status::run(cli.config, state, a),
+        Command::Promote(a) => promote::run(cli.config, state, a),
+        Command::Approve(a) => record::vote(cli.config, state, a, true),
+        Command::Reject(a) => record::vote(cli.config, state, a, false),
+        Command::Promotions(a) => promotions::run(cli.config, state, a),
+        Command::Verify(a) => verify::run(cli.config, state, a),
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
     }

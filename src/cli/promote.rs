@@ -1,4 +1,6 @@
-//! `gander promote SERVICE --to STATE --dry-run`: every requirement and gate verdict.
+//! `gander promote SERVICE --to STATE [--dry-run]`: every requirement and gate
+//! verdict; without `--dry-run`, a signed request (and its validation) in the chain,
+//! and the transition itself when every gate passes.
 
 use super::{EXIT_USAGE, output};
 use crate::engine::facts::Facts;
@@ -20,6 +22,13 @@ pub struct Args {
     /// Evaluate only; record nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Why (recorded in the request)
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// The OpenSSH ed25519 private key to sign with (default: $GANDER_KEY,
+    /// signing.key, ~/.ssh/id_ed25519)
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
     /// Print the evaluation as JSON
     #[arg(long)]
     pub json: bool,
@@ -37,14 +46,7 @@ struct Report<'a> {
     first_step: Option<&'a Plan>,
 }
 
-pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
-    if !args.dry_run {
-        eprintln!(
-            "gander: promote without --dry-run would record a promotion request, and this build has no promotion store yet\n  help: run `gander promote {} --to {} --dry-run` to see every gate's verdict",
-            args.service, args.to
-        );
-        return EXIT_USAGE;
-    }
+pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     let (config, located) = match super::load_or_report(config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -86,6 +88,17 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
             Err(code) => return code,
         }
     }
+    if !args.dry_run {
+        return super::record::promote(
+            &config,
+            &located.dir,
+            state.as_deref(),
+            &graph,
+            facts,
+            &args,
+        );
+    }
+    super::store_ctx::read_into(state.as_deref(), &located.dir, &config, &mut facts);
     let Some(p) = plan::plan(&config, &graph, &facts, &args.service, &args.to) else {
         return EXIT_USAGE;
     };
@@ -126,7 +139,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     p.verdict.exit_code()
 }
 
-fn print_plan(p: &Plan) {
+pub fn print_plan(p: &Plan) {
     println!(
         "Verdict: {}",
         match p.verdict {

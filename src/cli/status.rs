@@ -46,7 +46,7 @@ struct Report<'a> {
     services: Vec<Entry<'a>>,
 }
 
-pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
+pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     let (config, located) = match super::load_or_report(config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -78,6 +78,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     let board = round.as_ref().and_then(|r| r.board.clone());
     let prometheus = round.as_ref().and_then(|r| r.prometheus.clone());
     let unreachable_sources = round.as_ref().map(|r| r.unreachable()).unwrap_or_default();
+    super::store_ctx::read_into(state.as_deref(), &located.dir, &config, &mut facts);
     let live_of = |name: &str| board.as_ref().and_then(|b| b.services.get(name));
     let mut all = plan::status(&config, &graph, &facts);
     if !args.services.is_empty() {

@@ -201,9 +201,15 @@ pub fn check_links(records: &[(usize, Record)]) -> Vec<Problem> {
         }
         if r.seq != expect_seq {
             let message = if r.seq > expect_seq {
-                format!("sequence gap: expected seq {expect_seq}, found {} (records missing)", r.seq)
+                format!(
+                    "sequence gap: expected seq {expect_seq}, found {} (records missing)",
+                    r.seq
+                )
             } else {
-                format!("sequence out of order: expected seq {expect_seq}, found {} (records reordered or repeated)", r.seq)
+                format!(
+                    "sequence out of order: expected seq {expect_seq}, found {} (records reordered or repeated)",
+                    r.seq
+                )
             };
             out.push(Problem {
                 line: *line,
@@ -254,7 +260,10 @@ mod tests {
     #[test]
     fn canonical_form_sorts_keys_and_escapes_like_jq() {
         let v = json!({"b": 1, "a": {"z": [true, null], "y": "x\ny\u{1}\u{7f}"}});
-        assert_eq!(canonical(&v), r#"{"a":{"y":"x\ny\u0001\u007f","z":[true,null]},"b":1}"#);
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":{"y":"x\ny\u0001\u007f","z":[true,null]},"b":1}"#
+        );
     }
 
     #[test]
@@ -270,10 +279,18 @@ mod tests {
         let p = check_links(&[(1, a.clone()), (2, altered), (3, c.clone())]);
         assert_eq!(p.len(), 1);
         assert_eq!((p[0].line, p[0].seq), (2, Some(2)));
-        assert!(p[0].message.starts_with("hash does not match"), "{}", p[0].message);
+        assert!(
+            p[0].message.starts_with("hash does not match"),
+            "{}",
+            p[0].message
+        );
 
         let p = check_links(&[(1, a.clone()), (2, c.clone())]);
-        assert!(p[0].message.starts_with("sequence gap: expected seq 2, found 3"), "{p:?}");
+        assert!(
+            p[0].message
+                .starts_with("sequence gap: expected seq 2, found 3"),
+            "{p:?}"
+        );
 
         let p = check_links(&[(1, a.clone()), (2, c.clone()), (3, b.clone())]);
         assert_eq!(p[0].line, 2);

@@ -277,6 +277,22 @@ pub struct OrgConfig {
     pub evidence: EvidencePolicy,
     #[serde(default)]
     pub packaging: Packaging,
+    #[serde(default)]
+    pub signing: Signing,
+}
+
+/// Where identities come from: an OpenSSH `allowed_signers` file (git's format) and
+/// the operator's ed25519 key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Signing {
+    /// Path, relative to the config directory unless absolute. Default:
+    /// `allowed_signers` in the config directory.
+    #[serde(default)]
+    pub allowed_signers: Option<String>,
+    /// The operator's private key. Default: `~/.ssh/id_ed25519`. `--key` and
+    /// `GANDER_KEY` override it.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -62,17 +62,33 @@ impl AllowedSigners {
             let t = tokens(line);
             let n = i + 1;
             if t.len() < 3 {
-                errors.push(format!("line {n}: expected `PRINCIPALS [OPTIONS] KEYTYPE KEY`"));
+                errors.push(format!(
+                    "line {n}: expected `PRINCIPALS [OPTIONS] KEYTYPE KEY`"
+                ));
                 continue;
             }
-            let principals: Vec<String> = t[0].trim_matches('"').split(',').map(str::to_string).collect();
-            let (options, kt) = if is_key_type(&t[1]) { (None, 1) } else { (Some(&t[1]), 2) };
+            let principals: Vec<String> = t[0]
+                .trim_matches('"')
+                .split(',')
+                .map(str::to_string)
+                .collect();
+            let (options, kt) = if is_key_type(&t[1]) {
+                (None, 1)
+            } else {
+                (Some(&t[1]), 2)
+            };
             if t.len() < kt + 2 {
-                errors.push(format!("line {n}: missing the key after `{}`", t[kt.min(t.len() - 1)]));
+                errors.push(format!(
+                    "line {n}: missing the key after `{}`",
+                    t[kt.min(t.len() - 1)]
+                ));
                 continue;
             }
             let mut namespaces = None;
-            for o in options.map(|o| split_outside_quotes(o, |c| c == ',')).unwrap_or_default() {
+            for o in options
+                .map(|o| split_outside_quotes(o, |c| c == ','))
+                .unwrap_or_default()
+            {
                 if let Some(v) = o.strip_prefix("namespaces=") {
                     namespaces = Some(v.trim_matches('"').split(',').map(str::to_string).collect());
                 }
@@ -113,13 +129,15 @@ impl AllowedSigners {
     pub fn verify(&self, principal: &str, msg: &[u8], armored: &str) -> Result<(), String> {
         let sig = SshSig::from_pem(armored).map_err(|e| format!("unreadable signature: {e}"))?;
         if sig.namespace() != NAMESPACE {
-            return Err(format!("signature is for namespace `{}`, not `{NAMESPACE}`", sig.namespace()));
+            return Err(format!(
+                "signature is for namespace `{}`, not `{NAMESPACE}`",
+                sig.namespace()
+            ));
         }
         let key = sig.public_key();
-        let allowed = self
-            .entries
-            .iter()
-            .any(|e| &e.key == key && Self::allows(e) && e.principals.iter().any(|p| p == principal));
+        let allowed = self.entries.iter().any(|e| {
+            &e.key == key && Self::allows(e) && e.principals.iter().any(|p| p == principal)
+        });
         if !allowed {
             let fp = PublicKey::from(key.clone()).fingerprint(HashAlg::Sha256);
             return Err(format!("key {fp} is not allowed to sign as `{principal}`"));
@@ -141,7 +159,8 @@ pub fn sign(key: &PrivateKey, msg: &[u8]) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
 
     #[test]
     fn allowed_signers_lines_in_the_usual_shapes() {
@@ -149,15 +168,26 @@ mod tests {
             "# team keys\nalice@example.org {KEY} alice's laptop\n\"bob,robert\" namespaces=\"git,gander\" {KEY}\ncarol namespaces=\"git\" {KEY}\n\nbroken ssh-ed25519\n"
         );
         let e = AllowedSigners::parse(&text).unwrap_err();
-        assert_eq!(e, vec!["line 6: expected `PRINCIPALS [OPTIONS] KEYTYPE KEY`"]);
+        assert_eq!(
+            e,
+            vec!["line 6: expected `PRINCIPALS [OPTIONS] KEYTYPE KEY`"]
+        );
         let text = text.replace("broken ssh-ed25519\n", "");
         let a = AllowedSigners::parse(&text).unwrap();
         assert_eq!(a.entries.len(), 3);
         assert_eq!(a.entries[1].principals, vec!["bob", "robert"]);
-        assert_eq!(a.entries[1].namespaces.as_deref(), Some(&["git".to_string(), "gander".to_string()][..]));
+        assert_eq!(
+            a.entries[1].namespaces.as_deref(),
+            Some(&["git".to_string(), "gander".to_string()][..])
+        );
         // carol's key is only for git: not a gander signer.
-        assert_eq!(a.principal_for(&a.entries[2].key), Some("alice@example.org"));
-        let only_carol = AllowedSigners { entries: vec![a.entries[2].clone()] };
+        assert_eq!(
+            a.principal_for(&a.entries[2].key),
+            Some("alice@example.org")
+        );
+        let only_carol = AllowedSigners {
+            entries: vec![a.entries[2].clone()],
+        };
         assert_eq!(only_carol.principal_for(&a.entries[2].key), None);
     }
 }

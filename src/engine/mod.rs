@@ -8,6 +8,7 @@ pub mod diag;
 pub mod facts;
 pub mod gates;
 pub mod identity;
+pub mod ledger;
 pub mod live;
 pub mod load;
 pub mod plan;

@@ -3,6 +3,8 @@
 pub mod config_dir;
 pub mod demo;
 pub mod http;
+pub mod keys;
 pub mod log;
 pub mod poll;
 pub mod prometheus;
+pub mod store;

@@ -1,0 +1,136 @@
+//! `gander promotions`: open and recent promotions with their gate verdicts.
+
+use super::store_ctx::{self, LOCK_WAIT};
+use super::{EXIT_OK, EXIT_USAGE, output};
+use crate::engine::ledger::{Ledger, Promotion, PromotionStatus};
+use chrono::Utc;
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// How many closed promotions to show besides the open ones
+    #[arg(long, default_value_t = 20)]
+    pub recent: usize,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    open: Vec<&'a Promotion>,
+    recent: Vec<&'a Promotion>,
+}
+
+pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
+    let (config, located) = match super::load_or_report(config_flag) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let store = match store_ctx::open_store(state.as_deref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let lock = match store.lock(false, LOCK_WAIT) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return super::EXIT_FAILED;
+        }
+    };
+    let read = match store.read(&lock) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    drop(lock);
+    let (_, signers) = store_ctx::load_signers(&located.dir, &config);
+    let ledger = Ledger::fold(
+        &store_ctx::records(&read),
+        &store_ctx::signed_by(signers.as_ref().ok()),
+    );
+    let open: Vec<&Promotion> = ledger
+        .promotions
+        .iter()
+        .filter(|p| p.status == PromotionStatus::Open)
+        .collect();
+    let mut recent: Vec<&Promotion> = ledger
+        .promotions
+        .iter()
+        .filter(|p| p.status != PromotionStatus::Open)
+        .collect();
+    recent.reverse();
+    recent.truncate(args.recent);
+    if args.json {
+        output::print_json("promotions", &Report { open, recent });
+        return EXIT_OK;
+    }
+    let now = Utc::now();
+    let need = config.org.approval.required_approvals;
+    let line = |p: &Promotion| {
+        let verdict = p
+            .validation
+            .as_ref()
+            .and_then(|v| v.get("verdict"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("-");
+        let age = crate::engine::config::Duration(
+            (now - p.requested_at).num_seconds().max(0) as u64 / 60 * 60,
+        );
+        let approvals: Vec<String> = p
+            .approvals
+            .iter()
+            .map(|v| {
+                if v.signed {
+                    v.by.clone()
+                } else {
+                    format!("{} (unsigned)", v.by)
+                }
+            })
+            .collect();
+        println!(
+            "  {}  {:<14} {} -> {:<16} {:<10} by {:<10} {} ago  approvals {}/{need}{}  last check: {verdict}",
+            p.id,
+            p.service,
+            p.from,
+            p.to,
+            p.status.as_str(),
+            p.requester,
+            age,
+            p.approvals.iter().filter(|v| v.signed).count(),
+            if approvals.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", approvals.join(", "))
+            },
+        );
+        if let Some(r) = &p.closed_reason {
+            println!("      closed: {r}");
+        }
+        if p.status == PromotionStatus::Open {
+            for b in p
+                .validation
+                .as_ref()
+                .and_then(|v| v.get("blockers"))
+                .and_then(|b| b.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b.as_str())
+            {
+                println!("      {b}");
+            }
+        }
+    };
+    println!("Open promotions ({}):", open.len());
+    for p in &open {
+        line(p);
+    }
+    println!("Recent ({}):", recent.len());
+    for p in &recent {
+        line(p);
+    }
+    EXIT_OK
+}

@@ -1,0 +1,467 @@
+//! The commands that write to the chain: `promote` (without --dry-run), `approve`,
+//! `reject`. Each takes the exclusive chain lock, reads and folds the chain, decides,
+//! and appends signed records in one fsynced write; on any refusal nothing is written.
+
+use super::store_ctx::{self, LOCK_WAIT};
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::engine::config::Config;
+use crate::engine::facts::{Facts, Known, Request};
+use crate::engine::ledger::{Ledger, Promotion, PromotionStatus, kind};
+use crate::engine::plan::{self, Plan, Verdict};
+use crate::engine::resolver::DepGraph;
+use crate::io::store::{ChainRead, Draft, Lock, Signer, Store};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Everything a writing command holds while it decides.
+struct Session {
+    store: Store,
+    lock: Lock,
+    read: ChainRead,
+    signer: Signer,
+    signers: crate::engine::identity::AllowedSigners,
+    now: DateTime<Utc>,
+}
+
+fn begin(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    key: Option<&Path>,
+) -> Result<Session, i32> {
+    // Identity first: a bad key path or an unknown key writes nothing.
+    let (signer, signers) = store_ctx::signer(config_dir, config, key)?;
+    let store = store_ctx::open_store(state)?;
+    let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
+        eprintln!("gander: {e}");
+        EXIT_FAILED
+    })?;
+    if let Some(prev) = &lock.recovered_from {
+        eprintln!(
+            "gander: note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
+        );
+    }
+    let mut read = store.read(&lock).map_err(|e| {
+        eprintln!("gander: {e}");
+        EXIT_USAGE
+    })?;
+    if read.torn.is_some() {
+        match store.set_aside_torn(&lock, &read) {
+            Ok(Some(path)) => {
+                eprintln!(
+                    "gander: the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
+                    path.display()
+                );
+                read.torn = None;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("gander: {e}");
+                return Err(EXIT_USAGE);
+            }
+        }
+    }
+    Ok(Session {
+        store,
+        lock,
+        read,
+        signer,
+        signers,
+        now: Utc::now(),
+    })
+}
+
+impl Session {
+    fn ledger(&self) -> Ledger {
+        Ledger::fold(
+            &store_ctx::records(&self.read),
+            &store_ctx::signed_by(Some(&self.signers)),
+        )
+    }
+
+    fn append(&mut self, drafts: Vec<Draft>) -> Result<(), i32> {
+        if drafts.is_empty() {
+            return Ok(());
+        }
+        let recs = self
+            .store
+            .append(&self.lock, &self.read, drafts, &self.signer, self.now)
+            .map_err(|e| {
+                eprintln!("gander: {e}");
+                EXIT_FAILED
+            })?;
+        if let Err(e) = self.store.write_layout(&recs) {
+            eprintln!("gander: warning: the chain is written but its audit copy is not: {e}");
+        }
+        let base = self.read.records.last().map_or(0, |(l, _)| *l);
+        for (i, r) in recs.into_iter().enumerate() {
+            self.read.records.push((base + i + 1, r));
+        }
+        Ok(())
+    }
+
+    /// Close open promotions that have expired (recorded, so the chain says why).
+    fn expire(&mut self) -> Result<(), i32> {
+        let ledger = self.ledger();
+        let drafts: Vec<Draft> = ledger
+            .expired(self.now)
+            .into_iter()
+            .map(|p| Draft {
+                promotion_id: p.id.clone(),
+                service: p.service.clone(),
+                kind: kind::CLOSURE.into(),
+                data: json!({"status": "expired", "reason": format!("not completed before {}", p.expires_at.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default())}),
+            })
+            .collect();
+        for d in &drafts {
+            eprintln!("gander: {} expired and is closed", d.promotion_id);
+        }
+        self.append(drafts)
+    }
+
+    /// Facts: live ones from the caller, plus the chain's.
+    fn facts(&self, mut facts: Facts) -> Facts {
+        store_ctx::apply(&self.store, &self.read, Some(&self.signers), &mut facts);
+        facts
+    }
+}
+
+fn validation_data(p: &Plan) -> serde_json::Value {
+    json!({
+        "verdict": p.verdict,
+        "from": p.from,
+        "to": p.to,
+        "requirements": p.requirements.iter().map(|c| json!({"check": c.check, "status": c.status, "reason": c.reason})).collect::<Vec<_>>(),
+        "gates": p.gates.iter().map(|g| json!({
+            "gate": g.gate,
+            "type": g.kind,
+            "stage": g.stage,
+            "status": g.status,
+            "checks": g.checks.iter().map(|c| json!({"check": c.check, "status": c.status, "reason": c.reason})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "blockers": p.blockers,
+    })
+}
+
+/// The drafts that complete a promotion when its plan is ready.
+fn completion(p: &Promotion, plan: &Plan) -> Option<Draft> {
+    if plan.verdict != Verdict::Ready {
+        return None;
+    }
+    let (k, extra) = match &plan.demotion {
+        Some(reason) => (kind::DEMOTION, json!(reason)),
+        None => (kind::TRANSITION, serde_json::Value::Null),
+    };
+    Some(Draft {
+        promotion_id: p.id.clone(),
+        service: p.service.clone(),
+        kind: k.into(),
+        data: json!({
+            "from": plan.from,
+            "to": plan.to,
+            "approvals": p.approvals.iter().filter(|v| v.signed).map(|v| v.by.clone()).collect::<Vec<_>>(),
+            "demotion_reason": extra,
+        }),
+    })
+}
+
+fn print_outcome(id: &str, plan: &Plan, completed: bool) {
+    if completed {
+        println!(
+            "{id}: {} is now `{}` ({} -> {})",
+            plan.service, plan.to, plan.from, plan.to
+        );
+        return;
+    }
+    match plan.verdict {
+        Verdict::AwaitingApproval => {
+            println!("{id}: open, awaiting approval");
+        }
+        _ => {
+            println!(
+                "{id}: open but blocked; it completes when every gate passes (re-check with the same `gander promote`):"
+            );
+        }
+    }
+    for b in &plan.blockers {
+        println!("  {b}");
+    }
+    for g in plan.gates.iter().filter(|g| g.holds()) {
+        for c in g
+            .checks
+            .iter()
+            .filter(|c| c.status == crate::engine::gates::Status::Pending)
+        {
+            println!("  waiting: {}: {}", c.check, c.reason);
+        }
+    }
+}
+
+/// `gander promote SERVICE --to STATE` (recording).
+pub fn promote(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    graph: &DepGraph,
+    live: Facts,
+    args: &super::promote::Args,
+) -> i32 {
+    let mut s = match begin(config, config_dir, state, args.key.as_deref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    if let Err(c) = s.expire() {
+        return c;
+    }
+    let ledger = s.ledger();
+    let me = s.signer.principal.clone();
+    let mut facts = s.facts(live);
+    let open = ledger.open_for(&args.service).cloned();
+    if let Some(p) = &open {
+        if p.to != args.to {
+            eprintln!(
+                "gander: {} already has an open promotion, {} to `{}`, requested by {} at {}\n  help: approve or reject it (`gander approve {}` / `gander reject {} --reason …`), or wait for it to expire{}",
+                args.service,
+                p.id,
+                p.to,
+                p.requester,
+                p.requested_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                p.id,
+                p.id,
+                p.expires_at
+                    .map(|e| format!(
+                        " at {}",
+                        e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ))
+                    .unwrap_or_default()
+            );
+            return EXIT_FAILED;
+        }
+    } else if let Some(sf) = facts.services.get_mut(&args.service) {
+        // Evaluate as the request this will be.
+        sf.request = Known::Known(Some(Request {
+            requester: me.clone(),
+            to: args.to.clone(),
+            approvals: Vec::new(),
+            rejections: Vec::new(),
+        }));
+    }
+    let Some(plan) = plan::plan(config, graph, &facts, &args.service, &args.to) else {
+        return EXIT_USAGE;
+    };
+    if plan.verdict == Verdict::Refused {
+        super::promote::print_plan(&plan);
+        eprintln!("gander: nothing recorded: the state machine refuses this transition");
+        return EXIT_FAILED;
+    }
+    let mut drafts = Vec::new();
+    let promotion = match open {
+        Some(p) => {
+            println!("{}: re-checking the open promotion", p.id);
+            p
+        }
+        None => {
+            let next_seq = s.read.records.last().map_or(1, |(_, r)| r.seq + 1);
+            let id = format!("PRM-{}-{:06}", s.now.format("%Y%m%d"), next_seq);
+            let svc = config.service(&args.service).map(|x| &x.def);
+            let expires =
+                s.now + chrono::Duration::seconds(config.org.approval.expiry.secs() as i64);
+            drafts.push(Draft {
+                promotion_id: id.clone(),
+                service: args.service.clone(),
+                kind: kind::REQUEST.into(),
+                data: json!({
+                    "service": args.service,
+                    "target_state": args.to,
+                    "from_state": plan.from,
+                    "requester": me,
+                    "reason": args.reason,
+                    "expires_at": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "evidence_refs": Vec::<String>::new(),
+                    "dependencies": {
+                        "required": svc.map(|d| d.spec.dependencies.all().map(|(_, n)| n.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+                        "optional": Vec::<String>::new(),
+                    },
+                }),
+            });
+            Promotion {
+                id,
+                service: args.service.clone(),
+                from: plan.from.clone(),
+                to: args.to.clone(),
+                requester: me.clone(),
+                requested_at: s.now,
+                expires_at: Some(expires),
+                status: PromotionStatus::Open,
+                approvals: Vec::new(),
+                rejections: Vec::new(),
+                validation: None,
+                closed_at: None,
+                closed_reason: None,
+                records: Vec::new(),
+            }
+        }
+    };
+    drafts.push(Draft {
+        promotion_id: promotion.id.clone(),
+        service: args.service.clone(),
+        kind: kind::VALIDATION.into(),
+        data: validation_data(&plan),
+    });
+    let done = completion(&promotion, &plan);
+    let completed = done.is_some();
+    drafts.extend(done);
+    if let Err(c) = s.append(drafts) {
+        return c;
+    }
+    print_outcome(&promotion.id, &plan, completed);
+    match plan.verdict {
+        Verdict::Ready | Verdict::AwaitingApproval => EXIT_OK,
+        _ => EXIT_FAILED,
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VoteArgs {
+    /// The promotion (PRM-…), as `gander promotions` lists it
+    pub id: String,
+    /// Why (required to reject)
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// The OpenSSH ed25519 private key to sign with
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Do not poll the services before re-evaluating
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `gander approve ID` and `gander reject ID --reason`.
+pub fn vote(
+    config_flag: Option<PathBuf>,
+    state: Option<PathBuf>,
+    args: VoteArgs,
+    approve: bool,
+) -> i32 {
+    if !approve && args.reason.trim().is_empty() {
+        eprintln!("gander: a rejection needs a reason: --reason \"…\"");
+        return EXIT_USAGE;
+    }
+    let (config, located) = match super::load_or_report(config_flag) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut live = Facts::from_config(&config, Utc::now());
+    if approve && !args.offline {
+        if let Err(c) = super::live::poll_once(&config, &mut live) {
+            return c;
+        }
+    }
+    let mut s = match begin(&config, &located.dir, state.as_deref(), args.key.as_deref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    if let Err(c) = s.expire() {
+        return c;
+    }
+    let ledger = s.ledger();
+    let me = s.signer.principal.clone();
+    let Some(p) = ledger.get(&args.id).cloned() else {
+        let ids: Vec<&str> = ledger.promotions.iter().map(|p| p.id.as_str()).collect();
+        eprintln!(
+            "gander: no promotion `{}`{}",
+            args.id,
+            crate::engine::diag::suggest(&args.id, ids.iter().copied())
+                .map(|h| format!("\n  help: {h}"))
+                .unwrap_or_else(|| "\n  help: `gander promotions` lists them".into())
+        );
+        return EXIT_USAGE;
+    };
+    if p.status != PromotionStatus::Open {
+        eprintln!(
+            "gander: {} is {}{}; nothing recorded",
+            p.id,
+            p.status.as_str(),
+            p.closed_reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+        return EXIT_FAILED;
+    }
+    let svc = config.service(&p.service).map(|x| &x.def);
+    let eligible = svc.map(|d| config.approvers_of(d)).unwrap_or_default();
+    if approve {
+        if config.org.approval.four_eyes && me == p.requester {
+            eprintln!(
+                "gander: four-eyes: {me} requested {} and cannot approve it; another approver must ({})",
+                p.id,
+                eligible.join(", ")
+            );
+            return EXIT_FAILED;
+        }
+        if let Some(v) = p.approvals.iter().find(|v| v.by == me && v.signed) {
+            eprintln!(
+                "gander: {me} already approved {} at {}; nothing recorded",
+                p.id,
+                v.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            return EXIT_FAILED;
+        }
+    }
+    if !eligible.iter().any(|e| e == &me) && !(!approve && me == p.requester) {
+        eprintln!(
+            "gander: {me} is not an approver of {} (approvers: {}); nothing recorded",
+            p.service,
+            if eligible.is_empty() {
+                "none configured".to_string()
+            } else {
+                eligible.join(", ")
+            }
+        );
+        return EXIT_FAILED;
+    }
+    let vote = Draft {
+        promotion_id: p.id.clone(),
+        service: p.service.clone(),
+        kind: if approve {
+            kind::APPROVAL
+        } else {
+            kind::REJECTION
+        }
+        .into(),
+        data: json!({"by": me, "reason": args.reason}),
+    };
+    if let Err(c) = s.append(vec![vote]) {
+        return c;
+    }
+    if !approve {
+        println!("{}: rejected by {me}: {}", p.id, args.reason);
+        return EXIT_OK;
+    }
+    // Re-evaluate with the approval in.
+    let ledger = s.ledger();
+    let p = ledger.get(&args.id).cloned().unwrap_or(p);
+    let facts = s.facts(live);
+    let graph = DepGraph::from_config(&config);
+    let Some(plan) = plan::plan(&config, &graph, &facts, &p.service, &p.to) else {
+        return EXIT_USAGE;
+    };
+    let mut drafts = vec![Draft {
+        promotion_id: p.id.clone(),
+        service: p.service.clone(),
+        kind: kind::VALIDATION.into(),
+        data: validation_data(&plan),
+    }];
+    let done = completion(&p, &plan);
+    let completed = done.is_some();
+    drafts.extend(done);
+    if let Err(c) = s.append(drafts) {
+        return c;
+    }
+    println!("{}: approved by {me}", p.id);
+    print_outcome(&p.id, &plan, completed);
+    EXIT_OK
+}

@@ -1,0 +1,139 @@
+//! Shared by the commands that read or write the promotion store.
+
+use crate::engine::chain::Record;
+use crate::engine::config::Config;
+use crate::engine::facts::{Facts, Known};
+use crate::engine::identity::AllowedSigners;
+use crate::engine::ledger::{self, Ledger};
+use crate::io::keys;
+use crate::io::store::{self, ChainRead, Signer, Store};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a command waits for another gander holding the chain lock.
+pub const LOCK_WAIT: Duration = Duration::from_secs(15);
+
+pub fn open_store(state: Option<&Path>) -> Result<Store, i32> {
+    let Some(dir) = state else {
+        eprintln!("gander: no state directory: pass --state-dir or set GANDER_STATE_DIR");
+        return Err(super::EXIT_USAGE);
+    };
+    Store::open(dir).map_err(|e| {
+        eprintln!("gander: {e}");
+        super::EXIT_USAGE
+    })
+}
+
+pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
+    match &config.org.signing.allowed_signers {
+        Some(p) => {
+            let p = keys::expand(p);
+            if p.is_absolute() {
+                p
+            } else {
+                config_dir.join(p)
+            }
+        }
+        None => config_dir.join("allowed_signers"),
+    }
+}
+
+/// `--key`, then `GANDER_KEY`, then `signing.key`, then `~/.ssh/id_ed25519`.
+pub fn key_path(flag: Option<&Path>, config: &Config) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os("GANDER_KEY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| config.org.signing.key.as_deref().map(keys::expand))
+        .unwrap_or_else(|| keys::expand("~/.ssh/id_ed25519"))
+}
+
+pub fn load_signers(
+    config_dir: &Path,
+    config: &Config,
+) -> (PathBuf, Result<AllowedSigners, String>) {
+    let p = signers_path(config_dir, config);
+    let r = keys::load_allowed_signers(&p);
+    (p, r)
+}
+
+/// The operator's identity, or a clear refusal (exit 2, nothing written).
+pub fn signer(
+    config_dir: &Path,
+    config: &Config,
+    key_flag: Option<&Path>,
+) -> Result<(Signer, AllowedSigners), i32> {
+    let (sp, signers) = load_signers(config_dir, config);
+    let signers = signers.map_err(|e| {
+        eprintln!("gander: {e}");
+        super::EXIT_USAGE
+    })?;
+    let kp = key_path(key_flag, config);
+    let s = keys::load_signer(&kp, &signers, &sp).map_err(|e| {
+        eprintln!("gander: {e}");
+        super::EXIT_USAGE
+    })?;
+    Ok((s, signers))
+}
+
+/// Does `r` carry a signature by `principal` that verifies?
+pub fn signed_by<'a>(signers: Option<&'a AllowedSigners>) -> impl Fn(&Record, &str) -> bool + 'a {
+    move |r: &Record, principal: &str| {
+        let Some(a) = signers else {
+            return false;
+        };
+        let msg = r.signed_form();
+        r.evidence.signatures.iter().any(|s| {
+            s.principal == principal && a.verify(principal, msg.as_bytes(), &s.sshsig).is_ok()
+        })
+    }
+}
+
+pub fn records(read: &ChainRead) -> Vec<Record> {
+    read.records.iter().map(|(_, r)| r.clone()).collect()
+}
+
+/// Fold the chain and put its facts (states, open requests, chain validity) in `facts`.
+pub fn apply(
+    store: &Store,
+    read: &ChainRead,
+    signers: Option<&AllowedSigners>,
+    facts: &mut Facts,
+) -> Ledger {
+    let ledger = Ledger::fold(&records(read), &signed_by(signers));
+    ledger.fill(facts);
+    let report = store::verify(store, read, signers);
+    facts.chain = if signers.is_none() && !read.records.is_empty() {
+        Known::unknown("no allowed_signers file: signatures cannot be checked")
+    } else {
+        Known::Known(ledger::chain_facts(
+            report.records as u64,
+            report
+                .problems
+                .first()
+                .map(|p| format!("line {}: {}", p.line, p.message)),
+            report.unverified_signatures as u64,
+        ))
+    };
+    ledger
+}
+
+/// For read-only commands: fold the store into `facts` when a state dir exists.
+pub fn read_into(
+    state: Option<&Path>,
+    config_dir: &Path,
+    config: &Config,
+    facts: &mut Facts,
+) -> Option<Ledger> {
+    let dir = state?;
+    if !dir.join("audit").join("chain.jsonl").exists() {
+        return None;
+    }
+    let store = Store::open(dir).ok()?;
+    let lock = store.lock(false, LOCK_WAIT).ok()?;
+    let read = store.read(&lock).ok()?;
+    let (_, signers) = load_signers(config_dir, config);
+    Some(apply(&store, &read, signers.as_ref().ok(), facts))
+}
