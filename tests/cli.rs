@@ -239,11 +239,14 @@ fn promote_dry_run_json_carries_every_gate() {
 }
 
 #[test]
-fn promote_without_dry_run_refuses_to_pretend() {
+fn promote_without_an_identity_is_refused_and_writes_nothing() {
     let h = tmp();
+    let state = tmp();
     let (code, out, err) = run(
         h.path(),
         &[
+            "--state-dir",
+            state.path().to_str().unwrap(),
             "promote",
             "service-b",
             "--to",
@@ -254,7 +257,15 @@ fn promote_without_dry_run_refuses_to_pretend() {
     );
     assert_eq!(code, 2);
     assert!(out.is_empty());
-    assert!(err.contains("no promotion store yet"), "{err}");
+    assert!(
+        err.contains("config/allowed_signers: No such file or directory"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: create it in git's allowed_signers format"),
+        "{err}"
+    );
+    assert!(!state.path().join("audit/chain.jsonl").exists());
 }
 
 #[test]

@@ -71,6 +71,12 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         );
         return EXIT_USAGE;
     }
+    if !args.dry_run {
+        // Who is asking, before any network: a bad key writes nothing and waits for nothing.
+        if let Err(code) = super::store_ctx::signer(&located.dir, &config, args.key.as_deref()) {
+            return code;
+        }
+    }
     let now = Utc::now();
     let graph = DepGraph::from_config(&config);
     let mut facts = Facts::from_config(&config, now);

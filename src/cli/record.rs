@@ -411,7 +411,9 @@ pub fn vote(
             return EXIT_FAILED;
         }
     }
-    if !eligible.iter().any(|e| e == &me) && !(!approve && me == p.requester) {
+    // Approvers may approve or reject; the requester may also withdraw by rejecting.
+    let may_vote = eligible.contains(&me) || (!approve && me == p.requester);
+    if !may_vote {
         eprintln!(
             "gander: {me} is not an approver of {} (approvers: {}); nothing recorded",
             p.service,
