@@ -1,0 +1,86 @@
+//! `gander verify` on 100,000 records: hashes and links alone, and with every SSHSIG
+//! signature checked. Run: `cargo bench --bench chain_verify` (criterion prints
+//! records per second as elements/s).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gander::engine::chain::{Evidence, GENESIS, Record, Signature, check_links};
+use gander::engine::identity::{AllowedSigners, sign};
+use gander::io::store::{ChainRead, Store, verify};
+use std::hint::black_box;
+use std::process::Command;
+
+fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let private = ssh_key::PrivateKey::read_openssh_file(&key).unwrap();
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let signers = AllowedSigners::parse(&format!("alice {public}")).unwrap();
+    let mut out = Vec::with_capacity(n);
+    let mut prev = GENESIS.to_string();
+    for i in 0..n {
+        let mut r = Record {
+            seq: i as u64 + 1,
+            prev_hash: prev.clone(),
+            promotion_id: format!("PRM-20261122-{:06}", i / 5 + 1),
+            timestamp: "2026-11-22T02:00:00Z".into(),
+            service: format!("svc-{:04}", i % 1000),
+            evidence: Evidence {
+                kind: [
+                    "request",
+                    "validation",
+                    "approval",
+                    "validation",
+                    "transition",
+                ][i % 5]
+                    .into(),
+                data: serde_json::json!({"by": "alice", "reason": "routine", "to": "compliant", "from": "compliance_ready"}),
+                signatures: vec![],
+            },
+            hash: String::new(),
+        };
+        let sig = sign(&private, r.signed_form().as_bytes()).unwrap();
+        r.evidence.signatures.push(Signature {
+            principal: "alice".into(),
+            sshsig: sig,
+        });
+        r.hash = r.compute_hash();
+        prev = r.hash.clone();
+        out.push((i + 1, r));
+    }
+    (out, signers)
+}
+
+fn bench(c: &mut Criterion) {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { 100_000 } else { 1_000 };
+    let (records, signers) = chain(n);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let read = ChainRead {
+        records,
+        ..ChainRead::default()
+    };
+    let mut g = c.benchmark_group(format!("verify {n} records"));
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(10);
+    g.bench_function("hashes and links", |b| {
+        b.iter(|| black_box(check_links(black_box(&read.records)).len()))
+    });
+    g.bench_function("hashes, links and ed25519 signatures", |b| {
+        b.iter(|| {
+            let r = verify(&store, black_box(&read), Some(&signers));
+            assert!(r.ok());
+            black_box(r.records)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
