@@ -123,7 +123,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     );
     if board.is_some() {
         println!(
-            "Live: one poll of every service's health and metrics. Evidence, approvals and the chain are not read yet: unknown, and unknown never passes."
+            "Live: one poll of every service's health and metrics; states, approvals and the chain from the store. Evidence files are not read yet: unknown, and unknown never passes."
         );
     } else {
         println!(
