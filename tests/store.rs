@@ -623,3 +623,53 @@ fn a_crash_mid_append_leaves_a_verifiable_chain_and_the_torn_tail_is_kept() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(org.verify().0, 0);
 }
+
+/// Artifacts referenced by digest (what evidence records carry) are re-hashed by verify.
+#[test]
+fn verify_rehashes_artifacts_referenced_by_digest() {
+    use gander::engine::chain::sha256_hex;
+    use gander::io::store::{Draft, Store, verify};
+    let org = Org::new();
+    let state = org.path("state");
+    let store = Store::open(&state).unwrap();
+    std::fs::create_dir_all(state.join("audit/services/service-b/evidence")).unwrap();
+    let rel = "audit/services/service-b/evidence/report.sarif";
+    std::fs::write(state.join(rel), b"{\"version\":\"2.1.0\",\"runs\":[]}").unwrap();
+    let signers =
+        gander::io::keys::load_allowed_signers(&org.path("config/allowed_signers")).unwrap();
+    let signer = gander::io::keys::load_signer(
+        &org.path("keys/alice"),
+        &signers,
+        &org.path("config/allowed_signers"),
+    )
+    .unwrap();
+    let lock = store.lock(true, Duration::from_secs(5)).unwrap();
+    let read = store.read(&lock).unwrap();
+    let digest = sha256_hex(&std::fs::read(state.join(rel)).unwrap());
+    store
+        .append(
+            &lock,
+            &read,
+            vec![Draft {
+                promotion_id: "-".into(),
+                service: "service-b".into(),
+                kind: "evidence".into(),
+                data: serde_json::json!({"artifacts": [{"path": rel, "sha256": digest}]}),
+            }],
+            &signer,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let read = store.read(&lock).unwrap();
+    drop(lock);
+    let report = verify(&store, &read, Some(&signers));
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.artifacts_checked, 1);
+    std::fs::write(state.join(rel), b"{\"version\":\"2.1.0\",\"runs\":[{}]}").unwrap();
+    let (code, out) = org.verify();
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("seq 1: artifact {rel} changed: sha256")),
+        "{out}"
+    );
+}
