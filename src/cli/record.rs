@@ -1,6 +1,8 @@
 //! The commands that write to the chain: `promote` (without --dry-run), `approve`,
 //! `reject`. Each takes the exclusive chain lock, reads and folds the chain, decides,
 //! and appends signed records in one fsynced write; on any refusal nothing is written.
+//! The cores ([`request`], [`cast`]) return what they have to say, so the CLI prints it
+//! and the console shows it.
 
 use super::store_ctx::{self, LOCK_WAIT};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
@@ -13,6 +15,33 @@ use crate::io::store::{ChainRead, Draft, Lock, Signer, Store};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+
+/// What a writing command says: lines for stdout, lines for stderr, an exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Said {
+    pub out: Vec<String>,
+    pub err: Vec<String>,
+    pub code: i32,
+}
+
+impl Said {
+    fn fail(mut self, code: i32, msg: impl Into<String>) -> Said {
+        self.err.push(msg.into());
+        self.code = code;
+        self
+    }
+
+    /// Print to the terminal (CLI) and return the exit code.
+    pub fn print(self) -> i32 {
+        for l in &self.out {
+            println!("{l}");
+        }
+        for l in &self.err {
+            eprintln!("gander: {l}");
+        }
+        self.code
+    }
+}
 
 /// Everything a writing command holds while it decides.
 struct Session {
@@ -29,35 +58,42 @@ fn begin(
     config_dir: &Path,
     state: Option<&Path>,
     key: Option<&Path>,
+    said: &mut Said,
 ) -> Result<Session, i32> {
     // Identity first: a bad key path or an unknown key writes nothing.
-    let (signer, signers) = store_ctx::signer(config_dir, config, key)?;
-    let store = store_ctx::open_store(state)?;
+    let (signer, signers) = store_ctx::try_signer(config_dir, config, key).map_err(|e| {
+        said.err.push(e);
+        EXIT_USAGE
+    })?;
+    let store = store_ctx::try_open_store(state).map_err(|e| {
+        said.err.push(e);
+        EXIT_USAGE
+    })?;
     let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
-        eprintln!("gander: {e}");
+        said.err.push(e.to_string());
         EXIT_FAILED
     })?;
     if let Some(prev) = &lock.recovered_from {
-        eprintln!(
-            "gander: note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
-        );
+        said.err.push(format!(
+            "note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
+        ));
     }
     let mut read = store.read(&lock).map_err(|e| {
-        eprintln!("gander: {e}");
+        said.err.push(e.to_string());
         EXIT_USAGE
     })?;
     if read.torn.is_some() {
         match store.set_aside_torn(&lock, &read) {
             Ok(Some(path)) => {
-                eprintln!(
-                    "gander: the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
+                said.err.push(format!(
+                    "the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
                     path.display()
-                );
+                ));
                 read.torn = None;
             }
             Ok(None) => {}
             Err(e) => {
-                eprintln!("gander: {e}");
+                said.err.push(e.to_string());
                 return Err(EXIT_USAGE);
             }
         }
@@ -80,7 +116,7 @@ impl Session {
         )
     }
 
-    fn append(&mut self, drafts: Vec<Draft>) -> Result<(), i32> {
+    fn append(&mut self, drafts: Vec<Draft>, said: &mut Said) -> Result<(), i32> {
         if drafts.is_empty() {
             return Ok(());
         }
@@ -88,11 +124,13 @@ impl Session {
             .store
             .append(&self.lock, &self.read, drafts, &self.signer, self.now)
             .map_err(|e| {
-                eprintln!("gander: {e}");
+                said.err.push(e.to_string());
                 EXIT_FAILED
             })?;
         if let Err(e) = self.store.write_layout(&recs) {
-            eprintln!("gander: warning: the chain is written but its audit copy is not: {e}");
+            said.err.push(format!(
+                "warning: the chain is written but its audit copy is not: {e}"
+            ));
         }
         let base = self.read.records.last().map_or(0, |(l, _)| *l);
         for (i, r) in recs.into_iter().enumerate() {
@@ -102,7 +140,7 @@ impl Session {
     }
 
     /// Close open promotions that have expired (recorded, so the chain says why).
-    fn expire(&mut self) -> Result<(), i32> {
+    fn expire(&mut self, said: &mut Said) -> Result<(), i32> {
         let ledger = self.ledger();
         let drafts: Vec<Draft> = ledger
             .expired(self.now)
@@ -111,13 +149,20 @@ impl Session {
                 promotion_id: p.id.clone(),
                 service: p.service.clone(),
                 kind: kind::CLOSURE.into(),
-                data: json!({"status": "expired", "reason": format!("not completed before {}", p.expires_at.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default())}),
+                data: json!({
+                    "status": "expired",
+                    "reason": format!(
+                        "not completed before {}",
+                        p.expires_at.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+                    ),
+                }),
             })
             .collect();
         for d in &drafts {
-            eprintln!("gander: {} expired and is closed", d.promotion_id);
+            said.err
+                .push(format!("{} expired and is closed", d.promotion_id));
         }
-        self.append(drafts)
+        self.append(drafts, said)
     }
 
     /// Facts: live ones from the caller, plus the chain's.
@@ -128,30 +173,32 @@ impl Session {
 }
 
 fn validation_data(p: &Plan) -> serde_json::Value {
+    let check = |c: &crate::engine::gates::CheckResult| json!({"check": c.check, "status": c.status, "reason": c.reason});
     json!({
         "verdict": p.verdict,
         "from": p.from,
         "to": p.to,
-        "requirements": p.requirements.iter().map(|c| json!({"check": c.check, "status": c.status, "reason": c.reason})).collect::<Vec<_>>(),
+        "requirements": p.requirements.iter().map(check).collect::<Vec<_>>(),
         "gates": p.gates.iter().map(|g| json!({
             "gate": g.gate,
             "type": g.kind,
             "stage": g.stage,
             "status": g.status,
-            "checks": g.checks.iter().map(|c| json!({"check": c.check, "status": c.status, "reason": c.reason})).collect::<Vec<_>>(),
+            "checks": g.checks.iter().map(check).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "blockers": p.blockers,
     })
 }
 
-/// The drafts that complete a promotion when its plan is ready.
+/// The record that completes a promotion when its plan is ready.
 fn completion(p: &Promotion, plan: &Plan) -> Option<Draft> {
     if plan.verdict != Verdict::Ready {
         return None;
     }
-    let (k, extra) = match &plan.demotion {
-        Some(reason) => (kind::DEMOTION, json!(reason)),
-        None => (kind::TRANSITION, serde_json::Value::Null),
+    let k = if plan.demotion.is_some() {
+        kind::DEMOTION
+    } else {
+        kind::TRANSITION
     };
     Some(Draft {
         promotion_id: p.id.clone(),
@@ -161,31 +208,27 @@ fn completion(p: &Promotion, plan: &Plan) -> Option<Draft> {
             "from": plan.from,
             "to": plan.to,
             "approvals": p.approvals.iter().filter(|v| v.signed).map(|v| v.by.clone()).collect::<Vec<_>>(),
-            "demotion_reason": extra,
+            "demotion_reason": plan.demotion,
         }),
     })
 }
 
-fn print_outcome(id: &str, plan: &Plan, completed: bool) {
+fn outcome(id: &str, plan: &Plan, completed: bool, said: &mut Said) {
     if completed {
-        println!(
+        said.out.push(format!(
             "{id}: {} is now `{}` ({} -> {})",
             plan.service, plan.to, plan.from, plan.to
-        );
+        ));
         return;
     }
     match plan.verdict {
-        Verdict::AwaitingApproval => {
-            println!("{id}: open, awaiting approval");
-        }
-        _ => {
-            println!(
-                "{id}: open but blocked; it completes when every gate passes (re-check with the same `gander promote`):"
-            );
-        }
+        Verdict::AwaitingApproval => said.out.push(format!("{id}: open, awaiting approval")),
+        _ => said.out.push(format!(
+            "{id}: open but blocked; it completes when every gate passes (re-check with the same `gander promote`):"
+        )),
     }
     for b in &plan.blockers {
-        println!("  {b}");
+        said.out.push(format!("  {b}"));
     }
     for g in plan.gates.iter().filter(|g| g.holds()) {
         for c in g
@@ -193,12 +236,13 @@ fn print_outcome(id: &str, plan: &Plan, completed: bool) {
             .iter()
             .filter(|c| c.status == crate::engine::gates::Status::Pending)
         {
-            println!("  waiting: {}: {}", c.check, c.reason);
+            said.out
+                .push(format!("  waiting: {}: {}", c.check, c.reason));
         }
     }
 }
 
-/// `gander promote SERVICE --to STATE` (recording).
+/// `gander promote SERVICE --to STATE` (recording), for the CLI.
 pub fn promote(
     config: &Config,
     config_dir: &Path,
@@ -207,77 +251,110 @@ pub fn promote(
     live: Facts,
     args: &super::promote::Args,
 ) -> i32 {
-    let mut s = match begin(config, config_dir, state, args.key.as_deref()) {
+    request(
+        config,
+        config_dir,
+        state,
+        graph,
+        live,
+        &args.service,
+        &args.to,
+        &args.reason,
+        args.key.as_deref(),
+    )
+    .print()
+}
+
+/// Request a promotion (or re-check the open one to the same state).
+#[allow(clippy::too_many_arguments)]
+pub fn request(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    graph: &DepGraph,
+    live: Facts,
+    service: &str,
+    to: &str,
+    reason: &str,
+    key: Option<&Path>,
+) -> Said {
+    let mut said = Said::default();
+    let mut s = match begin(config, config_dir, state, key, &mut said) {
         Ok(s) => s,
-        Err(c) => return c,
+        Err(c) => {
+            said.code = c;
+            return said;
+        }
     };
-    if let Err(c) = s.expire() {
-        return c;
+    if let Err(c) = s.expire(&mut said) {
+        said.code = c;
+        return said;
     }
     let ledger = s.ledger();
     let me = s.signer.principal.clone();
     let mut facts = s.facts(live);
-    let open = ledger.open_for(&args.service).cloned();
+    let open = ledger.open_for(service).cloned();
     if let Some(p) = &open {
-        if p.to != args.to {
-            eprintln!(
-                "gander: {} already has an open promotion, {} to `{}`, requested by {} at {}\n  help: approve or reject it (`gander approve {}` / `gander reject {} --reason …`), or wait for it to expire{}",
-                args.service,
-                p.id,
-                p.to,
-                p.requester,
-                p.requested_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                p.id,
-                p.id,
-                p.expires_at
-                    .map(|e| format!(
-                        " at {}",
-                        e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    ))
-                    .unwrap_or_default()
+        if p.to != to {
+            let secs = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            return said.fail(
+                EXIT_FAILED,
+                format!(
+                    "{service} already has an open promotion, {} to `{}`, requested by {} at {}\n  help: approve or reject it (`gander approve {}` / `gander reject {} --reason …`), or wait for it to expire{}",
+                    p.id,
+                    p.to,
+                    p.requester,
+                    secs(p.requested_at),
+                    p.id,
+                    p.id,
+                    p.expires_at.map(|e| format!(" at {}", secs(e))).unwrap_or_default()
+                ),
             );
-            return EXIT_FAILED;
         }
-    } else if let Some(sf) = facts.services.get_mut(&args.service) {
+    } else if let Some(sf) = facts.services.get_mut(service) {
         // Evaluate as the request this will be.
         sf.request = Known::Known(Some(Request {
             requester: me.clone(),
-            to: args.to.clone(),
+            to: to.to_string(),
             approvals: Vec::new(),
             rejections: Vec::new(),
         }));
     }
-    let Some(plan) = plan::plan(config, graph, &facts, &args.service, &args.to) else {
-        return EXIT_USAGE;
+    let Some(plan) = plan::plan(config, graph, &facts, service, to) else {
+        return said.fail(EXIT_USAGE, format!("no service `{service}`"));
     };
     if plan.verdict == Verdict::Refused {
-        super::promote::print_plan(&plan);
-        eprintln!("gander: nothing recorded: the state machine refuses this transition");
-        return EXIT_FAILED;
+        if let Some(r) = &plan.refusal {
+            said.err.push(r.to_string());
+        }
+        return said.fail(
+            EXIT_FAILED,
+            "nothing recorded: the state machine refuses this transition",
+        );
     }
     let mut drafts = Vec::new();
     let promotion = match open {
         Some(p) => {
-            println!("{}: re-checking the open promotion", p.id);
+            said.out
+                .push(format!("{}: re-checking the open promotion", p.id));
             p
         }
         None => {
             let next_seq = s.read.records.last().map_or(1, |(_, r)| r.seq + 1);
             let id = format!("PRM-{}-{:06}", s.now.format("%Y%m%d"), next_seq);
-            let svc = config.service(&args.service).map(|x| &x.def);
+            let svc = config.service(service).map(|x| &x.def);
             let expires =
                 s.now + chrono::Duration::seconds(config.org.approval.expiry.secs() as i64);
             drafts.push(Draft {
                 promotion_id: id.clone(),
-                service: args.service.clone(),
+                service: service.to_string(),
                 kind: kind::REQUEST.into(),
                 data: json!({
-                    "service": args.service,
-                    "target_state": args.to,
+                    "service": service,
+                    "target_state": to,
                     "from_state": plan.from,
                     "requester": me,
-                    "reason": args.reason,
+                    "reason": reason,
                     "expires_at": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     "evidence_refs": Vec::<String>::new(),
                     "dependencies": {
@@ -288,9 +365,9 @@ pub fn promote(
             });
             Promotion {
                 id,
-                service: args.service.clone(),
+                service: service.to_string(),
                 from: plan.from.clone(),
-                to: args.to.clone(),
+                to: to.to_string(),
                 requester: me.clone(),
                 requested_at: s.now,
                 expires_at: Some(expires),
@@ -306,21 +383,23 @@ pub fn promote(
     };
     drafts.push(Draft {
         promotion_id: promotion.id.clone(),
-        service: args.service.clone(),
+        service: service.to_string(),
         kind: kind::VALIDATION.into(),
         data: validation_data(&plan),
     });
     let done = completion(&promotion, &plan);
     let completed = done.is_some();
     drafts.extend(done);
-    if let Err(c) = s.append(drafts) {
-        return c;
+    if let Err(c) = s.append(drafts, &mut said) {
+        said.code = c;
+        return said;
     }
-    print_outcome(&promotion.id, &plan, completed);
-    match plan.verdict {
+    outcome(&promotion.id, &plan, completed, &mut said);
+    said.code = match plan.verdict {
         Verdict::Ready | Verdict::AwaitingApproval => EXIT_OK,
         _ => EXIT_FAILED,
-    }
+    };
+    said
 }
 
 #[derive(Debug, clap::Args)]
@@ -338,7 +417,7 @@ pub struct VoteArgs {
     pub offline: bool,
 }
 
-/// `gander approve ID` and `gander reject ID --reason`.
+/// `gander approve ID` and `gander reject ID --reason`, for the CLI.
 pub fn vote(
     config_flag: Option<PathBuf>,
     state: Option<PathBuf>,
@@ -359,71 +438,103 @@ pub fn vote(
             return c;
         }
     }
-    let mut s = match begin(&config, &located.dir, state.as_deref(), args.key.as_deref()) {
+    cast(
+        &config,
+        &located.dir,
+        state.as_deref(),
+        live,
+        &args.id,
+        &args.reason,
+        args.key.as_deref(),
+        approve,
+    )
+    .print()
+}
+
+/// Approve or reject a promotion: the shared core of the CLI and the console.
+#[allow(clippy::too_many_arguments)]
+pub fn cast(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    live: Facts,
+    id: &str,
+    reason: &str,
+    key: Option<&Path>,
+    approve: bool,
+) -> Said {
+    let mut said = Said::default();
+    if !approve && reason.trim().is_empty() {
+        return said.fail(EXIT_USAGE, "a rejection needs a reason");
+    }
+    let mut s = match begin(config, config_dir, state, key, &mut said) {
         Ok(s) => s,
-        Err(c) => return c,
+        Err(c) => {
+            said.code = c;
+            return said;
+        }
     };
-    if let Err(c) = s.expire() {
-        return c;
+    if let Err(c) = s.expire(&mut said) {
+        said.code = c;
+        return said;
     }
     let ledger = s.ledger();
     let me = s.signer.principal.clone();
-    let Some(p) = ledger.get(&args.id).cloned() else {
+    let Some(p) = ledger.get(id).cloned() else {
         let ids: Vec<&str> = ledger.promotions.iter().map(|p| p.id.as_str()).collect();
-        eprintln!(
-            "gander: no promotion `{}`{}",
-            args.id,
-            crate::engine::diag::suggest(&args.id, ids.iter().copied())
-                .map(|h| format!("\n  help: {h}"))
-                .unwrap_or_else(|| "\n  help: `gander promotions` lists them".into())
-        );
-        return EXIT_USAGE;
+        let help = crate::engine::diag::suggest(id, ids.iter().copied())
+            .unwrap_or_else(|| "`gander promotions` lists them".into());
+        return said.fail(EXIT_USAGE, format!("no promotion `{id}`\n  help: {help}"));
     };
     if p.status != PromotionStatus::Open {
-        eprintln!(
-            "gander: {} is {}{}; nothing recorded",
-            p.id,
-            p.status.as_str(),
-            p.closed_reason
-                .as_ref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
+        return said.fail(
+            EXIT_FAILED,
+            format!(
+                "{} is {}{}; nothing recorded",
+                p.id,
+                p.status.as_str(),
+                p.closed_reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
         );
-        return EXIT_FAILED;
     }
     let svc = config.service(&p.service).map(|x| &x.def);
     let eligible = svc.map(|d| config.approvers_of(d)).unwrap_or_default();
     if approve {
         if config.org.approval.four_eyes && me == p.requester {
-            eprintln!(
-                "gander: four-eyes: {me} requested {} and cannot approve it; another approver must ({})",
-                p.id,
-                eligible.join(", ")
+            return said.fail(
+                EXIT_FAILED,
+                format!("four-eyes: {me} requested {} and cannot approve it; another approver must ({})", p.id, eligible.join(", ")),
             );
-            return EXIT_FAILED;
         }
         if let Some(v) = p.approvals.iter().find(|v| v.by == me && v.signed) {
-            eprintln!(
-                "gander: {me} already approved {} at {}; nothing recorded",
-                p.id,
-                v.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            return said.fail(
+                EXIT_FAILED,
+                format!(
+                    "{me} already approved {} at {}; nothing recorded",
+                    p.id,
+                    v.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
             );
-            return EXIT_FAILED;
         }
     }
     // Approvers may approve or reject; the requester may also withdraw by rejecting.
     let may_vote = eligible.contains(&me) || (!approve && me == p.requester);
     if !may_vote {
-        eprintln!(
-            "gander: {me} is not an approver of {} (approvers: {}); nothing recorded",
-            p.service,
-            if eligible.is_empty() {
-                "none configured".to_string()
-            } else {
-                eligible.join(", ")
-            }
+        return said.fail(
+            EXIT_FAILED,
+            format!(
+                "{me} is not an approver of {} (approvers: {}); nothing recorded",
+                p.service,
+                if eligible.is_empty() {
+                    "none configured".to_string()
+                } else {
+                    eligible.join(", ")
+                }
+            ),
         );
-        return EXIT_FAILED;
     }
     let vote = Draft {
         promotion_id: p.id.clone(),
@@ -434,22 +545,24 @@ pub fn vote(
             kind::REJECTION
         }
         .into(),
-        data: json!({"by": me, "reason": args.reason}),
+        data: json!({"by": me, "reason": reason}),
     };
-    if let Err(c) = s.append(vec![vote]) {
-        return c;
+    if let Err(c) = s.append(vec![vote], &mut said) {
+        said.code = c;
+        return said;
     }
     if !approve {
-        println!("{}: rejected by {me}: {}", p.id, args.reason);
-        return EXIT_OK;
+        said.out
+            .push(format!("{}: rejected by {me}: {reason}", p.id));
+        return said;
     }
     // Re-evaluate with the approval in.
     let ledger = s.ledger();
-    let p = ledger.get(&args.id).cloned().unwrap_or(p);
+    let p = ledger.get(id).cloned().unwrap_or(p);
     let facts = s.facts(live);
-    let graph = DepGraph::from_config(&config);
-    let Some(plan) = plan::plan(&config, &graph, &facts, &p.service, &p.to) else {
-        return EXIT_USAGE;
+    let graph = DepGraph::from_config(config);
+    let Some(plan) = plan::plan(config, &graph, &facts, &p.service, &p.to) else {
+        return said.fail(EXIT_USAGE, format!("no service `{}`", p.service));
     };
     let mut drafts = vec![Draft {
         promotion_id: p.id.clone(),
@@ -460,10 +573,11 @@ pub fn vote(
     let done = completion(&p, &plan);
     let completed = done.is_some();
     drafts.extend(done);
-    if let Err(c) = s.append(drafts) {
-        return c;
+    if let Err(c) = s.append(drafts, &mut said) {
+        said.code = c;
+        return said;
     }
-    println!("{}: approved by {me}", p.id);
-    print_outcome(&p.id, &plan, completed);
-    EXIT_OK
+    said.out.push(format!("{}: approved by {me}", p.id));
+    outcome(&p.id, &plan, completed, &mut said);
+    said
 }

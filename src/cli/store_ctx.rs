@@ -14,14 +14,17 @@ use std::time::Duration;
 pub const LOCK_WAIT: Duration = Duration::from_secs(15);
 
 pub fn open_store(state: Option<&Path>) -> Result<Store, i32> {
-    let Some(dir) = state else {
-        eprintln!("gander: no state directory: pass --state-dir or set GANDER_STATE_DIR");
-        return Err(super::EXIT_USAGE);
-    };
-    Store::open(dir).map_err(|e| {
+    try_open_store(state).map_err(|e| {
         eprintln!("gander: {e}");
         super::EXIT_USAGE
     })
+}
+
+pub fn try_open_store(state: Option<&Path>) -> Result<Store, String> {
+    let Some(dir) = state else {
+        return Err("no state directory: pass --state-dir or set GANDER_STATE_DIR".into());
+    };
+    Store::open(dir).map_err(|e| e.to_string())
 }
 
 pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
@@ -65,16 +68,21 @@ pub fn signer(
     config: &Config,
     key_flag: Option<&Path>,
 ) -> Result<(Signer, AllowedSigners), i32> {
+    try_signer(config_dir, config, key_flag).map_err(|e| {
+        eprintln!("gander: {e}");
+        super::EXIT_USAGE
+    })
+}
+
+pub fn try_signer(
+    config_dir: &Path,
+    config: &Config,
+    key_flag: Option<&Path>,
+) -> Result<(Signer, AllowedSigners), String> {
     let (sp, signers) = load_signers(config_dir, config);
-    let signers = signers.map_err(|e| {
-        eprintln!("gander: {e}");
-        super::EXIT_USAGE
-    })?;
+    let signers = signers?;
     let kp = key_path(key_flag, config);
-    let s = keys::load_signer(&kp, &signers, &sp).map_err(|e| {
-        eprintln!("gander: {e}");
-        super::EXIT_USAGE
-    })?;
+    let s = keys::load_signer(&kp, &signers, &sp)?;
     Ok((s, signers))
 }
 

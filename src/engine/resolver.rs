@@ -22,6 +22,8 @@ pub struct DepGraph {
     names: Vec<String>,
     index: HashMap<String, u32>,
     graph: DiGraph<(), DepKind, u32>,
+    /// Computed once: `cycle_through` asks for it per service.
+    cycles_cache: std::sync::OnceLock<Cycles>,
 }
 
 /// Cycles found in the graph. Each path starts and ends with the same service.
@@ -57,6 +59,7 @@ impl DepGraph {
             names,
             index,
             graph,
+            cycles_cache: std::sync::OnceLock::new(),
         }
     }
 
@@ -347,10 +350,12 @@ impl DepGraph {
 
     /// The cycle `name` is part of, if any (the first listed through it).
     pub fn cycle_through(&self, name: &str) -> Option<Vec<String>> {
-        self.cycles()
+        self.cycles_cache
+            .get_or_init(|| self.cycles())
             .cycles
-            .into_iter()
+            .iter()
             .find(|c| c.iter().any(|n| n == name))
+            .cloned()
     }
 }
 
