@@ -30,9 +30,21 @@ pub struct Args {
     /// Write this Prometheus URL into the generated config
     #[arg(long, value_name = "URL")]
     pub prometheus_url: Option<String>,
-    /// Stop after this many status rounds (default: run until interrupted)
+    /// Print the live status table instead of opening the console; stop after N rounds
     #[arg(long, value_name = "N")]
     pub rounds: Option<u32>,
+    /// Turn the fleet's dynamics off (no drift, bursts, flapping or backups)
+    #[arg(long)]
+    pub steady: bool,
+    /// Act as this demo operator (alice or bob): their key signs your actions
+    #[arg(long, value_name = "NAME", default_value = "alice")]
+    pub identity: String,
+    /// Open the console read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Console theme (dark, light, high-contrast, mono)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
 }
 
 fn fresh_state_dir(base: Option<PathBuf>) -> PathBuf {
@@ -83,21 +95,52 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
         Ok(r) => r,
         Err(c) => return c,
     };
-    rt.block_on(async move {
-        let running = match demo::start(
-            args.services as usize,
-            &dir,
-            &faults,
-            args.prometheus_url.as_deref(),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("gander: cannot start the demo fleet: {e}");
+    if !demo::OPERATORS.contains(&args.identity.as_str()) {
+        eprintln!(
+            "gander: --identity {}: the demo operators are {}",
+            args.identity,
+            demo::OPERATORS.join(" and ")
+        );
+        return EXIT_USAGE;
+    }
+    let running = match rt.block_on(demo::start_with(
+        args.services as usize,
+        &dir,
+        &faults,
+        args.prometheus_url.as_deref(),
+        args.steady,
+    )) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gander: cannot start the demo fleet: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    use std::io::IsTerminal;
+    if !args.serve_only && args.rounds.is_none() && std::io::stdout().is_terminal() {
+        let config = match crate::io::config_dir::load_dir(&running.config_dir).map(|l| l.config) {
+            Ok(Some(c)) => c,
+            _ => {
+                eprintln!(
+                    "gander: the generated demo config does not load ({})",
+                    running.config_dir.display()
+                );
                 return EXIT_USAGE;
             }
         };
+        return crate::app::runtime::run_on(
+            &rt,
+            crate::app::runtime::Options {
+                config: std::sync::Arc::new(config),
+                config_dir: running.config_dir.clone(),
+                state_dir: Some(dir.clone()),
+                key: Some(dir.join("keys").join(&args.identity)),
+                read_only: args.read_only,
+                theme: args.theme.clone(),
+            },
+        );
+    }
+    rt.block_on(async move {
         let info = serde_json::json!({
             "config": running.config_dir.display().to_string(),
             "control": format!("http://{}", running.control),

@@ -34,9 +34,7 @@ pub const EXIT_UNREACHABLE: i32 = 3;
     about = "The on-call console for multi-service compliance promotion",
     long_about = "gander decides what may be promoted, in which order, and why not.\n\n\
         Exit codes: 0 ok, 1 a check or gate failed, 2 bad usage or bad config, \
-        3 a source could not be reached.",
-    subcommand_required = true,
-    arg_required_else_help = true
+        3 a source could not be reached."
 )]
 pub struct Cli {
     /// Configuration directory (holds org-config.yaml, services/, policies/).
@@ -49,8 +47,21 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// The console only: hide and refuse every action (for observers)
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// The console only: theme (dark, light, high-contrast, mono; NO_COLOR picks mono)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+
+    /// The console only: the OpenSSH ed25519 key that signs your actions
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+
+    /// Without a command, gander opens the console on the configured org.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +100,10 @@ pub fn run(cli: Cli) -> i32 {
             serde_json::json!({"args": std::env::args().skip(1).collect::<Vec<_>>()}),
         );
     }
-    match cli.command {
+    let Some(command) = cli.command else {
+        return console(cli.config, state, cli.key, cli.read_only, cli.theme);
+    };
+    match command {
         Command::Validate(a) => validate::run(cli.config, a),
         Command::Order(a) => order::run(cli.config, a),
         Command::Status(a) => status::run(cli.config, state, a),
@@ -101,6 +115,35 @@ pub fn run(cli: Cli) -> i32 {
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
     }
+}
+
+/// `gander` with no command: the console on the configured org.
+fn console(
+    config: Option<PathBuf>,
+    state: Option<PathBuf>,
+    key: Option<PathBuf>,
+    read_only: bool,
+    theme: Option<String>,
+) -> i32 {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        eprintln!(
+            "gander: the console needs a terminal; for scripts use `gander status --json` (gander --help lists the commands)"
+        );
+        return EXIT_USAGE;
+    }
+    let (config, located) = match load_or_report(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    crate::app::runtime::run(crate::app::runtime::Options {
+        config: std::sync::Arc::new(config),
+        config_dir: located.dir,
+        state_dir: state,
+        key,
+        read_only,
+        theme,
+    })
 }
 
 /// `--state-dir`, then `GANDER_STATE_DIR`, then the platform data dir.

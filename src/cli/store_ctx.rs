@@ -137,6 +137,8 @@ pub fn read_into(
 ) -> Option<Ledger> {
     let dir = state?;
     if !dir.join("audit").join("chain.jsonl").exists() {
+        // No chain yet: empty, and an empty chain is valid.
+        facts.chain = Known::Known(ledger::chain_facts(0, None, 0));
         return None;
     }
     let store = Store::open(dir).ok()?;

@@ -169,6 +169,40 @@ fn plan(n: usize) -> Vec<Planned> {
     out
 }
 
+/// The demo's policies: the shipped state machine with the gates the demo can decide
+/// live (dependencies, readiness, performance, blackout, the chain, approvals). The demo
+/// fleet has no evidence files yet, so the evidence gates are left out here rather than
+/// shown as forever unknown.
+const DEMO_RULES: &str = r#"# Written by `gander demo`. Evidence gates are left out: the demo has no evidence files.
+states:
+  sandbox:
+    allowed_transitions: [compliance_ready]
+    requirements: []
+    gates: []
+  compliance_ready:
+    allowed_transitions: [compliant]
+    requirements: [dependencies_compliant]
+    gates: [dependency_check, readiness, blackout]
+  compliant:
+    allowed_transitions: [sandbox]
+    requirements: [approved_promotion]
+    gates: [dependency_check, performance, readiness, blackout, audit_trail, approval_check]
+demotions:
+  - from: compliant
+    to: sandbox
+    reason: compliance_violation
+"#;
+
+const DEMO_GATES: &str = r#"# Written by `gander demo`.
+gates:
+  dependency_check: { type: blocking, stage: dependency_check, checks: [dependencies_compliant] }
+  performance: { type: blocking, stage: compliance_scan, checks: [performance_baseline_met] }
+  readiness: { type: blocking, stage: deployment, checks: [service_healthy] }
+  blackout: { type: blocking, stage: promotion_gate, checks: [no_blackout] }
+  audit_trail: { type: blocking, stage: promotion_gate, checks: [evidence_chain_valid, signatures_verified] }
+  approval_check: { type: manual, stage: promotion_gate, checks: [approved_promotion] }
+"#;
+
 /// A running fleet and where to find it.
 pub struct Running {
     pub fleet: Arc<Fleet>,
@@ -201,8 +235,24 @@ pub async fn start(
     faults: &[(String, Fault)],
     prometheus_url: Option<&str>,
 ) -> std::io::Result<Running> {
+    start_with(n, state_dir, faults, prometheus_url, false).await
+}
+
+/// As [`start`]; `steady` turns every dynamic off (for tests and measurements).
+pub async fn start_with(
+    n: usize,
+    state_dir: &Path,
+    faults: &[(String, Fault)],
+    prometheus_url: Option<&str>,
+    steady: bool,
+) -> std::io::Result<Running> {
     raise_fd_limit();
-    let planned = plan(n);
+    let mut planned = plan(n);
+    if steady {
+        for p in &mut planned {
+            p.role = Role::Steady;
+        }
+    }
     let started = Instant::now();
     let mut listeners = Vec::with_capacity(n);
     let mut addrs = Vec::with_capacity(n);
@@ -270,6 +320,7 @@ pub async fn start(
     tokio::spawn(server::run_control(fleet.clone(), control_listener));
     let config_dir = state_dir.join("config");
     write_config(&config_dir, &planned, &fleet, prometheus_url)?;
+    write_identities(state_dir, &config_dir)?;
     Ok(Running {
         fleet,
         control,
@@ -281,6 +332,42 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(tmp, path)
+}
+
+/// The demo operators: an ed25519 key each under `STATE/keys/`, and an
+/// `allowed_signers` naming them, so a newcomer can request as one and approve as the
+/// other (`--identity alice|bob`).
+pub const OPERATORS: [&str; 2] = ["alice", "bob"];
+
+fn write_identities(state_dir: &Path, config_dir: &Path) -> std::io::Result<()> {
+    use ssh_key::{Algorithm, LineEnding, PrivateKey, rand_core::OsRng};
+    let keys = state_dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let mut signers = String::from("# The demo operators (keys in the demo state dir's keys/).\n");
+    for who in OPERATORS {
+        let path = keys.join(who);
+        let key =
+            PrivateKey::random(&mut OsRng, Algorithm::Ed25519).map_err(std::io::Error::other)?;
+        let text = key
+            .to_openssh(LineEnding::LF)
+            .map_err(std::io::Error::other)?;
+        std::fs::write(&path, text.as_bytes())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        let public = key
+            .public_key()
+            .to_openssh()
+            .map_err(std::io::Error::other)?;
+        std::fs::write(
+            path.with_extension("pub"),
+            format!("{public} {who}@gander-demo\n"),
+        )?;
+        signers.push_str(&format!("{who} {public}\n"));
+    }
+    write_atomic(&config_dir.join("allowed_signers"), &signers)
 }
 
 fn write_config(
@@ -297,8 +384,17 @@ fn write_config(
     if let Some(u) = prometheus_url {
         let _ = writeln!(org, "  prometheus_url: {u}");
     }
-    org.push_str("  poll_interval: 5s\n  request_timeout: 2s\napproval:\n  required_approvals: 1\n  four_eyes: true\n  expiry: 24h\n  soak_time: 10m\n  groups:\n    sre: [alice, bob]\n  default_approvers: [\"group:sre\"]\n");
+    org.push_str("  poll_interval: 5s\n  request_timeout: 2s\napproval:\n  required_approvals: 1\n  four_eyes: true\n  expiry: 24h\n  soak_time: 0s\n  groups:\n    sre: [alice, bob]\n  default_approvers: [\"group:sre\"]\n");
     write_atomic(&dir.join("org-config.yaml"), &org)?;
+    std::fs::create_dir_all(dir.join("policies"))?;
+    write_atomic(
+        &dir.join("policies").join("compliance_rules.yaml"),
+        DEMO_RULES,
+    )?;
+    write_atomic(
+        &dir.join("policies").join("promotion_gates.yaml"),
+        DEMO_GATES,
+    )?;
     for (i, p) in planned.iter().enumerate() {
         let mut s = String::new();
         let _ = writeln!(

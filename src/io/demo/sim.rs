@@ -135,7 +135,7 @@ impl SimService {
     }
 
     pub fn started_up(&self) -> bool {
-        self.t() >= 1.0
+        self.t() >= 0.3
     }
 
     pub fn backup_running(&self) -> bool {

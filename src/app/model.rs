@@ -1,0 +1,399 @@
+//! The console's state. Everything the screen shows is here; `ui::render` only reads
+//! it, and `update` is the only thing that changes it.
+
+use super::keymap::Keymap;
+use crate::engine::alerts::LocalAlert;
+use crate::engine::config::Config;
+use crate::engine::facts::{ChainFacts, Facts, Known};
+use crate::engine::ledger::Ledger;
+use crate::engine::live::Board;
+use crate::engine::plan::{self, ServiceStatus};
+use crate::engine::resolver::DepGraph;
+use crate::io::prometheus::Alert;
+use crate::ui::theme::Theme;
+use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Grid,
+    Graph,
+    Pipeline,
+    Approvals,
+    Alerts,
+    Log,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 6] = [
+        Panel::Grid,
+        Panel::Graph,
+        Panel::Pipeline,
+        Panel::Approvals,
+        Panel::Alerts,
+        Panel::Log,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Grid => "Grid",
+            Panel::Graph => "Graph",
+            Panel::Pipeline => "Pipeline",
+            Panel::Approvals => "Approvals",
+            Panel::Alerts => "Alerts",
+            Panel::Log => "Log",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Panel::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Promotion order (dependencies first).
+    Order,
+    Name,
+    /// Worst health first.
+    Health,
+}
+
+/// A line typed at the bottom: a filter or a `:` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Filter(String),
+    Command(String),
+}
+
+/// What a confirmation dialog will do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogAction {
+    Promote { service: String, to: String },
+    Vote { id: String, approve: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    pub action: DialogAction,
+    /// What the operator should know before pressing the key (four-eyes, expiry…).
+    pub info: Vec<String>,
+    pub reason: String,
+    /// Second step: the explicit y/n confirmation.
+    pub confirming: bool,
+    /// Set when the action is not allowed for this identity (shown, never sent).
+    pub blocked: Option<String>,
+}
+
+/// At most one popup at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    /// The drill-in view of one service.
+    Detail(String),
+    Dialog(Dialog),
+    /// A message (an action's outcome), dismissed with any key.
+    Message {
+        title: String,
+        lines: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub level: &'static str,
+    pub text: String,
+}
+
+/// An alert row, from Prometheus or from gander's own thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub source: &'static str,
+    pub severity: String,
+    pub name: String,
+    pub service: String,
+    pub summary: String,
+    pub runbook: Option<String>,
+}
+
+/// What the chain looked like when last read.
+#[derive(Debug, Clone, Default)]
+pub struct StoreView {
+    pub ledger: Ledger,
+    pub chain: Option<Known<ChainFacts>>,
+    /// The last records, newest last, as one-line summaries for the Log panel.
+    pub recent: Vec<String>,
+    pub error: Option<String>,
+}
+
+pub struct Model {
+    pub config: Arc<Config>,
+    pub graph: Arc<DepGraph>,
+    pub board: Board,
+    pub store: StoreView,
+    pub prom_alerts: Vec<Alert>,
+    pub now: DateTime<Utc>,
+    /// Derived: each service's status, in promotion order (recomputed on refresh).
+    pub statuses: Vec<ServiceStatus>,
+    pub local_alerts: Vec<LocalAlert>,
+    /// Derived: the graph's layers (depth from the roots), names sorted.
+    pub layers: Vec<Vec<String>>,
+    pub panel: Panel,
+    pub cursor: [usize; 6],
+    pub filter: String,
+    pub input: Option<Input>,
+    pub popup: Option<Popup>,
+    pub sort: Sort,
+    pub log: VecDeque<LogLine>,
+    pub read_only: bool,
+    /// The principal the operator's key maps to, or why there is none.
+    pub identity: Result<String, String>,
+    pub busy: Option<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub last_poll: Option<DateTime<Utc>>,
+    pub poll_interval_secs: u64,
+    /// Facts changed since the derived data was computed.
+    pub stale: bool,
+    /// The screen must be drawn again.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+impl Model {
+    pub fn new(
+        config: Arc<Config>,
+        keymap: Keymap,
+        theme: Theme,
+        identity: Result<String, String>,
+        read_only: bool,
+        now: DateTime<Utc>,
+    ) -> Model {
+        let graph = Arc::new(DepGraph::from_config(&config));
+        let layers = layers(&graph, &config);
+        let mut m = Model {
+            poll_interval_secs: config.org.monitoring.poll_interval.secs().max(1),
+            config,
+            graph,
+            board: Board::default(),
+            store: StoreView::default(),
+            prom_alerts: Vec::new(),
+            now,
+            statuses: Vec::new(),
+            local_alerts: Vec::new(),
+            layers,
+            panel: Panel::Grid,
+            cursor: [0; 6],
+            filter: String::new(),
+            input: None,
+            popup: None,
+            sort: Sort::Order,
+            log: VecDeque::new(),
+            read_only,
+            identity,
+            busy: None,
+            keymap,
+            theme,
+            last_poll: None,
+            stale: true,
+            dirty: true,
+            quit: false,
+        };
+        m.refresh();
+        m
+    }
+
+    /// Recompute what is derived from the facts.
+    pub fn refresh(&mut self) {
+        let mut facts = Facts::from_config(&self.config, self.now);
+        self.board.fill(&mut facts, &|_| "live metrics".into());
+        self.store.ledger.fill(&mut facts);
+        if let Some(c) = &self.store.chain {
+            facts.chain = c.clone();
+        }
+        self.statuses = plan::status(&self.config, &self.graph, &facts);
+        self.local_alerts = crate::engine::alerts::evaluate(&self.config, &self.board);
+        self.stale = false;
+        self.dirty = true;
+    }
+
+    pub fn push_log(&mut self, level: &'static str, text: impl Into<String>) {
+        self.log.push_back(LogLine {
+            at: self.now,
+            level,
+            text: text.into(),
+        });
+        while self.log.len() > 500 {
+            self.log.pop_front();
+        }
+        self.dirty = true;
+    }
+
+    /// The grid's rows: statuses filtered and sorted.
+    pub fn rows(&self) -> Vec<&ServiceStatus> {
+        let f = self.filter.to_lowercase();
+        let mut rows: Vec<&ServiceStatus> = self
+            .statuses
+            .iter()
+            .filter(|s| {
+                f.is_empty()
+                    || s.service.to_lowercase().contains(&f)
+                    || s.state.to_lowercase().contains(&f)
+                    || self.health_word(&s.service).contains(&f)
+            })
+            .collect();
+        match self.sort {
+            Sort::Order => {}
+            Sort::Name => rows.sort_by(|a, b| a.service.cmp(&b.service)),
+            Sort::Health => rows.sort_by_key(|s| std::cmp::Reverse(self.health_rank(&s.service))),
+        }
+        rows
+    }
+
+    pub fn health_word(&self, service: &str) -> &'static str {
+        use crate::engine::live::HealthState::*;
+        match self.board.services.get(service).map(|l| l.health) {
+            Some(Up) => "up",
+            Some(Degraded) => "degraded",
+            Some(Down) => "down",
+            _ => "unknown",
+        }
+    }
+
+    fn health_rank(&self, service: &str) -> u8 {
+        match self.health_word(service) {
+            "down" => 3,
+            "degraded" => 2,
+            "unknown" => 1,
+            _ => 0,
+        }
+    }
+
+    /// The alert rows: Prometheus's, then gander's own.
+    pub fn alerts(&self) -> Vec<AlertRow> {
+        let mut out: Vec<AlertRow> = self
+            .prom_alerts
+            .iter()
+            .map(|a| AlertRow {
+                source: "prometheus",
+                severity: a
+                    .labels
+                    .get("severity")
+                    .cloned()
+                    .unwrap_or_else(|| a.state.clone()),
+                name: a.name().to_string(),
+                service: a.labels.get("service").cloned().unwrap_or_default(),
+                summary: a.annotations.get("summary").cloned().unwrap_or_default(),
+                runbook: a.annotations.get("runbook_url").cloned(),
+            })
+            .collect();
+        out.extend(self.local_alerts.iter().map(|a| AlertRow {
+            source: "gander",
+            severity: a.severity.to_string(),
+            name: a.alert.to_string(),
+            service: a.service.clone(),
+            summary: a.summary.clone(),
+            runbook: None,
+        }));
+        out
+    }
+
+    /// Open promotions (the Approvals panel's rows).
+    pub fn open_promotions(&self) -> Vec<&crate::engine::ledger::Promotion> {
+        self.store
+            .ledger
+            .promotions
+            .iter()
+            .filter(|p| p.status == crate::engine::ledger::PromotionStatus::Open)
+            .collect()
+    }
+
+    /// All promotions, newest first (the Pipeline panel's rows).
+    pub fn pipeline(&self) -> Vec<&crate::engine::ledger::Promotion> {
+        self.store.ledger.promotions.iter().rev().collect()
+    }
+
+    /// How many rows the current panel has (for the cursor).
+    pub fn row_count(&self) -> usize {
+        match self.panel {
+            Panel::Grid => self.rows().len(),
+            Panel::Graph => self.graph_order().len(),
+            Panel::Pipeline => self.pipeline().len(),
+            Panel::Approvals => self.open_promotions().len(),
+            Panel::Alerts => self.alerts().len(),
+            Panel::Log => self.log.len(),
+        }
+    }
+
+    /// Services in graph-panel order: layer by layer.
+    pub fn graph_order(&self) -> Vec<&str> {
+        let f = self.filter.to_lowercase();
+        self.layers
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|s| f.is_empty() || s.to_lowercase().contains(&f))
+            .collect()
+    }
+
+    pub fn cursor(&self) -> usize {
+        self.cursor[self.panel.index()]
+    }
+
+    /// The service under the cursor, in the Grid or the Graph.
+    pub fn selected_service(&self) -> Option<String> {
+        match self.panel {
+            Panel::Grid => self.rows().get(self.cursor()).map(|s| s.service.clone()),
+            Panel::Graph => self.graph_order().get(self.cursor()).map(|s| s.to_string()),
+            Panel::Pipeline => self
+                .pipeline()
+                .get(self.cursor())
+                .map(|p| p.service.clone()),
+            Panel::Approvals => self
+                .open_promotions()
+                .get(self.cursor())
+                .map(|p| p.service.clone()),
+            Panel::Alerts => self
+                .alerts()
+                .get(self.cursor())
+                .map(|a| a.service.clone())
+                .filter(|s| !s.is_empty()),
+            Panel::Log => None,
+        }
+    }
+}
+
+/// Layers: a service's layer is one more than its deepest dependency's.
+pub fn layers(graph: &DepGraph, config: &Config) -> Vec<Vec<String>> {
+    let Ok(order) = graph.order() else {
+        return vec![
+            config
+                .services
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
+        ];
+    };
+    let mut depth: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for name in order {
+        let d = graph
+            .direct(name)
+            .iter()
+            .filter_map(|(dep, _)| depth.get(dep))
+            .map(|d| d + 1)
+            .max()
+            .unwrap_or(0);
+        depth.insert(name, d);
+        if out.len() <= d {
+            out.resize(d + 1, Vec::new());
+        }
+        out[d].push(name.to_string());
+    }
+    for l in &mut out {
+        l.sort();
+    }
+    out
+}

@@ -1,0 +1,311 @@
+//! Drawing: `render(frame, &Model)` reads the model and draws; it never waits, locks or
+//! does IO. Every state is shown by a symbol and a word as well as a colour.
+
+pub mod panels;
+pub mod theme;
+
+use crate::app::keymap::Action;
+use crate::app::model::{Input, Model, Panel, Popup};
+use crate::engine::gates::Status;
+use crate::engine::live::HealthState;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+/// Symbol and word for a check status.
+pub fn status_mark(s: Status) -> (&'static str, &'static str) {
+    match s {
+        Status::Pass => ("✓", "pass"),
+        Status::Pending => ("…", "pending"),
+        Status::Stale => ("~", "stale"),
+        Status::Unknown => ("?", "unknown"),
+        Status::Fail => ("✗", "fail"),
+    }
+}
+
+pub fn status_style(m: &Model, s: Status) -> Style {
+    match s {
+        Status::Pass => m.theme.ok,
+        Status::Pending => m.theme.warn,
+        Status::Stale => m.theme.warn,
+        Status::Unknown => m.theme.unknown,
+        Status::Fail => m.theme.bad,
+    }
+}
+
+pub fn health_mark(h: Option<HealthState>) -> (&'static str, &'static str) {
+    match h {
+        Some(HealthState::Up) => ("✓", "up"),
+        Some(HealthState::Degraded) => ("!", "degraded"),
+        Some(HealthState::Down) => ("✗", "down"),
+        _ => ("?", "unknown"),
+    }
+}
+
+pub fn health_style(m: &Model, h: Option<HealthState>) -> Style {
+    match h {
+        Some(HealthState::Up) => m.theme.ok,
+        Some(HealthState::Degraded) => m.theme.warn,
+        Some(HealthState::Down) => m.theme.bad,
+        _ => m.theme.unknown,
+    }
+}
+
+/// Cut `s` to `w` display columns (with an ellipsis when cut).
+pub fn fit(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        return s.to_string();
+    }
+    if w == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(w - 1).collect();
+    out.push('…');
+    out
+}
+
+pub fn render(f: &mut Frame, m: &Model) {
+    let area = f.area();
+    if area.width < 20 || area.height < 5 {
+        // Too small for anything useful; say so rather than draw garbage.
+        let msg = Paragraph::new("gander: enlarge the terminal").wrap(Wrap { trim: true });
+        f.render_widget(msg, area);
+        return;
+    }
+    let [header, tabs, body, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(f, m, header);
+    render_tabs(f, m, tabs);
+    match m.panel {
+        Panel::Grid => panels::grid::render(f, m, body),
+        Panel::Graph => panels::graph::render(f, m, body),
+        Panel::Pipeline => panels::pipeline::render(f, m, body),
+        Panel::Approvals => panels::approvals::render(f, m, body),
+        Panel::Alerts => panels::alerts::render(f, m, body),
+        Panel::Log => panels::log::render(f, m, body),
+    }
+    render_foot(f, m, foot);
+    match &m.popup {
+        None => {}
+        Some(Popup::Help) => panels::help::render(f, m, area),
+        Some(Popup::Detail(s)) => panels::detail::render(f, m, s, area),
+        Some(Popup::Dialog(d)) => panels::dialog::render(f, m, d, area),
+        Some(Popup::Message { title, lines }) => {
+            let r = centered(area, 70, (lines.len() as u16 + 4).min(area.height));
+            f.render_widget(Clear, r);
+            let mut text: Vec<Line> = lines.iter().map(|l| Line::raw(l.clone())).collect();
+            text.push(Line::styled("Enter or Esc to close", m.theme.dim));
+            f.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: false }).block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(format!(" {title} ")),
+                ),
+                r,
+            );
+        }
+    }
+}
+
+/// A rectangle of at most `w`×`h` in the middle of `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn render_header(f: &mut Frame, m: &Model, area: Rect) {
+    let total = m.statuses.len();
+    let count = |h: HealthState| m.board.services.values().filter(|l| l.health == h).count();
+    let (up, degraded, down) = (
+        count(HealthState::Up),
+        count(HealthState::Degraded),
+        count(HealthState::Down),
+    );
+    // Freshness in coarse words, so an unchanged fleet does not redraw every second.
+    let fresh = match m.last_poll {
+        None if m.board.services.is_empty() => "no live data".to_string(),
+        None => "polling…".to_string(),
+        Some(t) => {
+            let age = (m.now - t).num_seconds().max(0) as u64;
+            if age <= 2 * m.poll_interval_secs + 2 {
+                "live".to_string()
+            } else {
+                format!("stale {}", crate::engine::config::Duration(age / 60 * 60))
+            }
+        }
+    };
+    let chain = match &m.store.chain {
+        None => "chain: none".to_string(),
+        Some(crate::engine::facts::Known::Known(c))
+            if c.problem.is_none() && c.unverified_signatures == 0 =>
+        {
+            format!("chain ✓ {}", c.records)
+        }
+        Some(crate::engine::facts::Known::Known(c)) => format!(
+            "chain ✗ {}",
+            c.problem
+                .clone()
+                .unwrap_or_else(|| "unsigned records".into())
+        ),
+        Some(crate::engine::facts::Known::Unknown(w)) => format!("chain ? {w}"),
+    };
+    let who = match &m.identity {
+        Ok(p) => format!("as {p}"),
+        Err(_) => "no identity".to_string(),
+    };
+    let mut parts = vec![
+        format!(" gander · {}", m.config.org.org.name),
+        m.now.format("%H:%M UTC").to_string(),
+        format!("{total} svc: ✓{up} !{degraded} ✗{down}"),
+        fresh,
+        chain,
+        who,
+    ];
+    if m.read_only {
+        parts.push("READ-ONLY".into());
+    }
+    if let Some(b) = &m.busy {
+        parts.push(format!("working: {b}…"));
+    }
+    let text = fit(&parts.join(" │ "), area.width as usize);
+    f.render_widget(Paragraph::new(text).style(m.theme.header), area);
+}
+
+fn render_tabs(f: &mut Frame, m: &Model, area: Rect) {
+    let mut spans = Vec::new();
+    for p in Panel::ALL {
+        let key = m.keymap.label(match p {
+            Panel::Grid => Action::Grid,
+            Panel::Graph => Action::Graph,
+            Panel::Pipeline => Action::Pipeline,
+            Panel::Approvals => Action::Approvals,
+            Panel::Alerts => Action::Alerts,
+            Panel::Log => Action::Log,
+        });
+        let mut label = format!(" {key} {} ", p.title());
+        if p == Panel::Approvals {
+            let n = m.open_promotions().len();
+            if n > 0 {
+                label = format!(" {key} {} ({n}) ", p.title());
+            }
+        }
+        if p == Panel::Alerts {
+            let n = m.alerts().len();
+            if n > 0 {
+                label = format!(" {key} {} ({n}) ", p.title());
+            }
+        }
+        if p == m.panel {
+            spans.push(Span::styled(
+                format!("[{}]", label.trim()),
+                m.theme.selected,
+            ));
+            spans.push(Span::raw(" "));
+        } else {
+            spans.push(Span::styled(label, m.theme.dim));
+        }
+    }
+    if !m.filter.is_empty() {
+        spans.push(Span::styled(
+            format!(" filter: {}", m.filter),
+            m.theme.accent,
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    // Where the cursor is, and the grid's sort, at the right.
+    let n = m.row_count();
+    let mut info = if n == 0 {
+        String::new()
+    } else {
+        format!("{}/{n}", m.cursor().min(n - 1) + 1)
+    };
+    if m.panel == Panel::Grid {
+        info.push_str(match m.sort {
+            crate::app::model::Sort::Order => " · by promotion order",
+            crate::app::model::Sort::Name => " · by name",
+            crate::app::model::Sort::Health => " · worst health first",
+        });
+    }
+    let used: usize = Panel::ALL
+        .iter()
+        .map(|p| p.title().len() + 6)
+        .sum::<usize>()
+        + m.filter.len()
+        + 10;
+    if (area.width as usize) > used + info.chars().count() {
+        let w = info.chars().count() as u16;
+        let r = Rect {
+            x: area.x + area.width - w,
+            y: area.y,
+            width: w,
+            height: 1,
+        };
+        f.render_widget(Paragraph::new(Line::styled(info, m.theme.dim)), r);
+    }
+}
+
+/// The hint bar, built from the keymap (or the input line while typing).
+fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
+    let line = match &m.input {
+        Some(Input::Filter(t)) => Line::from(vec![
+            Span::styled("/", m.theme.accent),
+            Span::raw(t.clone()),
+            Span::styled("▏", m.theme.accent),
+        ]),
+        Some(Input::Command(t)) => {
+            let c = crate::app::update::completions(m, t);
+            let hint = if c.is_empty() {
+                String::new()
+            } else {
+                format!("   Tab: {}", fit(&c.join(" "), 60))
+            };
+            Line::from(vec![
+                Span::styled(":", m.theme.accent),
+                Span::raw(t.clone()),
+                Span::styled("▏", m.theme.accent),
+                Span::styled(hint, m.theme.dim),
+            ])
+        }
+        None => {
+            let mut actions = vec![
+                Action::Down,
+                Action::Open,
+                Action::Filter,
+                Action::CommandLine,
+                Action::NextPanel,
+            ];
+            match m.panel {
+                Panel::Grid | Panel::Graph => actions.extend([Action::Promote, Action::Sort]),
+                Panel::Approvals | Panel::Pipeline => {
+                    actions.extend([Action::Approve, Action::Reject])
+                }
+                _ => {}
+            }
+            actions.extend([Action::Help, Action::Quit]);
+            let mut spans = Vec::new();
+            for a in actions.into_iter().filter(|a| !(m.read_only && a.writes())) {
+                spans.push(Span::styled(
+                    format!(" {}", m.keymap.label(a)),
+                    m.theme.accent,
+                ));
+                spans.push(Span::raw(format!(" {} ", a.describe())));
+            }
+            Line::from(spans)
+        }
+    };
+    f.render_widget(Paragraph::new(line), area);
+}

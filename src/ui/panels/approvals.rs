@@ -1,0 +1,89 @@
+//! Pending promotions: what each waits for, who may approve, and when it expires.
+
+use crate::app::keymap::Action;
+use crate::app::model::Model;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+pub fn render(f: &mut Frame, m: &Model, area: Rect) {
+    let open = m.open_promotions();
+    if open.is_empty() {
+        f.render_widget(
+            Paragraph::new("no promotion waits for approval").style(m.theme.dim),
+            area,
+        );
+        return;
+    }
+    let cursor = m.cursor().min(open.len() - 1);
+    let mut lines = Vec::new();
+    let need = m.config.org.approval.required_approvals;
+    for (i, p) in open.iter().enumerate() {
+        let eligible: Vec<String> = m
+            .config
+            .service(&p.service)
+            .map(|s| m.config.approvers_of(&s.def))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !(m.config.org.approval.four_eyes && *e == p.requester))
+            .collect();
+        let expires = p.expires_at.map_or("-".into(), |e| {
+            let mins = (e - m.now).num_minutes();
+            if mins > 0 {
+                format!(
+                    "expires in {}",
+                    crate::engine::config::Duration(mins as u64 * 60)
+                )
+            } else {
+                "expired".into()
+            }
+        });
+        let signed = p.approvals.iter().filter(|v| v.signed).count();
+        let mut head = Line::from(vec![
+            Span::raw(format!(
+                "{}  {} {} → {}  requested by {}  ",
+                p.id, p.service, p.from, p.to, p.requester
+            )),
+            Span::styled(format!("… {signed}/{need} approvals"), m.theme.warn),
+            Span::raw(format!("  {expires}")),
+        ]);
+        if i == cursor {
+            head = head.style(m.theme.selected);
+        }
+        lines.push(head);
+        lines.push(Line::raw(format!(
+            "    may approve: {} (four-eyes: not {})",
+            if eligible.is_empty() {
+                "nobody configured".into()
+            } else {
+                eligible.join(", ")
+            },
+            p.requester
+        )));
+        for b in p
+            .validation
+            .as_ref()
+            .and_then(|v| v.get("blockers"))
+            .and_then(|b| b.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.as_str())
+            .take(3)
+        {
+            lines.push(Line::styled(format!("    ✗ {b}"), m.theme.bad));
+        }
+    }
+    if !m.read_only {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "{} approve · {} reject (a reason is required) · both ask you to confirm",
+                m.keymap.label(Action::Approve),
+                m.keymap.label(Action::Reject)
+            ),
+            m.theme.dim,
+        ));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

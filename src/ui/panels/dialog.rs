@@ -1,0 +1,67 @@
+//! The confirmation dialog for promote / approve / reject: what will happen, what the
+//! operator should know (four-eyes, expiry), a reason, and an explicit y/n.
+
+use crate::app::model::{Dialog, DialogAction, Model};
+use crate::ui::centered;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
+    let title = match &d.action {
+        DialogAction::Promote { service, to } => format!(" promote {service} -> {to} "),
+        DialogAction::Vote { id, approve: true } => format!(" approve {id} "),
+        DialogAction::Vote { id, approve: false } => format!(" reject {id} "),
+    };
+    let mut lines: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
+    lines.push(Line::raw(""));
+    if let Some(b) = &d.blocked {
+        lines.push(Line::styled(format!("✗ not allowed: {b}"), m.theme.bad));
+        lines.push(Line::styled("Esc to close", m.theme.dim));
+    } else if d.confirming {
+        lines.push(Line::raw(format!(
+            "reason: {}",
+            if d.reason.is_empty() {
+                "(none)"
+            } else {
+                &d.reason
+            }
+        )));
+        lines.push(Line::from(vec![
+            Span::styled("Record and sign this? ", m.theme.warn),
+            Span::styled("y", m.theme.accent),
+            Span::raw(" yes   "),
+            Span::styled("n", m.theme.accent),
+            Span::raw(" back   "),
+            Span::styled("Esc", m.theme.accent),
+            Span::raw(" cancel"),
+        ]));
+    } else {
+        let needs = matches!(d.action, DialogAction::Vote { approve: false, .. });
+        lines.push(Line::from(vec![
+            Span::raw(if needs {
+                "reason (required): "
+            } else {
+                "reason: "
+            }),
+            Span::styled(d.reason.clone(), m.theme.accent),
+            Span::styled("▏", m.theme.accent),
+        ]));
+        lines.push(Line::styled(
+            "Enter to continue · Esc to cancel (nothing is recorded until you confirm)",
+            m.theme.dim,
+        ));
+    }
+    // Height after wrapping, so the reason and the keys are never cut off.
+    let w = 72u16.min(area.width).saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let r = centered(area, 72, (rows as u16 + 2).min(area.height));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        r,
+    );
+}

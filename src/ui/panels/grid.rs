@@ -1,0 +1,187 @@
+//! The grid: services × checks. Narrow terminals get the essential columns; wide ones
+//! get the probes and every evidence verdict too.
+
+use crate::app::model::Model;
+use crate::engine::gates::Status;
+use crate::engine::live::Probe;
+use crate::engine::plan::ServiceStatus;
+use crate::engine::policy::Check;
+use crate::ui::{fit, health_mark, health_style, status_mark, status_style};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+fn check_status(s: &ServiceStatus, c: Check) -> Option<Status> {
+    let p = s.next.as_ref()?;
+    p.requirements
+        .iter()
+        .chain(p.gates.iter().flat_map(|g| g.checks.iter()))
+        .find(|x| x.check == c)
+        .map(|x| x.status)
+}
+
+fn mark_cell(m: &Model, st: Option<Status>) -> Cell<'static> {
+    match st {
+        None => Cell::from(Span::styled("·", m.theme.dim)),
+        Some(s) => {
+            let (sym, _) = status_mark(s);
+            Cell::from(Span::styled(sym, status_style(m, s)))
+        }
+    }
+}
+
+fn probe_cell(m: &Model, p: Option<&Probe>) -> Cell<'static> {
+    match p {
+        Some(Probe::Pass { .. }) => Cell::from(Span::styled("✓", m.theme.ok)),
+        Some(Probe::Fail { code, .. }) => Cell::from(Span::styled(format!("✗{code}"), m.theme.bad)),
+        Some(Probe::Error { .. }) => Cell::from(Span::styled("✗", m.theme.bad)),
+        _ => Cell::from(Span::styled("·", m.theme.dim)),
+    }
+}
+
+pub fn render(f: &mut Frame, m: &Model, area: Rect) {
+    let rows = m.rows();
+    if rows.is_empty() {
+        let msg = if m.filter.is_empty() {
+            "no services configured".to_string()
+        } else {
+            format!("no service matches `{}` (Esc clears the filter)", m.filter)
+        };
+        f.render_widget(Paragraph::new(msg).style(m.theme.dim), area);
+        return;
+    }
+    let wide = area.width >= 140;
+    let name_w = rows
+        .iter()
+        .map(|s| s.service.chars().count())
+        .max()
+        .unwrap_or(7)
+        .clamp(7, if wide { 24 } else { 16 }) as u16;
+    let mut header = vec!["SERVICE", "STATE", "HEALTH", "P95", "ERR", "NEXT"];
+    let mut widths = vec![
+        Constraint::Length(name_w),
+        Constraint::Length(11),
+        Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Min(24),
+    ];
+    if wide {
+        header.extend([
+            "LIVE", "RDY", "START", "SAST", "TEST", "COV", "SBOM", "PERF", "CHAIN", "APPR", "FRESH",
+        ]);
+        widths.extend([
+            Constraint::Length(4),
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(4),
+            Constraint::Length(4),
+            Constraint::Length(3),
+            Constraint::Length(4),
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(4),
+            Constraint::Length(6),
+        ]);
+    }
+    let height = area.height.saturating_sub(1) as usize;
+    let cursor = m.cursor().min(rows.len().saturating_sub(1));
+    let offset = cursor.saturating_sub(height.saturating_sub(1));
+    let table_rows: Vec<Row> = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, s)| {
+            let live = m.board.services.get(&s.service);
+            let h = live.map(|l| l.health);
+            let (hs, hw) = health_mark(h);
+            let next = match &s.next {
+                None => Span::styled("— top", m.theme.dim),
+                Some(p) => {
+                    let st = match p.verdict {
+                        crate::engine::plan::Verdict::Ready => Status::Pass,
+                        crate::engine::plan::Verdict::AwaitingApproval => Status::Pending,
+                        _ => Status::Fail,
+                    };
+                    let (sym, _) = status_mark(st);
+                    Span::styled(
+                        format!("{sym} →{} {}", short_state(&p.to), p.verdict.as_str()),
+                        status_style(m, st),
+                    )
+                }
+            };
+            let mut cells = vec![
+                Cell::from(fit(&s.service, name_w as usize)),
+                Cell::from(short_state(&s.state)),
+                Cell::from(Span::styled(format!("{hs} {hw}"), health_style(m, h))),
+                Cell::from(
+                    live.and_then(|l| l.p95_ms)
+                        .map_or("-".into(), |v| format!("{v:.0}ms")),
+                ),
+                Cell::from(
+                    live.and_then(|l| l.error_rate)
+                        .map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
+                ),
+                Cell::from(next),
+            ];
+            if wide {
+                let probes = live.and_then(|l| l.probes.as_ref());
+                let pending = m
+                    .store
+                    .ledger
+                    .open_for(&s.service)
+                    .map(|p| p.approvals.iter().filter(|v| v.signed).count());
+                let fresh = live.and_then(|l| l.last_good).map_or("-".to_string(), |t| {
+                    let age = (m.now - t).num_seconds().max(0) as u64;
+                    if age <= 2 * m.poll_interval_secs + 2 {
+                        "live".into()
+                    } else {
+                        crate::engine::config::Duration(age / 60 * 60).to_string()
+                    }
+                });
+                cells.extend([
+                    probe_cell(m, probes.map(|p| &p.live)),
+                    probe_cell(m, probes.map(|p| &p.ready)),
+                    probe_cell(m, probes.map(|p| &p.startup)),
+                    mark_cell(m, check_status(s, Check::SastClean)),
+                    mark_cell(m, check_status(s, Check::AllTestsPassing)),
+                    mark_cell(m, check_status(s, Check::TestCoverageThreshold)),
+                    mark_cell(m, check_status(s, Check::SbomValid)),
+                    mark_cell(m, check_status(s, Check::PerformanceBaselineMet)),
+                    mark_cell(m, check_status(s, Check::EvidenceChainValid)),
+                    Cell::from(pending.map_or("·".into(), |n| {
+                        format!("{n}/{}", m.config.org.approval.required_approvals)
+                    })),
+                    Cell::from(fresh),
+                ]);
+            }
+            let row = Row::new(cells);
+            if i == cursor {
+                row.style(m.theme.selected)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header_row = Row::new(
+        header
+            .into_iter()
+            .map(|h| Cell::from(Span::styled(h, m.theme.accent))),
+    )
+    .style(Style::default());
+    let table = Table::new(table_rows, widths)
+        .header(header_row)
+        .column_spacing(1);
+    f.render_widget(table, area);
+}
+
+/// State names fitted to the grid ("compliance_ready" is long).
+pub fn short_state(s: &str) -> String {
+    match s {
+        "compliance_ready" => "ready".to_string(),
+        other => fit(other, 11),
+    }
+}
