@@ -12,34 +12,32 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 /// Junction characters of a bracket joining `count` rows (from row 0) to the row `mid`.
-/// `left`: entries come from the left and leave to the right at `mid`.
+/// `left`: entries come in from the left and leave to the right at `mid`; otherwise one
+/// line comes in from the left at `mid` and fans out to the entries on the right.
 fn bracket(count: usize, mid: usize, rows: usize, left: bool) -> Vec<char> {
     let mut out = vec![' '; rows];
     if count == 0 {
         return out;
     }
-    let top = 0;
     let bottom = (count - 1).max(mid);
-    if top == bottom {
-        out[0] = '─';
-        return out;
-    }
     for (i, c) in out.iter_mut().enumerate().take(bottom + 1) {
         let entry = i < count;
-        *c = match (i == top, i == bottom, i == mid, entry, left) {
-            (true, _, true, _, true) => '┬',
-            (true, _, true, _, false) => '┬',
-            (_, true, true, _, _) => '┴',
-            (true, _, _, _, true) => '┐',
-            (true, _, _, _, false) => '┌',
-            (_, true, _, _, true) => '┘',
-            (_, true, _, _, false) => '└',
-            (_, _, true, true, _) => '┼',
-            (_, _, true, false, true) => '├',
-            (_, _, true, false, false) => '┤',
-            (_, _, _, true, true) => '┤',
-            (_, _, _, true, false) => '├',
-            _ => '│',
+        let (l, r) = if left { (entry, i == mid) } else { (i == mid, entry) };
+        let (u, d) = (i > 0, i < bottom);
+        *c = match (u, d, l, r) {
+            (false, false, false, false) => ' ',
+            (false, false, _, _) => '─',
+            (false, true, true, false) => '┐',
+            (false, true, false, true) => '┌',
+            (false, true, true, true) => '┬',
+            (true, false, true, false) => '┘',
+            (true, false, false, true) => '└',
+            (true, false, true, true) => '┴',
+            (true, true, false, false) => '│',
+            (true, true, true, false) => '┤',
+            (true, true, false, true) => '├',
+            (true, true, true, true) => '┼',
+            (_, _, false, false) => '│',
         };
     }
     out
@@ -231,7 +229,9 @@ mod tests {
         assert_eq!(s(bracket(1, 0, 1, true)), "─");
         assert_eq!(s(bracket(3, 1, 3, true)), "┐┼┘");
         assert_eq!(s(bracket(2, 0, 2, true)), "┬┘");
-        assert_eq!(s(bracket(1, 1, 3, false)), "┌┤ ");
+        assert_eq!(s(bracket(1, 1, 3, false)), "┌┘ ");
+        assert_eq!(s(bracket(3, 1, 3, false)), "┌┼└");
+        assert_eq!(s(bracket(2, 1, 3, true)), "┐┴ ");
         assert_eq!(s(bracket(0, 1, 3, false)), "   ");
     }
 }
