@@ -297,6 +297,16 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
             }
             actions.extend([Action::Help, Action::Quit]);
             let mut spans = Vec::new();
+            if !m.filter.is_empty() {
+                spans.push(Span::styled(
+                    format!(
+                        "filter: {} ({} clears) │",
+                        m.filter,
+                        m.keymap.label(Action::Back)
+                    ),
+                    m.theme.warn,
+                ));
+            }
             for a in actions.into_iter().filter(|a| !(m.read_only && a.writes())) {
                 spans.push(Span::styled(
                     format!(" {}", m.keymap.label(a)),

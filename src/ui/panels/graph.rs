@@ -22,7 +22,11 @@ fn bracket(count: usize, mid: usize, rows: usize, left: bool) -> Vec<char> {
     let bottom = (count - 1).max(mid);
     for (i, c) in out.iter_mut().enumerate().take(bottom + 1) {
         let entry = i < count;
-        let (l, r) = if left { (entry, i == mid) } else { (i == mid, entry) };
+        let (l, r) = if left {
+            (entry, i == mid)
+        } else {
+            (i == mid, entry)
+        };
         let (u, d) = (i > 0, i < bottom);
         *c = match (u, d, l, r) {
             (false, false, false, false) => ' ',
@@ -88,7 +92,12 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
             m.theme.dim,
         ));
         for n in names {
-            let mut spans = vec![Span::raw(" ")];
+            let mark = if Some(n.as_str()) == selected {
+                "›"
+            } else {
+                " "
+            };
+            let mut spans = vec![Span::raw(mark)];
             spans.extend(node(m, n, left_w as usize - 4));
             let mut line = Line::from(spans);
             if Some(n.as_str()) == selected {

@@ -59,8 +59,9 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         .max()
         .unwrap_or(7)
         .clamp(7, if wide { 24 } else { 16 }) as u16;
-    let mut header = vec!["SERVICE", "STATE", "HEALTH", "P95", "ERR", "NEXT"];
+    let mut header = vec![" ", "SERVICE", "STATE", "HEALTH", "P95", "ERR", "NEXT"];
     let mut widths = vec![
+        Constraint::Length(1),
         Constraint::Length(name_w),
         Constraint::Length(11),
         Constraint::Length(10),
@@ -114,6 +115,8 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 }
             };
             let mut cells = vec![
+                // The cursor is a mark as well as reverse video (no colour needed).
+                Cell::from(if i == cursor { "›" } else { " " }),
                 Cell::from(fit(&s.service, name_w as usize)),
                 Cell::from(short_state(&s.state)),
                 Cell::from(Span::styled(format!("{hs} {hw}"), health_style(m, h))),

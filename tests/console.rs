@@ -1,0 +1,374 @@
+//! The console without a terminal: `update()` driven by key sequences (asserting the
+//! model and the commands), and every panel drawn on ratatui's TestBackend at 80×24 and
+//! 160×48 with a fixed clock and fixed facts (insta snapshots under tests/snapshots/).
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gander::app::keymap::Keymap;
+use gander::app::model::{Model, Panel, Popup, StoreView};
+use gander::app::update::{Command, Msg, update};
+use gander::engine::chain::{Evidence, Record};
+use gander::engine::facts::Known;
+use gander::engine::ledger::{Ledger, chain_facts};
+use gander::engine::live::{Component, HealthReport, Observation, Probe};
+use gander::metrics::derive::Summary;
+use gander::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::Path;
+use std::sync::Arc;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 9, 30, 0).unwrap()
+}
+
+fn obs(service: &str, ready: bool, p95_bucket: f64) -> Observation {
+    let pass = Probe::Pass { code: 200, ms: 3 };
+    Observation {
+        service: service.into(),
+        at: now(),
+        health: Some(HealthReport {
+            live: pass.clone(),
+            ready: if ready {
+                pass.clone()
+            } else {
+                Probe::Fail { code: 503, ms: 4 }
+            },
+            startup: pass,
+            status: Some(if ready { "healthy" } else { "degraded" }.into()),
+            components: if ready {
+                vec![]
+            } else {
+                vec![Component {
+                    name: "dependency:service-b".into(),
+                    status: "unhealthy".into(),
+                    message: Some("service-b is not ready".into()),
+                }]
+            },
+            detail_error: None,
+        }),
+        metrics: Some(Ok(Summary {
+            series: 40,
+            requests: Some(1000.0),
+            errors: Some(3.0),
+            buckets: vec![
+                (0.1, 400.0),
+                (p95_bucket, 990.0),
+                (1.0, 1000.0),
+                (f64::INFINITY, 1000.0),
+            ],
+            activities: Some(vec![]),
+        })),
+        unreachable: false,
+    }
+}
+
+fn record(seq: u64, kind: &str, service: &str, data: serde_json::Value) -> Record {
+    Record {
+        seq,
+        prev_hash: String::new(),
+        promotion_id: "PRM-20261122-000001".into(),
+        timestamp: "2026-11-22T09:00:00Z".into(),
+        service: service.into(),
+        evidence: Evidence {
+            kind: kind.into(),
+            data,
+            signatures: vec![],
+        },
+        hash: String::new(),
+    }
+}
+
+/// The shipped example org, live data for every service, and one open promotion of
+/// service-b requested by alice; the operator is `identity`.
+fn model(identity: &str) -> Model {
+    let loaded = gander::io::config_dir::load_dir(Path::new("config")).unwrap();
+    let config = Arc::new(loaded.config.unwrap());
+    let mut m = Model::new(
+        config,
+        Keymap::default(),
+        Theme::mono(),
+        Ok(identity.into()),
+        false,
+        now(),
+    );
+    for (s, ready) in [
+        ("identity", true),
+        ("ledger-db", true),
+        ("service-a", true),
+        ("service-b", true),
+        ("service-c", false),
+        ("notifications", true),
+        ("reporting", true),
+    ] {
+        update(&mut m, Msg::Observation(Box::new(obs(s, ready, 0.5))));
+    }
+    let recs = vec![
+        record(
+            1,
+            "request",
+            "service-b",
+            serde_json::json!({"requester": "alice", "target_state": "compliant", "from_state": "compliance_ready", "expires_at": "2026-11-23T09:00:00Z"}),
+        ),
+        record(
+            2,
+            "validation",
+            "service-b",
+            serde_json::json!({"verdict": "awaiting_approval", "blockers": [], "gates": [
+            {"gate": "dependency_check", "stage": "dependency_check", "status": "pass"},
+            {"gate": "approval_check", "stage": "promotion_gate", "status": "pending"}]}),
+        ),
+    ];
+    let ledger = Ledger::fold(&recs, &|_, _| true);
+    update(
+        &mut m,
+        Msg::Store(Box::new(StoreView {
+            ledger,
+            chain: Some(Known::Known(chain_facts(2, None, 0))),
+            recent: vec![
+                "chain #1 service-b request by alice".into(),
+                "chain #2 service-b validation by alice".into(),
+            ],
+            error: None,
+        })),
+    );
+    update(&mut m, Msg::Tick(now()));
+    m
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(k: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(k, KeyModifiers::NONE))
+}
+
+fn press(m: &mut Model, keys: &str) -> Vec<Command> {
+    let mut out = Vec::new();
+    for c in keys.chars() {
+        out.extend(update(m, key(c)));
+    }
+    out
+}
+
+fn screen(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| gander::ui::render(f, m)).unwrap();
+    format!("{}", t.backend())
+}
+
+#[test]
+fn two_keystrokes_show_why_service_c_is_blocked() {
+    let mut m = model("bob");
+    assert_eq!(m.panel, Panel::Grid);
+    press(&mut m, "G");
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.popup, Some(Popup::Detail("service-c".into())));
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("next: sandbox -> compliance_ready: ✗ BLOCKED"),
+        "{s}"
+    );
+    assert!(
+        s.contains("dependencies_compliant: service-b is compliance_ready"),
+        "{s}"
+    );
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.popup, None);
+}
+
+#[test]
+fn filter_narrows_the_grid_and_esc_clears_it() {
+    let mut m = model("bob");
+    press(&mut m, "/");
+    press(&mut m, "serv");
+    assert_eq!(m.rows().len(), 3);
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.filter, "serv");
+    assert!(screen(&m, 80, 24).contains("filter: serv"));
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.rows().len(), 7);
+}
+
+#[test]
+fn the_command_line_completes_and_opens_a_confirmed_promotion() {
+    let mut m = model("bob");
+    press(&mut m, ":pro");
+    update(&mut m, code(KeyCode::Tab));
+    assert_eq!(
+        m.input,
+        Some(gander::app::model::Input::Command("promote ".into()))
+    );
+    press(&mut m, "service-c");
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    let Some(Popup::Dialog(d)) = &m.popup else {
+        panic!("{:?}", m.popup)
+    };
+    assert!(
+        d.info[0].starts_with("service-c: sandbox -> compliance_ready"),
+        "{:?}",
+        d.info
+    );
+    // Enter goes to the confirmation; only y sends the command.
+    press(&mut m, "fix");
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    assert!(
+        press(&mut m, "x").is_empty(),
+        "other keys do nothing at the confirmation"
+    );
+    let cmds = press(&mut m, "y");
+    assert_eq!(
+        cmds,
+        vec![Command::Request {
+            service: "service-c".into(),
+            to: "compliance_ready".into(),
+            reason: "fix".into()
+        }]
+    );
+    assert_eq!(m.popup, None);
+}
+
+#[test]
+fn four_eyes_is_shown_before_the_key_is_pressed_and_nothing_is_sent() {
+    let mut m = model("alice");
+    press(&mut m, "4");
+    assert_eq!(m.panel, Panel::Approvals);
+    press(&mut m, "a");
+    let Some(Popup::Dialog(d)) = m.popup.clone() else {
+        panic!()
+    };
+    assert!(
+        d.blocked
+            .as_deref()
+            .unwrap()
+            .starts_with("four-eyes: you (alice) requested"),
+        "{d:?}"
+    );
+    assert!(screen(&m, 80, 24).contains("✗ not allowed: four-eyes"));
+    assert!(press(&mut m, "y").is_empty());
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.popup, None);
+}
+
+#[test]
+fn bob_approves_with_confirmation_and_a_reject_needs_a_reason() {
+    let mut m = model("bob");
+    press(&mut m, "4a");
+    let Some(Popup::Dialog(d)) = m.popup.clone() else {
+        panic!()
+    };
+    assert!(d.blocked.is_none(), "{d:?}");
+    assert!(
+        d.info.iter().any(|l| l == "expires in 23h30m"),
+        "{:?}",
+        d.info
+    );
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        press(&mut m, "y"),
+        vec![Command::Vote {
+            id: "PRM-20261122-000001".into(),
+            approve: true,
+            reason: String::new()
+        }]
+    );
+    // Reject: Enter without a reason stays in the dialog.
+    press(&mut m, "x");
+    update(&mut m, code(KeyCode::Enter));
+    let Some(Popup::Dialog(d)) = m.popup.clone() else {
+        panic!()
+    };
+    assert!(!d.confirming);
+    assert!(d.info.contains(&"a rejection needs a reason".to_string()));
+    // Esc cancels: no command.
+    assert!(update(&mut m, code(KeyCode::Esc)).is_empty());
+    assert_eq!(m.popup, None);
+}
+
+#[test]
+fn read_only_hides_and_refuses_every_action() {
+    let loaded = gander::io::config_dir::load_dir(Path::new("config")).unwrap();
+    let mut m = Model::new(
+        Arc::new(loaded.config.unwrap()),
+        Keymap::default(),
+        Theme::mono(),
+        Ok("bob".into()),
+        true,
+        now(),
+    );
+    assert!(press(&mut m, "p").is_empty());
+    assert!(m.popup.is_none());
+    let s = screen(&m, 120, 24);
+    assert!(!s.contains("promote"), "{s}");
+    assert!(s.contains("READ-ONLY"));
+    press(&mut m, ":promote service-c");
+    update(&mut m, code(KeyCode::Enter));
+    assert!(m.popup.is_none());
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere_and_q_closes_popups_first() {
+    let mut m = model("bob");
+    press(&mut m, "?");
+    assert_eq!(m.popup, Some(Popup::Help));
+    press(&mut m, "q");
+    assert_eq!(m.popup, None);
+    assert!(!m.quit);
+    press(&mut m, "p");
+    let cmds = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(cmds, vec![Command::Quit]);
+    assert!(m.quit);
+}
+
+#[test]
+fn tiny_terminals_never_panic() {
+    let m = model("bob");
+    for (w, h) in [
+        (1, 1),
+        (2, 3),
+        (10, 4),
+        (19, 5),
+        (20, 5),
+        (30, 8),
+        (80, 24),
+        (300, 80),
+    ] {
+        for p in Panel::ALL {
+            let mut mm = model("bob");
+            mm.panel = p;
+            screen(&mm, w, h);
+        }
+        screen(&m, w, h);
+    }
+}
+
+#[test]
+fn snapshots_of_every_panel() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        for p in Panel::ALL {
+            let mut m = model("bob");
+            m.panel = p;
+            if p == Panel::Graph {
+                press(&mut m, "jjjj"); // service-b
+            }
+            insta::assert_snapshot!(
+                format!("{}_{w}x{h}", p.title().to_lowercase()),
+                screen(&m, w, h)
+            );
+        }
+        let mut m = model("bob");
+        press(&mut m, "?");
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&m, w, h));
+        let mut m = model("bob");
+        press(&mut m, "G");
+        update(&mut m, code(KeyCode::Enter));
+        insta::assert_snapshot!(format!("detail_{w}x{h}"), screen(&m, w, h));
+        let mut m = model("bob");
+        press(&mut m, "4a");
+        insta::assert_snapshot!(format!("approve_dialog_{w}x{h}"), screen(&m, w, h));
+    }
+}
