@@ -117,6 +117,107 @@ pub fn load_store_view(
     }
 }
 
+/// An action to run off the UI thread: poll the service it concerns once more (so the
+/// decision is made on fresh facts, not on a poll that may be seconds old or not there
+/// yet), then write to the store on a blocking thread, and report back.
+struct Job {
+    config: Arc<Config>,
+    config_dir: PathBuf,
+    state_dir: Option<PathBuf>,
+    key: Option<PathBuf>,
+    graph: Arc<crate::engine::resolver::DepGraph>,
+    board: crate::engine::live::Board,
+    http: Http,
+    targets: Vec<Target>,
+    tx: mpsc::Sender<Msg>,
+}
+
+type StoreWrite = Box<
+    dyn FnOnce(
+            &Config,
+            &std::path::Path,
+            Option<&std::path::Path>,
+            Option<&std::path::Path>,
+            &crate::engine::resolver::DepGraph,
+            Facts,
+        ) -> crate::cli::record::Said
+        + Send,
+>;
+
+impl Job {
+    fn new(
+        model: &Model,
+        config: &Arc<Config>,
+        opts: &Options,
+        http: &Http,
+        tx: mpsc::Sender<Msg>,
+        service: &str,
+    ) -> Job {
+        Job {
+            config: config.clone(),
+            config_dir: opts.config_dir.clone(),
+            state_dir: opts.state_dir.clone(),
+            key: opts.key.clone(),
+            graph: model.graph.clone(),
+            board: model.board.clone(),
+            http: http.clone(),
+            targets: Target::from_config(config)
+                .into_iter()
+                .filter(|t| t.service == service)
+                .collect(),
+            tx,
+        }
+    }
+
+    async fn run<F>(mut self, what: String, write: F)
+    where
+        F: FnOnce(
+                &Config,
+                &std::path::Path,
+                Option<&std::path::Path>,
+                Option<&std::path::Path>,
+                &crate::engine::resolver::DepGraph,
+                Facts,
+            ) -> crate::cli::record::Said
+            + Send
+            + 'static,
+    {
+        for t in &self.targets {
+            let o = poll::observe(&self.http, t).await;
+            self.board.apply(&o);
+        }
+        let mut live = Facts::from_config(&self.config, Utc::now());
+        self.board.fill(&mut live, &|_| "live metrics".into());
+        let Job {
+            config,
+            config_dir,
+            state_dir,
+            key,
+            graph,
+            tx,
+            ..
+        } = self;
+        let write: StoreWrite = Box::new(write);
+        let said = tokio::task::spawn_blocking(move || {
+            write(
+                &config,
+                &config_dir,
+                state_dir.as_deref(),
+                key.as_deref(),
+                &graph,
+                live,
+            )
+        })
+        .await;
+        let said = said.unwrap_or_else(|e| crate::cli::record::Said {
+            err: vec![format!("the action failed: {e}")],
+            code: 2,
+            ..Default::default()
+        });
+        let _ = tx.send(Msg::Done { what, said }).await;
+    }
+}
+
 /// Run the console until the operator quits or a signal arrives; returns the exit code.
 pub fn run(opts: Options) -> i32 {
     match tokio::runtime::Builder::new_multi_thread()
@@ -350,65 +451,37 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options) -> i32 {
                         to,
                         reason,
                     } => {
-                        let (cfg, dir, state, key, tx) = (
-                            config.clone(),
-                            opts.config_dir.clone(),
-                            opts.state_dir.clone(),
-                            opts.key.clone(),
-                            done_tx.clone(),
-                        );
-                        let mut live = Facts::from_config(&cfg, Utc::now());
-                        model.board.fill(&mut live, &|_| "live metrics".into());
-                        let graph = model.graph.clone();
-                        tokio::task::spawn_blocking(move || {
-                            let said = crate::cli::record::request(
-                                &cfg,
-                                &dir,
-                                state.as_deref(),
-                                &graph,
-                                live,
-                                &service,
-                                &to,
-                                &reason,
-                                key.as_deref(),
-                            );
-                            let _ = tx.blocking_send(Msg::Done {
-                                what: format!("promote {service} -> {to}"),
-                                said,
-                            });
-                        });
+                        let job = Job::new(model, &config, opts, &http, done_tx.clone(), &service);
+                        tokio::spawn(job.run(
+                            format!("promote {service} -> {to}"),
+                            move |cfg, dir, state, key, graph, live| {
+                                crate::cli::record::request(
+                                    cfg, dir, state, graph, live, &service, &to, &reason, key,
+                                )
+                            },
+                        ));
                     }
                     Command::Vote {
                         id,
                         approve,
                         reason,
                     } => {
-                        let (cfg, dir, state, key, tx) = (
-                            config.clone(),
-                            opts.config_dir.clone(),
-                            opts.state_dir.clone(),
-                            opts.key.clone(),
-                            done_tx.clone(),
-                        );
-                        let mut live = Facts::from_config(&cfg, Utc::now());
-                        model.board.fill(&mut live, &|_| "live metrics".into());
-                        tokio::task::spawn_blocking(move || {
-                            let said = crate::cli::record::cast(
-                                &cfg,
-                                &dir,
-                                state.as_deref(),
-                                live,
-                                &id,
-                                &reason,
-                                key.as_deref(),
-                                approve,
-                            );
-                            let verb = if approve { "approve" } else { "reject" };
-                            let _ = tx.blocking_send(Msg::Done {
-                                what: format!("{verb} {id}"),
-                                said,
-                            });
-                        });
+                        let service = model
+                            .store
+                            .ledger
+                            .get(&id)
+                            .map(|p| p.service.clone())
+                            .unwrap_or_default();
+                        let job = Job::new(model, &config, opts, &http, done_tx.clone(), &service);
+                        let verb = if approve { "approve" } else { "reject" };
+                        tokio::spawn(job.run(
+                            format!("{verb} {id}"),
+                            move |cfg, dir, state, key, _graph, live| {
+                                crate::cli::record::cast(
+                                    cfg, dir, state, live, &id, &reason, key, approve,
+                                )
+                            },
+                        ));
                     }
                 }
             }

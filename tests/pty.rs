@@ -1,0 +1,333 @@
+//! The real binary in a pseudo-terminal, its screen read by a terminal emulator (vt100):
+//! `gander demo`, the two-keystroke answer, a filter, help, a promotion requested by
+//! alice and approved by bob from a second console, quitting with the terminal restored,
+//! and a dropped session (SIGHUP) in the middle of a dialog that records nothing.
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+struct Pty {
+    screen: Arc<Mutex<Screen>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+}
+
+impl Pty {
+    fn spawn(args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> Pty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_gander"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(Screen {
+            parser: vt100::Parser::new(
+                std::num::NonZeroU16::new(rows).unwrap(),
+                std::num::NonZeroU16::new(cols).unwrap(),
+                0,
+            ),
+            raw: Vec::new(),
+        }));
+        let s = screen.clone();
+        std::thread::spawn(move || {
+            let _master = pair.master; // keep the pty open while reading
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut g = s.lock().unwrap();
+                g.parser.process(&buf[..n]);
+                g.raw.extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            screen,
+            writer,
+            child,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let t = self.text();
+            if t.contains(what) {
+                return t;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "waited {limit:?} for {what:?}; the screen is:\n{t}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Send keys one by one, as a person types (an Esc followed at once by a letter
+    /// would read as Alt+letter).
+    fn keys(&mut self, s: &str) {
+        for b in s.bytes() {
+            self.writer.write_all(&[b]).unwrap();
+            self.writer.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn esc(&mut self) {
+        self.keys("\x1b");
+        std::thread::sleep(Duration::from_millis(120));
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                // Let the reader thread drain the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return s.exit_code();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "gander did not exit; screen:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The terminal is as it was: alternate screen left, cursor shown.
+    fn assert_restored(&self) {
+        let g = self.screen.lock().unwrap();
+        assert!(
+            !g.parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(
+            !g.parser.screen().hide_cursor(),
+            "the cursor is still hidden"
+        );
+        let raw = String::from_utf8_lossy(&g.raw);
+        let enter = raw
+            .find("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let leave = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+        assert!(leave > enter);
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn demo_dir(state: &Path) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        if let Some(d) = std::fs::read_dir(state.join("demo"))
+            .ok()
+            .and_then(|mut r| r.next())
+            .and_then(|e| e.ok())
+        {
+            if d.path().join("config/allowed_signers").exists() {
+                return d.path();
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the demo wrote no config"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_newcomer_finds_why_requests_approves_as_a_second_identity_and_quits_cleanly() {
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path().to_str().unwrap();
+    let mut alice = Pty::spawn(&["--state-dir", st, "demo", "--steady"], 100, 30, &[]);
+    alice.wait_for("SERVICE", Duration::from_secs(15));
+    alice.wait_for("live", Duration::from_secs(15));
+    // Why is service-c blocked? G, Enter.
+    alice.keys("G\r");
+    let s = alice.wait_for("BLOCKED", Duration::from_secs(5));
+    assert!(s.contains("service-c"), "{s}");
+    assert!(
+        s.contains("dependencies_compliant: service-b is compliance_ready"),
+        "{s}"
+    );
+    alice.esc();
+    // Filter.
+    alice.keys("/notif\r");
+    let s = alice.wait_for("filter: notif", Duration::from_secs(5));
+    assert!(!s.contains("ledger-db"), "{s}");
+    alice.esc();
+    alice.wait_for("ledger-db", Duration::from_secs(5));
+    // Help.
+    alice.keys("?");
+    alice.wait_for("Keys (remap in", Duration::from_secs(5));
+    alice.esc();
+    // Request service-b -> compliant as alice (cursor on service-b: the 5th row).
+    alice.keys("gjjjjp");
+    alice.wait_for("promote service-b -> compliant", Duration::from_secs(5));
+    alice.keys("release 1.3.2\r");
+    alice.wait_for("Record and sign this?", Duration::from_secs(5));
+    alice.keys("y");
+    alice.wait_for("open, awaiting approval", Duration::from_secs(10));
+    alice.keys("\r");
+
+    // Bob, in a second console on the same fleet and store.
+    let dir = demo_dir(state.path());
+    let cfg = dir.join("config");
+    let key = dir.join("keys/bob");
+    let mut bob = Pty::spawn(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--state-dir",
+            dir.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        100,
+        30,
+        &[],
+    );
+    bob.wait_for("as bob", Duration::from_secs(15));
+    bob.keys("4");
+    bob.wait_for("may approve: bob", Duration::from_secs(10));
+    bob.keys("a");
+    bob.wait_for(
+        "you (bob) may approve; four-eyes on",
+        Duration::from_secs(5),
+    );
+    bob.keys("\r");
+    bob.wait_for("Record and sign this?", Duration::from_secs(5));
+    bob.keys("y");
+    bob.wait_for("service-b is now `compliant`", Duration::from_secs(10));
+    bob.keys("\rq");
+    assert_eq!(bob.wait_exit(Duration::from_secs(10)), 0);
+    bob.assert_restored();
+
+    // Alice's console sees the store change; then she quits.
+    alice.keys("3");
+    alice.wait_for("completed", Duration::from_secs(10));
+    alice.keys("q");
+    assert_eq!(alice.wait_exit(Duration::from_secs(10)), 0);
+    alice.assert_restored();
+
+    // The chain verifies.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gander"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--state-dir",
+            dir.to_str().unwrap(),
+            "verify",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 5 records"));
+}
+
+#[test]
+fn a_dropped_session_mid_dialog_records_nothing_and_restores_the_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path().to_str().unwrap();
+    let mut c = Pty::spawn(
+        &["--state-dir", st, "demo", "--steady"],
+        80,
+        24,
+        &[("NO_COLOR", "1")],
+    );
+    c.wait_for("SERVICE", Duration::from_secs(15));
+    c.keys("Gp");
+    c.wait_for("promote service-c", Duration::from_secs(5));
+    c.keys("half typed\r");
+    c.wait_for("Record and sign this?", Duration::from_secs(5));
+    let pid = c.child.process_id().unwrap() as i32;
+    // SAFETY: signalling our own child, as sshd does when the connection drops.
+    unsafe {
+        libc::kill(pid, libc::SIGHUP);
+    }
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), 0);
+    c.assert_restored();
+    let dir = demo_dir(state.path());
+    assert!(
+        !dir.join("audit/chain.jsonl").exists(),
+        "nothing may be recorded"
+    );
+}
+
+#[test]
+fn at_80x24_under_no_color_the_grid_fits_and_says_everything_in_words() {
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path().to_str().unwrap();
+    let mut c = Pty::spawn(
+        &["--state-dir", st, "demo", "--steady"],
+        80,
+        24,
+        &[("NO_COLOR", "1")],
+    );
+    let s = c.wait_for("✓ up", Duration::from_secs(15));
+    for name in [
+        "identity",
+        "ledger-db",
+        "service-a",
+        "service-b",
+        "service-c",
+        "notifications",
+        "reporting",
+    ] {
+        assert!(s.contains(name), "{name} missing at 80x24:\n{s}");
+    }
+    assert!(s.contains("blocked"), "{s}");
+    // No colour escapes at all (SGR colour codes 30-37, 38;5, 90-97).
+    let raw = String::from_utf8_lossy(&c.screen.lock().unwrap().raw).to_string();
+    for code in [
+        "\x1b[31m",
+        "\x1b[32m",
+        "\x1b[33m",
+        "\x1b[36m",
+        "\x1b[38;5",
+        "\x1b[91m",
+    ] {
+        assert!(
+            !raw.contains(code),
+            "a colour escape {code:?} under NO_COLOR"
+        );
+    }
+    c.keys("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), 0);
+    c.assert_restored();
+}
