@@ -140,6 +140,10 @@ pub struct Model {
     pub local_alerts: Vec<LocalAlert>,
     /// Derived: the graph's layers (depth from the roots), names sorted.
     pub layers: Vec<Vec<String>>,
+    /// Derived: service name -> its index in `statuses`.
+    pub index: std::collections::HashMap<String, usize>,
+    /// Derived: service name -> the services that depend on it directly.
+    pub dependents: std::collections::HashMap<String, Vec<String>>,
     pub panel: Panel,
     pub cursor: [usize; 6],
     pub filter: String,
@@ -184,6 +188,8 @@ impl Model {
             statuses: Vec::new(),
             local_alerts: Vec::new(),
             layers,
+            index: std::collections::HashMap::new(),
+            dependents: std::collections::HashMap::new(),
             panel: Panel::Grid,
             cursor: [0; 6],
             filter: String::new(),
@@ -213,7 +219,22 @@ impl Model {
         if let Some(c) = &self.store.chain {
             facts.chain = c.clone();
         }
-        self.statuses = plan::status(&self.config, &self.graph, &facts);
+        self.statuses = plan::status_with(&self.config, &self.graph, &facts, false);
+        self.index = self
+            .statuses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.service.clone(), i))
+            .collect();
+        self.dependents.clear();
+        for s in &self.statuses {
+            for d in &s.dependencies {
+                self.dependents
+                    .entry(d.service.clone())
+                    .or_default()
+                    .push(s.service.clone());
+            }
+        }
         self.local_alerts = crate::engine::alerts::evaluate(&self.config, &self.board);
         self.stale = false;
         self.dirty = true;
@@ -250,6 +271,10 @@ impl Model {
             Sort::Health => rows.sort_by_key(|s| std::cmp::Reverse(self.health_rank(&s.service))),
         }
         rows
+    }
+
+    pub fn status_of(&self, service: &str) -> Option<&ServiceStatus> {
+        self.index.get(service).and_then(|i| self.statuses.get(*i))
     }
 
     pub fn health_word(&self, service: &str) -> &'static str {

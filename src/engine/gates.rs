@@ -391,11 +391,16 @@ impl Ctx<'_> {
         if ups.is_empty() {
             return CheckResult::new(check, Status::Pass, "no dependencies");
         }
+        // Name the first few in full; a long tail is counted (a reason is read by a
+        // person, and a fleet of a thousand must not pay for a thousand strings).
+        const NAMED: usize = 8;
         let mut bad = Vec::new();
+        let mut more = 0usize;
         for (up, via) in &ups {
             let state = self.facts.states.get(*up).map(String::as_str);
             match state {
                 Some(s) if sm.is_compliant(s) => {}
+                _ if bad.len() >= NAMED => more += 1,
                 other => {
                     let s = other.unwrap_or("unknown");
                     if up == via {
@@ -407,18 +412,28 @@ impl Ctx<'_> {
             }
         }
         if bad.is_empty() {
-            let names: Vec<&str> = ups.iter().map(|(u, _)| *u).collect();
+            let names: Vec<&str> = ups.iter().take(NAMED).map(|(u, _)| *u).collect();
+            let tail = if ups.len() > NAMED {
+                format!(" and {} more", ups.len() - NAMED)
+            } else {
+                String::new()
+            };
             CheckResult::new(
                 check,
                 Status::Pass,
-                format!("all compliant: {}", names.join(", ")),
+                format!("all compliant: {}{tail}", names.join(", ")),
             )
         } else {
+            let tail = if more > 0 {
+                format!(" and {more} more not compliant")
+            } else {
+                String::new()
+            };
             CheckResult::new(
                 check,
                 Status::Fail,
                 format!(
-                    "{} (needs {})",
+                    "{}{tail} (needs {})",
                     bad.join(", "),
                     self.config.rules.compliant_states.join(" or ")
                 ),

@@ -197,6 +197,18 @@ pub struct ServiceStatus {
 /// The status of every service, in promotion order when the graph is acyclic (by name
 /// otherwise).
 pub fn status(config: &Config, graph: &DepGraph, facts: &Facts) -> Vec<ServiceStatus> {
+    status_with(config, graph, facts, true)
+}
+
+/// As [`status`]; without `reach` the transitive `upstream`/`downstream` lists are left
+/// empty (the console asks the graph for them on demand: at a thousand services they
+/// are a million names).
+pub fn status_with(
+    config: &Config,
+    graph: &DepGraph,
+    facts: &Facts,
+    reach: bool,
+) -> Vec<ServiceStatus> {
     let sm = StateMachine::new(&config.rules);
     let order: Vec<String> = match graph.order() {
         Ok(o) => o.into_iter().map(str::to_string).collect(),
@@ -237,16 +249,24 @@ pub fn status(config: &Config, graph: &DepGraph, facts: &Facts) -> Vec<ServiceSt
                         state: state_of(d),
                     })
                     .collect(),
-                upstream: graph
-                    .upstream(svc.name())
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect(),
-                downstream: graph
-                    .downstream(svc.name())
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect(),
+                upstream: if reach {
+                    graph
+                        .upstream(svc.name())
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                downstream: if reach {
+                    graph
+                        .downstream(svc.name())
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 next,
             }
         })

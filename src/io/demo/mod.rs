@@ -319,7 +319,7 @@ pub async fn start_with(
     }
     tokio::spawn(server::run_control(fleet.clone(), control_listener));
     let config_dir = state_dir.join("config");
-    write_config(&config_dir, &planned, &fleet, prometheus_url)?;
+    write_config(&config_dir, &planned, &fleet.addrs, prometheus_url)?;
     write_identities(state_dir, &config_dir)?;
     Ok(Running {
         fleet,
@@ -370,10 +370,18 @@ fn write_identities(state_dir: &Path, config_dir: &Path) -> std::io::Result<()> 
     write_atomic(&config_dir.join("allowed_signers"), &signers)
 }
 
+/// Write the demo fleet's config for `n` services without starting anything (every
+/// endpoint points at a closed port): for benchmarks and tests of the console at scale.
+pub fn write_config_only(n: usize, dir: &Path) -> std::io::Result<()> {
+    let planned = plan(n);
+    let addrs = vec![SocketAddr::from(([127, 0, 0, 1], 9)); n];
+    write_config(dir, &planned, &addrs, None)
+}
+
 fn write_config(
     dir: &Path,
     planned: &[Planned],
-    fleet: &Fleet,
+    addrs: &[SocketAddr],
     prometheus_url: Option<&str>,
 ) -> std::io::Result<()> {
     let sdir = dir.join("services");
@@ -421,7 +429,7 @@ fn write_config(
                 .collect();
             let _ = writeln!(s, "      {kind}: [{}]", names.join(", "));
         }
-        let addr = fleet.addrs[i];
+        let addr = addrs[i];
         let _ = writeln!(
             s,
             "  owners: [team-demo]\n  endpoints:\n    health_base_url: http://{addr}"

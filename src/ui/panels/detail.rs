@@ -165,17 +165,18 @@ pub fn render(f: &mut Frame, m: &Model, service: &str, area: Rect) {
             deps.join(" · ")
         }
     )));
+    let (ups, downs) = (m.graph.upstream(service), m.graph.downstream(service));
     lines.push(Line::raw(format!(
         "upstream: {}   downstream (blast radius): {}",
-        if s.upstream.is_empty() {
+        if ups.is_empty() {
             "-".into()
         } else {
-            s.upstream.join(", ")
+            ups.join(", ")
         },
-        if s.downstream.is_empty() {
+        if downs.is_empty() {
             "-".into()
         } else {
-            s.downstream.join(", ")
+            downs.join(", ")
         }
     )));
     // Its chain records.

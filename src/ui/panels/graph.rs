@@ -76,41 +76,57 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let order = m.graph_order();
     let cursor = m.cursor().min(order.len().saturating_sub(1));
     let selected = order.get(cursor).copied();
-    let mut lines: Vec<Line> = Vec::new();
+    // First the rows as plain references (cheap at a thousand services), then only the
+    // visible window is turned into styled lines.
+    enum Row<'a> {
+        Layer(usize),
+        Node(&'a str),
+    }
+    let mut rows: Vec<Row> = Vec::new();
     let mut cursor_line = 0;
     let f_low = m.filter.to_lowercase();
     for (li, layer) in m.layers.iter().enumerate() {
-        let names: Vec<&String> = layer
+        let mut header = false;
+        for n in layer
             .iter()
             .filter(|s| f_low.is_empty() || s.to_lowercase().contains(&f_low))
-            .collect();
-        if names.is_empty() {
-            continue;
-        }
-        lines.push(Line::styled(
-            format!("layer {li}{}", if li == 0 { " (no deps)" } else { "" }),
-            m.theme.dim,
-        ));
-        for n in names {
-            let mark = if Some(n.as_str()) == selected {
-                "›"
-            } else {
-                " "
-            };
-            let mut spans = vec![Span::raw(mark)];
-            spans.extend(node(m, n, left_w as usize - 4));
-            let mut line = Line::from(spans);
-            if Some(n.as_str()) == selected {
-                line = line.style(m.theme.selected);
-                cursor_line = lines.len();
+        {
+            if !header {
+                rows.push(Row::Layer(li));
+                header = true;
             }
-            lines.push(line);
+            if Some(n.as_str()) == selected {
+                cursor_line = rows.len();
+            }
+            rows.push(Row::Node(n));
         }
     }
-    let h = left.height.saturating_sub(2) as usize;
-    let scroll = cursor_line.saturating_sub(h.saturating_sub(1)) as u16;
+    let h = left.height.saturating_sub(1) as usize;
+    let start = cursor_line.saturating_sub(h.saturating_sub(1));
+    let lines: Vec<Line> = rows
+        .iter()
+        .skip(start)
+        .take(h)
+        .map(|r| match r {
+            Row::Layer(li) => Line::styled(
+                format!("layer {li}{}", if *li == 0 { " (no deps)" } else { "" }),
+                m.theme.dim,
+            ),
+            Row::Node(n) => {
+                let is_sel = Some(*n) == selected;
+                let mut spans = vec![Span::raw(if is_sel { "›" } else { " " })];
+                spans.extend(node(m, n, left_w as usize - 4));
+                let line = Line::from(spans);
+                if is_sel {
+                    line.style(m.theme.selected)
+                } else {
+                    line
+                }
+            }
+        })
+        .collect();
     f.render_widget(
-        Paragraph::new(lines).scroll((scroll, 0)).block(
+        Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::RIGHT)
                 .title("promotion order"),
@@ -128,12 +144,7 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         .into_iter()
         .map(|(d, k)| format!("{d}|{}", k.as_str()))
         .collect();
-    let down: Vec<String> = m
-        .statuses
-        .iter()
-        .filter(|s| s.dependencies.iter().any(|d| d.service == sel))
-        .map(|s| s.service.clone())
-        .collect();
+    let down: Vec<String> = m.dependents.get(sel).cloned().unwrap_or_default();
     let rows = up.len().max(down.len()).max(1);
     let mid = (rows - 1) / 2;
     let lb = bracket(up.len(), mid, rows, true);
