@@ -1,0 +1,125 @@
+//! What the console costs an SSH link and a CPU, measured through a real pseudo-terminal:
+//! bytes written over 10 s of an unchanged screen, bytes for a one-row change (the
+//! cursor moving), and idle CPU over 60 s of `gander demo` (the fleet runs in the same
+//! process, so its servers are counted too). Run: `cargo bench --bench tty_io`.
+//! Under `cargo test` it runs with short durations as a smoke test.
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+struct Session {
+    bytes: Arc<AtomicUsize>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+fn spawn(args: &[&str]) -> Session {
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 50,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_gander"));
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    let child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let writer = pair.master.take_writer().unwrap();
+    let bytes = Arc::new(AtomicUsize::new(0));
+    let b = bytes.clone();
+    std::thread::spawn(move || {
+        let _m = pair.master;
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            b.fetch_add(n, Ordering::Relaxed);
+        }
+    });
+    Session {
+        bytes,
+        writer,
+        child,
+    }
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (quiet_secs, cpu_secs) = if full { (10, 60) } else { (1, 2) };
+    // A fleet with no endpoints: nothing changes, so nothing should be written.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config");
+    std::fs::create_dir_all(cfg.join("services")).unwrap();
+    std::fs::write(
+        cfg.join("org-config.yaml"),
+        "org: {name: Quiet}\nmodes: {sandbox: {}, compliant: {}}\n",
+    )
+    .unwrap();
+    for s in ["a", "b", "c"] {
+        std::fs::write(
+            cfg.join("services").join(format!("{s}.yaml")),
+            format!(
+                "service:\n  name: {s}\n  spec: {{api_version: v1, compliance_mode: sandbox}}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let state = dir.path().join("state");
+    let mut s = spawn(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    let before = s.bytes.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(quiet_secs));
+    let quiet = s.bytes.load(Ordering::Relaxed) - before;
+    let before = s.bytes.load(Ordering::Relaxed);
+    s.writer.write_all(b"j").unwrap();
+    s.writer.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let one_move = s.bytes.load(Ordering::Relaxed) - before;
+    s.writer.write_all(b"q").unwrap();
+    s.writer.flush().unwrap();
+    let _ = s.child.wait();
+    println!(
+        "unchanged screen: {quiet} bytes written in {quiet_secs} s (the clock shows minutes; a minute boundary in the window adds one header line)"
+    );
+    println!("cursor moved one row: {one_move} bytes");
+
+    // Idle CPU of the demo: 7 services served and polled every 5 s, nothing pressed.
+    let state = dir.path().join("demo-state");
+    let mut d = spawn(&["--state-dir", state.to_str().unwrap(), "demo", "--steady"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = d.child.process_id().unwrap();
+    let t0 = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(cpu_secs));
+    let t1 = cpu_ticks(pid);
+    let hz = 100.0; // USER_HZ on Linux
+    let cpu = (t1 - t0) as f64 / hz;
+    println!(
+        "gander demo idle for {cpu_secs} s: {cpu:.2} s of CPU = {:.2} % of one core (fleet servers and pollers included)",
+        cpu / cpu_secs as f64 * 100.0
+    );
+    d.writer.write_all(b"q").unwrap();
+    d.writer.flush().unwrap();
+    let _ = d.child.wait();
+}
