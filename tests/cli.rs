@@ -439,3 +439,15 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn the_console_without_a_terminal_says_what_to_use_instead() {
+    let h = tmp();
+    let (code, out, err) = run(h.path(), &["--config", "config"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("the console needs a terminal; for scripts use `gander status --json`"),
+        "{err}"
+    );
+}
