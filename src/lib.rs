@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod evidence;
 pub mod io;
 pub mod metrics;
 pub mod ui;

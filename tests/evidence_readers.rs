@@ -1,0 +1,129 @@
+//! Every reader on files written by the real tools (scripts/capture-evidence-fixtures.sh),
+//! passing and failing, and on malformed and hostile input.
+
+use gander::engine::config::{Baseline, EvidenceKind, SastLevel};
+use gander::evidence::{Policy, read};
+use std::path::Path;
+
+fn policy() -> Policy {
+    Policy {
+        service: "service-b".into(),
+        version: Some("1.3.2".into()),
+        sast_fail_level: SastLevel::Error,
+        baseline: Baseline { p95_latency_ms: 500.0, error_rate: 0.01 },
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new("tests/fixtures/evidence").join(name)
+}
+
+#[test]
+fn junit_from_pytest_and_nextest() {
+    let r = read(&fixture("pytest-pass.junit.xml"), None, &policy()).unwrap();
+    assert_eq!((r.kind, r.format, r.passed), (EvidenceKind::Tests, "junit", true));
+    assert_eq!(r.summary, "3 passed, 0 skipped of 3 tests");
+    let r = read(&fixture("pytest-fail.junit.xml"), None, &policy()).unwrap();
+    assert!(!r.passed);
+    assert_eq!(r.summary, "2 failed, 0 errors of 5 tests: tests.test_app::test_add_negative, tests.test_app.TestRatio::test_ratio_of_three");
+    let r = read(&fixture("nextest-pass.junit.xml"), None, &policy()).unwrap();
+    assert!(r.passed, "{}", r.summary);
+    let r = read(&fixture("nextest-fail.junit.xml"), None, &policy()).unwrap();
+    assert!(!r.passed);
+    assert!(r.summary.starts_with("1 failed, 0 errors of"), "{}", r.summary);
+    assert!(r.details[0].ends_with("tests::doubles_negative"), "{:?}", r.details);
+}
+
+#[test]
+fn coverage_from_coverage_py_as_cobertura_and_lcov_agree() {
+    let c = read(&fixture("coveragepy.cobertura.xml"), None, &policy()).unwrap();
+    let l = read(&fixture("coveragepy.lcov"), None, &policy()).unwrap();
+    assert_eq!((c.kind, l.kind), (EvidenceKind::Coverage, EvidenceKind::Coverage));
+    let (cp, lp) = (c.figure.unwrap(), l.figure.unwrap());
+    assert!(cp > 50.0 && cp < 100.0, "{cp}");
+    assert!((cp - lp).abs() < 0.01, "cobertura {cp} vs lcov {lp}");
+}
+
+#[test]
+fn sarif_from_bandit_findings_and_clean() {
+    let r = read(&fixture("bandit-findings.sarif"), None, &policy()).unwrap();
+    assert_eq!(r.kind, EvidenceKind::Sast);
+    // bandit reports subprocess with shell=True as an error-level finding (B602).
+    assert!(!r.passed, "{}", r.summary);
+    assert!(r.summary.contains("B602") && r.summary.contains("app/__init__.py:"), "{}", r.summary);
+    let clean = read(&fixture("bandit-clean.sarif"), None, &policy()).unwrap();
+    assert!(clean.passed, "{}", clean.summary);
+    assert!(clean.summary.starts_with("clean at level error"), "{}", clean.summary);
+    // At a stricter level the low findings count too.
+    let mut strict = policy();
+    strict.sast_fail_level = SastLevel::Note;
+    let r = read(&fixture("bandit-findings.sarif"), None, &strict).unwrap();
+    assert!(r.figure.unwrap() >= 2.0, "{}", r.summary);
+}
+
+#[test]
+fn sboms_from_cyclonedx_py_and_spdx() {
+    let r = read(&fixture("cyclonedx-py-service-b.cdx.json"), None, &policy()).unwrap();
+    assert_eq!((r.kind, r.format), (EvidenceKind::Sbom, "cyclonedx"));
+    assert!(r.passed, "{}", r.summary);
+    let r = read(&fixture("cyclonedx-py-unpinned.cdx.json"), None, &policy()).unwrap();
+    assert!(!r.passed);
+    assert!(r.summary.contains("have no version (urllib3)"), "{}", r.summary);
+    let mut other = policy();
+    other.service = "service-c".into();
+    let r = read(&fixture("cyclonedx-py-service-b.cdx.json"), None, &other).unwrap();
+    assert!(r.summary.contains("does not name the service `service-c`"), "{}", r.summary);
+    let r = read(&fixture("spdx-2.3-service-b.from-schema.json"), None, &policy()).unwrap();
+    assert_eq!(r.format, "spdx");
+    assert!(!r.passed);
+    assert_eq!(r.summary, "1 of 3 components have no version (openssl-sys)");
+}
+
+#[test]
+fn k6_summaries_in_both_shapes() {
+    let r = read(&fixture("k6-summary-export-pass.from-schema.json"), None, &policy()).unwrap();
+    assert_eq!((r.kind, r.passed), (EvidenceKind::Metrics, true));
+    assert_eq!(r.summary, "p95 343 ms, error rate 0.13 %, all thresholds met");
+    let r = read(&fixture("k6-handle-summary-fail.from-schema.json"), None, &policy()).unwrap();
+    assert!(!r.passed);
+    assert_eq!(
+        r.summary,
+        "p95 712 ms > baseline 500 ms; error rate 2.30 % > baseline 1.00 %; thresholds failed: http_req_duration p(95)<500, http_req_failed rate<0.01"
+    );
+}
+
+#[test]
+fn a_kind_that_disagrees_with_the_content_is_refused() {
+    let e = read(&fixture("pytest-pass.junit.xml"), Some(EvidenceKind::Sast), &policy()).unwrap_err();
+    assert!(e.to_string().ends_with("--kind sast was given, but the file is junit (tests evidence)"), "{e}");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn malformed_and_hostile_input_is_refused_with_file_and_position() {
+    let d = tempfile::tempdir().unwrap();
+    let junit = std::fs::read(fixture("pytest-fail.junit.xml")).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.xml", junit[..junit.len() / 2].to_vec(), "truncated"),
+        ("wrong-root.xml", b"<?xml version=\"1.0\"?><html><body/></html>".to_vec(), "XML with root <html>"),
+        ("no-runs.sarif", br#"{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0.json","runs":[]}"#.to_vec(), "SARIF with no runs"),
+        ("truncated.json", br#"{"bomFormat":"CycloneDX","specVersion":"1.5","compo"#.to_vec(), "the JSON ends early"),
+        ("bomb.xml", b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]><testsuites><testcase name=\"&lol2;\"/></testsuites>".to_vec(), "a DOCTYPE is not allowed"),
+        ("latin1.json", b"{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"caf\xe9\"}".to_vec(), "not UTF-8"),
+        ("empty.xml", b"   \n".to_vec(), "the file is empty"),
+        ("random.txt", b"hello world\n".to_vec(), "not a format gander reads"),
+        ("lcov-cut", b"TN:\nSF:a.py\nDA:1,1\n".to_vec(), "no end_of_record"),
+    ];
+    for (name, bytes, needle) in cases {
+        let p = write(d.path(), name, &bytes);
+        let e = read(&p, None, &policy()).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with(&p.display().to_string()), "{name}: {s}");
+        assert!(s.contains(needle), "{name}: {s}");
+    }
+}
