@@ -182,7 +182,7 @@ fn promote_dry_run_explains_a_refusal_and_the_first_step() {
         "{out}"
     );
     assert!(
-        out.contains("[UNKNOWN] sast_clean: no evidence source configured"),
+        out.contains("[FAIL]    sast_clean: no sast evidence on file"),
         "{out}"
     );
 }

@@ -10,7 +10,10 @@ fn policy() -> Policy {
         service: "service-b".into(),
         version: Some("1.3.2".into()),
         sast_fail_level: SastLevel::Error,
-        baseline: Baseline { p95_latency_ms: 500.0, error_rate: 0.01 },
+        baseline: Baseline {
+            p95_latency_ms: 500.0,
+            error_rate: 0.01,
+        },
     }
 }
 
@@ -21,24 +24,41 @@ fn fixture(name: &str) -> std::path::PathBuf {
 #[test]
 fn junit_from_pytest_and_nextest() {
     let r = read(&fixture("pytest-pass.junit.xml"), None, &policy()).unwrap();
-    assert_eq!((r.kind, r.format, r.passed), (EvidenceKind::Tests, "junit", true));
+    assert_eq!(
+        (r.kind, r.format, r.passed),
+        (EvidenceKind::Tests, "junit", true)
+    );
     assert_eq!(r.summary, "3 passed, 0 skipped of 3 tests");
     let r = read(&fixture("pytest-fail.junit.xml"), None, &policy()).unwrap();
     assert!(!r.passed);
-    assert_eq!(r.summary, "2 failed, 0 errors of 5 tests: tests.test_app::test_add_negative, tests.test_app.TestRatio::test_ratio_of_three");
+    assert_eq!(
+        r.summary,
+        "2 failed, 0 errors of 5 tests: tests.test_app::test_add_negative, tests.test_app.TestRatio::test_ratio_of_three"
+    );
     let r = read(&fixture("nextest-pass.junit.xml"), None, &policy()).unwrap();
     assert!(r.passed, "{}", r.summary);
     let r = read(&fixture("nextest-fail.junit.xml"), None, &policy()).unwrap();
     assert!(!r.passed);
-    assert!(r.summary.starts_with("1 failed, 0 errors of"), "{}", r.summary);
-    assert!(r.details[0].ends_with("tests::doubles_negative"), "{:?}", r.details);
+    assert!(
+        r.summary.starts_with("1 failed, 0 errors of"),
+        "{}",
+        r.summary
+    );
+    assert!(
+        r.details[0].ends_with("tests::doubles_negative"),
+        "{:?}",
+        r.details
+    );
 }
 
 #[test]
 fn coverage_from_coverage_py_as_cobertura_and_lcov_agree() {
     let c = read(&fixture("coveragepy.cobertura.xml"), None, &policy()).unwrap();
     let l = read(&fixture("coveragepy.lcov"), None, &policy()).unwrap();
-    assert_eq!((c.kind, l.kind), (EvidenceKind::Coverage, EvidenceKind::Coverage));
+    assert_eq!(
+        (c.kind, l.kind),
+        (EvidenceKind::Coverage, EvidenceKind::Coverage)
+    );
     let (cp, lp) = (c.figure.unwrap(), l.figure.unwrap());
     assert!(cp > 50.0 && cp < 100.0, "{cp}");
     assert!((cp - lp).abs() < 0.01, "cobertura {cp} vs lcov {lp}");
@@ -50,10 +70,18 @@ fn sarif_from_bandit_findings_and_clean() {
     assert_eq!(r.kind, EvidenceKind::Sast);
     // bandit reports subprocess with shell=True as an error-level finding (B602).
     assert!(!r.passed, "{}", r.summary);
-    assert!(r.summary.contains("B602") && r.summary.contains("app/__init__.py:"), "{}", r.summary);
+    assert!(
+        r.summary.contains("B602") && r.summary.contains("app/__init__.py:"),
+        "{}",
+        r.summary
+    );
     let clean = read(&fixture("bandit-clean.sarif"), None, &policy()).unwrap();
     assert!(clean.passed, "{}", clean.summary);
-    assert!(clean.summary.starts_with("clean at level error"), "{}", clean.summary);
+    assert!(
+        clean.summary.starts_with("clean at level error"),
+        "{}",
+        clean.summary
+    );
     // At a stricter level the low findings count too.
     let mut strict = policy();
     strict.sast_fail_level = SastLevel::Note;
@@ -68,12 +96,25 @@ fn sboms_from_cyclonedx_py_and_spdx() {
     assert!(r.passed, "{}", r.summary);
     let r = read(&fixture("cyclonedx-py-unpinned.cdx.json"), None, &policy()).unwrap();
     assert!(!r.passed);
-    assert!(r.summary.contains("have no version (urllib3)"), "{}", r.summary);
+    assert!(
+        r.summary.contains("have no version (urllib3)"),
+        "{}",
+        r.summary
+    );
     let mut other = policy();
     other.service = "service-c".into();
     let r = read(&fixture("cyclonedx-py-service-b.cdx.json"), None, &other).unwrap();
-    assert!(r.summary.contains("does not name the service `service-c`"), "{}", r.summary);
-    let r = read(&fixture("spdx-2.3-service-b.from-schema.json"), None, &policy()).unwrap();
+    assert!(
+        r.summary.contains("does not name the service `service-c`"),
+        "{}",
+        r.summary
+    );
+    let r = read(
+        &fixture("spdx-2.3-service-b.from-schema.json"),
+        None,
+        &policy(),
+    )
+    .unwrap();
     assert_eq!(r.format, "spdx");
     assert!(!r.passed);
     assert_eq!(r.summary, "1 of 3 components have no version (openssl-sys)");
@@ -81,10 +122,23 @@ fn sboms_from_cyclonedx_py_and_spdx() {
 
 #[test]
 fn k6_summaries_in_both_shapes() {
-    let r = read(&fixture("k6-summary-export-pass.from-schema.json"), None, &policy()).unwrap();
+    let r = read(
+        &fixture("k6-summary-export-pass.from-schema.json"),
+        None,
+        &policy(),
+    )
+    .unwrap();
     assert_eq!((r.kind, r.passed), (EvidenceKind::Metrics, true));
-    assert_eq!(r.summary, "p95 343 ms, error rate 0.13 %, all thresholds met");
-    let r = read(&fixture("k6-handle-summary-fail.from-schema.json"), None, &policy()).unwrap();
+    assert_eq!(
+        r.summary,
+        "p95 343 ms, error rate 0.13 %, all thresholds met"
+    );
+    let r = read(
+        &fixture("k6-handle-summary-fail.from-schema.json"),
+        None,
+        &policy(),
+    )
+    .unwrap();
     assert!(!r.passed);
     assert_eq!(
         r.summary,
@@ -94,8 +148,17 @@ fn k6_summaries_in_both_shapes() {
 
 #[test]
 fn a_kind_that_disagrees_with_the_content_is_refused() {
-    let e = read(&fixture("pytest-pass.junit.xml"), Some(EvidenceKind::Sast), &policy()).unwrap_err();
-    assert!(e.to_string().ends_with("--kind sast was given, but the file is junit (tests evidence)"), "{e}");
+    let e = read(
+        &fixture("pytest-pass.junit.xml"),
+        Some(EvidenceKind::Sast),
+        &policy(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("--kind sast was given, but the file is junit (tests evidence)"),
+        "{e}"
+    );
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {

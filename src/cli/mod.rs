@@ -4,6 +4,7 @@
 //! config, 3 a source could not be reached.
 
 pub mod demo;
+pub mod evidence;
 pub mod live;
 pub mod order;
 pub mod output;
@@ -82,6 +83,8 @@ pub enum Command {
     Promotions(promotions::Args),
     /// Verify the evidence chain: hashes, links, sequence, signatures, artifacts
     Verify(verify::Args),
+    /// Add evidence files (SARIF, JUnit, Cobertura, LCOV, CycloneDX, SPDX, k6) or list them
+    Evidence(evidence::Args),
     /// Print every series a metrics page exports, as gander parses it
     Scrape(scrape::Args),
     /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reject(a) => record::vote(cli.config, state, a, false),
         Command::Promotions(a) => promotions::run(cli.config, state, a),
         Command::Verify(a) => verify::run(cli.config, state, a),
+        Command::Evidence(a) => evidence::run(cli.config, state, a),
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
     }

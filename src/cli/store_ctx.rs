@@ -137,8 +137,9 @@ pub fn read_into(
 ) -> Option<Ledger> {
     let dir = state?;
     if !dir.join("audit").join("chain.jsonl").exists() {
-        // No chain yet: empty, and an empty chain is valid.
+        // No chain yet: empty (and an empty chain is valid), so no evidence on file.
         facts.chain = Known::Known(ledger::chain_facts(0, None, 0));
+        Ledger::default().fill(facts);
         return None;
     }
     let store = Store::open(dir).ok()?;

@@ -2,7 +2,8 @@
 //! the only source of truth; this is a fold over it.
 
 use super::chain::Record;
-use super::facts::{Approval, ChainFacts, Facts, Known, Rejection, Request};
+use super::config::EvidenceKind;
+use super::facts::{Approval, ChainFacts, EvidenceVerdict, Facts, Known, Rejection, Request};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ pub mod kind {
     pub const TRANSITION: &str = "transition";
     pub const DEMOTION: &str = "demotion";
     pub const CLOSURE: &str = "closure";
+    pub const EVIDENCE: &str = "evidence";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,6 +87,10 @@ pub struct Ledger {
     pub promotions: Vec<Promotion>,
     pub states: BTreeMap<String, ServiceState>,
     pub records: u64,
+    /// The newest evidence of each kind per service (later records win).
+    pub evidence: BTreeMap<String, BTreeMap<EvidenceKind, EvidenceVerdict>>,
+    /// Every evidence record, oldest first: (service, kind, verdict, seq).
+    pub evidence_history: Vec<(String, EvidenceKind, EvidenceVerdict, u64)>,
 }
 
 fn ts(r: &Record) -> DateTime<Utc> {
@@ -112,6 +118,39 @@ impl Ledger {
         for r in records {
             let d = &r.evidence.data;
             let at = ts(r);
+            if r.evidence.kind == kind::EVIDENCE {
+                let k: Option<EvidenceKind> = d
+                    .get("evidence_kind")
+                    .and_then(|k| serde_json::from_value(k.clone()).ok());
+                if let Some(k) = k {
+                    let v = EvidenceVerdict {
+                        passed: d.get("passed").and_then(|x| x.as_bool()).unwrap_or(false),
+                        summary: text(d, "summary"),
+                        file: d
+                            .get("artifacts")
+                            .and_then(|a| a.get(0))
+                            .and_then(|a| a.get("path"))
+                            .and_then(|p| p.as_str())
+                            .unwrap_or_default()
+                            .to_string(),
+                        collected_at: at,
+                        // Records hold integers: the figure is scaled (figure_scale).
+                        figure: d.get("figure").and_then(|f| f.as_f64()).map(|f| {
+                            f / d
+                                .get("figure_scale")
+                                .and_then(|s| s.as_f64())
+                                .filter(|s| *s > 0.0)
+                                .unwrap_or(1.0)
+                        }),
+                    };
+                    l.evidence
+                        .entry(r.service.clone())
+                        .or_default()
+                        .insert(k, v.clone());
+                    l.evidence_history.push((r.service.clone(), k, v, r.seq));
+                }
+                continue;
+            }
             if r.evidence.kind == kind::REQUEST {
                 index.insert(r.promotion_id.clone(), l.promotions.len());
                 l.promotions.push(Promotion {
@@ -219,6 +258,8 @@ impl Ledger {
             }
         }
         for (name, sf) in facts.services.iter_mut() {
+            // The store is the evidence source: what is not on file is missing.
+            sf.evidence = Known::Known(self.evidence.get(name).cloned().unwrap_or_default());
             if !self.states.contains_key(name) {
                 sf.state_since = Known::unknown(
                     "no transition on record for this service (state from its config)",

@@ -15,10 +15,22 @@ fn at(file: &str, position: impl Into<String>, message: impl Into<String>) -> Re
 
 pub fn read(text: &str, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
-        let what = if e.is_eof() { "the JSON ends early (truncated?)".to_string() } else { format!("not JSON: {e}") };
-        at(file, format!("line {}, column {}", e.line(), e.column()), what)
+        let what = if e.is_eof() {
+            "the JSON ends early (truncated?)".to_string()
+        } else {
+            format!("not JSON: {e}")
+        };
+        at(
+            file,
+            format!("line {}, column {}", e.line(), e.column()),
+            what,
+        )
     })?;
-    if v.get("runs").is_some() || v.get("$schema").and_then(|s| s.as_str()).is_some_and(|s| s.contains("sarif")) {
+    if v.get("runs").is_some()
+        || v.get("$schema")
+            .and_then(|s| s.as_str())
+            .is_some_and(|s| s.contains("sarif"))
+    {
         return sarif(&v, file, policy);
     }
     if v.get("bomFormat").and_then(|b| b.as_str()) == Some("CycloneDX") {
@@ -27,7 +39,10 @@ pub fn read(text: &str, file: &str, policy: &Policy) -> Result<Reading, ReadErro
     if v.get("spdxVersion").is_some() {
         return spdx(&v, file, policy);
     }
-    if v.get("metrics").and_then(|m| m.get("http_req_duration")).is_some() {
+    if v.get("metrics")
+        .and_then(|m| m.get("http_req_duration"))
+        .is_some()
+    {
         return k6(&v, file, policy);
     }
     Err(at(
@@ -48,9 +63,16 @@ fn level_of(s: &str) -> Option<SastLevel> {
 
 /// SARIF 2.1.0 from any scanner: results by level and rule, suppressions honoured.
 fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
-    let runs = v.get("runs").and_then(|r| r.as_array()).ok_or_else(|| at(file, "runs", "SARIF without a `runs` array"))?;
+    let runs = v
+        .get("runs")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| at(file, "runs", "SARIF without a `runs` array"))?;
     if runs.is_empty() {
-        return Err(at(file, "runs", "SARIF with no runs: the scanner did not run"));
+        return Err(at(
+            file,
+            "runs",
+            "SARIF with no runs: the scanner did not run",
+        ));
     }
     let (mut errors, mut warnings, mut notes, mut suppressed) = (0u64, 0u64, 0u64, 0u64);
     let mut findings: Vec<(SastLevel, String)> = Vec::new();
@@ -60,24 +82,49 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
         if let Some(n) = driver.and_then(|d| d.get("name")).and_then(|n| n.as_str()) {
             tools.push(n.to_string());
         }
-        let rules = driver.and_then(|d| d.get("rules")).and_then(|r| r.as_array()).cloned().unwrap_or_default();
+        let rules = driver
+            .and_then(|d| d.get("rules"))
+            .and_then(|r| r.as_array())
+            .cloned()
+            .unwrap_or_default();
         let results = match run.get("results") {
             None | Some(Value::Null) => continue,
             Some(Value::Array(a)) => a,
-            Some(_) => return Err(at(file, format!("runs[{ri}].results"), "`results` is not an array")),
+            Some(_) => {
+                return Err(at(
+                    file,
+                    format!("runs[{ri}].results"),
+                    "`results` is not an array",
+                ));
+            }
         };
         for r in results {
             let is_suppressed = r
                 .get("suppressions")
                 .and_then(|s| s.as_array())
-                .is_some_and(|s| s.iter().any(|x| x.get("status").and_then(|st| st.as_str()).is_none_or(|st| st == "accepted")));
+                .is_some_and(|s| {
+                    s.iter().any(|x| {
+                        x.get("status")
+                            .and_then(|st| st.as_str())
+                            .is_none_or(|st| st == "accepted")
+                    })
+                });
             if is_suppressed {
                 suppressed += 1;
                 continue;
             }
-            let rule_id = r.get("ruleId").and_then(|x| x.as_str()).map(str::to_string).or_else(|| {
-                r.get("ruleIndex").and_then(|i| i.as_u64()).and_then(|i| rules.get(i as usize)).and_then(|x| x.get("id")).and_then(|x| x.as_str()).map(str::to_string)
-            });
+            let rule_id = r
+                .get("ruleId")
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    r.get("ruleIndex")
+                        .and_then(|i| i.as_u64())
+                        .and_then(|i| rules.get(i as usize))
+                        .and_then(|x| x.get("id"))
+                        .and_then(|x| x.as_str())
+                        .map(str::to_string)
+                });
             let rule_level = rule_id.as_deref().and_then(|id| {
                 rules
                     .iter()
@@ -86,40 +133,84 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
                     .and_then(|c| c.get("level"))
                     .and_then(|l| l.as_str())
             });
-            let level_s = r.get("level").and_then(|l| l.as_str()).or(rule_level).unwrap_or("warning");
-            let Some(level) = level_of(level_s) else { continue };
+            let level_s = r
+                .get("level")
+                .and_then(|l| l.as_str())
+                .or(rule_level)
+                .unwrap_or("warning");
+            let Some(level) = level_of(level_s) else {
+                continue;
+            };
             match level {
                 SastLevel::Error => errors += 1,
                 SastLevel::Warning => warnings += 1,
                 SastLevel::Note => notes += 1,
             }
-            let loc = r.get("locations").and_then(|l| l.get(0)).and_then(|l| l.get("physicalLocation"));
-            let uri = loc.and_then(|p| p.get("artifactLocation")).and_then(|a| a.get("uri")).and_then(|u| u.as_str());
-            let line = loc.and_then(|p| p.get("region")).and_then(|r| r.get("startLine")).and_then(|l| l.as_u64());
+            let loc = r
+                .get("locations")
+                .and_then(|l| l.get(0))
+                .and_then(|l| l.get("physicalLocation"));
+            let uri = loc
+                .and_then(|p| p.get("artifactLocation"))
+                .and_then(|a| a.get("uri"))
+                .and_then(|u| u.as_str());
+            let line = loc
+                .and_then(|p| p.get("region"))
+                .and_then(|r| r.get("startLine"))
+                .and_then(|l| l.as_u64());
             let place = match (uri, line) {
                 (Some(u), Some(l)) => format!(" in {u}:{l}"),
                 (Some(u), None) => format!(" in {u}"),
                 _ => String::new(),
             };
-            findings.push((level, format!("{}{place}", rule_id.unwrap_or_else(|| "unnamed rule".into()))));
+            findings.push((
+                level,
+                format!(
+                    "{}{place}",
+                    rule_id.unwrap_or_else(|| "unnamed rule".into())
+                ),
+            ));
         }
     }
     findings.sort_by(|a, b| b.0.cmp(&a.0));
-    let failing: Vec<String> = findings.iter().filter(|(l, _)| *l >= policy.sast_fail_level).map(|(_, f)| f.clone()).collect();
+    let failing: Vec<String> = findings
+        .iter()
+        .filter(|(l, _)| *l >= policy.sast_fail_level)
+        .map(|(_, f)| f.clone())
+        .collect();
     let blocking = failing.len();
     let level_name = match policy.sast_fail_level {
         SastLevel::Error => "error",
         SastLevel::Warning => "warning",
         SastLevel::Note => "note",
     };
-    let counts = format!("{errors} errors, {warnings} warnings, {notes} notes{}", if suppressed > 0 { format!(", {suppressed} suppressed") } else { String::new() });
+    let counts = format!(
+        "{errors} errors, {warnings} warnings, {notes} notes{}",
+        if suppressed > 0 {
+            format!(", {suppressed} suppressed")
+        } else {
+            String::new()
+        }
+    );
     let summary = if blocking == 0 {
-        format!("clean at level {level_name}: {counts} ({})", tools.join(", "))
+        format!(
+            "clean at level {level_name}: {counts} ({})",
+            tools.join(", ")
+        )
     } else {
         format!(
             "{counts}: {}{}",
-            failing.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-            if blocking > 3 { format!(" and {} more", blocking - 3) } else { String::new() }
+            failing
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if blocking > 3 {
+                format!(" and {} more", blocking - 3)
+            } else {
+                String::new()
+            }
         )
     };
     Ok(Reading {
@@ -132,14 +223,24 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     })
 }
 
-fn sbom_verdict(format: &'static str, names_service: bool, policy: &Policy, total: usize, unversioned: Vec<String>, version_of_service: Option<String>) -> Reading {
+fn sbom_verdict(
+    format: &'static str,
+    names_service: bool,
+    policy: &Policy,
+    total: usize,
+    unversioned: Vec<String>,
+    version_of_service: Option<String>,
+) -> Reading {
     let mut problems = Vec::new();
     if !names_service {
         problems.push(format!("does not name the service `{}`", policy.service));
     }
     if let (Some(want), Some(got)) = (&policy.version, &version_of_service) {
         if want != got {
-            problems.push(format!("names {} version {got}, the service is {want}", policy.service));
+            problems.push(format!(
+                "names {} version {got}, the service is {want}",
+                policy.service
+            ));
         }
     }
     if names_service && version_of_service.is_none() {
@@ -149,7 +250,12 @@ fn sbom_verdict(format: &'static str, names_service: bool, policy: &Policy, tota
         problems.push(format!(
             "{} of {total} components have no version ({})",
             unversioned.len(),
-            unversioned.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            unversioned
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Reading {
@@ -157,7 +263,11 @@ fn sbom_verdict(format: &'static str, names_service: bool, policy: &Policy, tota
         format,
         passed: problems.is_empty(),
         summary: if problems.is_empty() {
-            format!("{total} components, all versioned; names {} {}", policy.service, version_of_service.unwrap_or_default())
+            format!(
+                "{total} components, all versioned; names {} {}",
+                policy.service,
+                version_of_service.unwrap_or_default()
+            )
         } else {
             problems.join("; ")
         },
@@ -170,44 +280,112 @@ fn sbom_verdict(format: &'static str, names_service: bool, policy: &Policy, tota
 fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     let spec = v.get("specVersion").and_then(|s| s.as_str()).unwrap_or("");
     if !["1.4", "1.5", "1.6"].contains(&spec) {
-        return Err(at(file, "specVersion", format!("CycloneDX specVersion `{spec}`; gander reads 1.4 to 1.6")));
+        return Err(at(
+            file,
+            "specVersion",
+            format!("CycloneDX specVersion `{spec}`; gander reads 1.4 to 1.6"),
+        ));
     }
-    let comps = v.get("components").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    let comps = v
+        .get("components")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
     let meta = v.get("metadata").and_then(|m| m.get("component"));
     let name_of = |c: &Value| c.get("name").and_then(|n| n.as_str()).map(str::to_string);
-    let version_of = |c: &Value| c.get("version").and_then(|n| n.as_str()).filter(|s| !s.is_empty()).map(str::to_string);
+    let version_of = |c: &Value| {
+        c.get("version")
+            .and_then(|n| n.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let svc = meta
         .filter(|m| name_of(m).as_deref() == Some(policy.service.as_str()))
-        .or_else(|| comps.iter().find(|c| name_of(c).as_deref() == Some(policy.service.as_str())));
-    let unversioned: Vec<String> = comps.iter().filter(|c| version_of(c).is_none()).map(|c| name_of(c).unwrap_or_else(|| "unnamed".into())).collect();
-    Ok(sbom_verdict("cyclonedx", svc.is_some(), policy, comps.len(), unversioned, svc.and_then(version_of)))
+        .or_else(|| {
+            comps
+                .iter()
+                .find(|c| name_of(c).as_deref() == Some(policy.service.as_str()))
+        });
+    let unversioned: Vec<String> = comps
+        .iter()
+        .filter(|c| version_of(c).is_none())
+        .map(|c| name_of(c).unwrap_or_else(|| "unnamed".into()))
+        .collect();
+    Ok(sbom_verdict(
+        "cyclonedx",
+        svc.is_some(),
+        policy,
+        comps.len(),
+        unversioned,
+        svc.and_then(version_of),
+    ))
 }
 
 /// SPDX JSON 2.3.
 fn spdx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     let ver = v.get("spdxVersion").and_then(|s| s.as_str()).unwrap_or("");
     if !ver.starts_with("SPDX-2.") {
-        return Err(at(file, "spdxVersion", format!("`{ver}`; gander reads SPDX 2.x JSON")));
+        return Err(at(
+            file,
+            "spdxVersion",
+            format!("`{ver}`; gander reads SPDX 2.x JSON"),
+        ));
     }
-    let pkgs = v.get("packages").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+    let pkgs = v
+        .get("packages")
+        .and_then(|p| p.as_array())
+        .cloned()
+        .unwrap_or_default();
     let name_of = |c: &Value| c.get("name").and_then(|n| n.as_str()).map(str::to_string);
-    let version_of = |c: &Value| c.get("versionInfo").and_then(|n| n.as_str()).filter(|s| !s.is_empty() && *s != "NOASSERTION").map(str::to_string);
-    let svc = pkgs.iter().find(|c| name_of(c).as_deref() == Some(policy.service.as_str()));
-    let unversioned: Vec<String> = pkgs.iter().filter(|c| version_of(c).is_none()).map(|c| name_of(c).unwrap_or_else(|| "unnamed".into())).collect();
-    Ok(sbom_verdict("spdx", svc.is_some(), policy, pkgs.len(), unversioned, svc.and_then(version_of)))
+    let version_of = |c: &Value| {
+        c.get("versionInfo")
+            .and_then(|n| n.as_str())
+            .filter(|s| !s.is_empty() && *s != "NOASSERTION")
+            .map(str::to_string)
+    };
+    let svc = pkgs
+        .iter()
+        .find(|c| name_of(c).as_deref() == Some(policy.service.as_str()));
+    let unversioned: Vec<String> = pkgs
+        .iter()
+        .filter(|c| version_of(c).is_none())
+        .map(|c| name_of(c).unwrap_or_else(|| "unnamed".into()))
+        .collect();
+    Ok(sbom_verdict(
+        "spdx",
+        svc.is_some(),
+        policy,
+        pkgs.len(),
+        unversioned,
+        svc.and_then(version_of),
+    ))
 }
 
 /// k6 end-of-test summary: `--summary-export` (values flat on the metric, thresholds as
 /// `{expr: failed?}`) or `handleSummary`'s data (values under `values`, thresholds as
 /// `{expr: {ok}}`).
 fn k6(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
-    let metrics = v.get("metrics").and_then(|m| m.as_object()).ok_or_else(|| at(file, "metrics", "no metrics object"))?;
+    let metrics = v
+        .get("metrics")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| at(file, "metrics", "no metrics object"))?;
     let value = |metric: &str, key: &str| -> Option<f64> {
         let m = metrics.get(metric)?;
-        m.get("values").and_then(|x| x.get(key)).or_else(|| m.get(key)).and_then(|x| x.as_f64())
+        m.get("values")
+            .and_then(|x| x.get(key))
+            .or_else(|| m.get(key))
+            .and_then(|x| x.as_f64())
     };
-    let p95 = value("http_req_duration", "p(95)").ok_or_else(|| at(file, "metrics.http_req_duration", "no p(95) of http_req_duration (add it to summaryTrendStats)"))?;
-    let err = value("http_req_failed", "rate").or_else(|| value("http_req_failed", "value")).unwrap_or(0.0);
+    let p95 = value("http_req_duration", "p(95)").ok_or_else(|| {
+        at(
+            file,
+            "metrics.http_req_duration",
+            "no p(95) of http_req_duration (add it to summaryTrendStats)",
+        )
+    })?;
+    let err = value("http_req_failed", "rate")
+        .or_else(|| value("http_req_failed", "value"))
+        .unwrap_or(0.0);
     let mut failed_thresholds = Vec::new();
     for (name, m) in metrics {
         if let Some(th) = m.get("thresholds").and_then(|t| t.as_object()) {
@@ -226,20 +404,33 @@ fn k6(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     let b = &policy.baseline;
     let mut problems = Vec::new();
     if p95 > b.p95_latency_ms {
-        problems.push(format!("p95 {p95:.0} ms > baseline {:.0} ms", b.p95_latency_ms));
+        problems.push(format!(
+            "p95 {p95:.0} ms > baseline {:.0} ms",
+            b.p95_latency_ms
+        ));
     }
     if err > b.error_rate {
-        problems.push(format!("error rate {:.2} % > baseline {:.2} %", err * 100.0, b.error_rate * 100.0));
+        problems.push(format!(
+            "error rate {:.2} % > baseline {:.2} %",
+            err * 100.0,
+            b.error_rate * 100.0
+        ));
     }
     if !failed_thresholds.is_empty() {
-        problems.push(format!("thresholds failed: {}", failed_thresholds.join(", ")));
+        problems.push(format!(
+            "thresholds failed: {}",
+            failed_thresholds.join(", ")
+        ));
     }
     Ok(Reading {
         kind: EvidenceKind::Metrics,
         format: "k6",
         passed: problems.is_empty(),
         summary: if problems.is_empty() {
-            format!("p95 {p95:.0} ms, error rate {:.2} %, all thresholds met", err * 100.0)
+            format!(
+                "p95 {p95:.0} ms, error rate {:.2} %, all thresholds met",
+                err * 100.0
+            )
         } else {
             problems.join("; ")
         },

@@ -75,11 +75,18 @@ fn io(path: &Path, e: std::io::Error) -> ReadError {
 }
 
 fn open(path: &Path) -> Result<BufReader<File>, ReadError> {
-    Ok(BufReader::with_capacity(1 << 16, File::open(path).map_err(|e| io(path, e))?))
+    Ok(BufReader::with_capacity(
+        1 << 16,
+        File::open(path).map_err(|e| io(path, e))?,
+    ))
 }
 
 /// Read `path`, detecting its format from the content. `kind`, when given, must agree.
-pub fn read(path: &Path, kind: Option<EvidenceKind>, policy: &Policy) -> Result<Reading, ReadError> {
+pub fn read(
+    path: &Path,
+    kind: Option<EvidenceKind>,
+    policy: &Policy,
+) -> Result<Reading, ReadError> {
     let file = path.display().to_string();
     let err = |position: &str, message: String| ReadError {
         file: file.clone(),
@@ -94,26 +101,32 @@ pub fn read(path: &Path, kind: Option<EvidenceKind>, policy: &Policy) -> Result<
             other => {
                 return Err(err(
                     "line 1",
-                    format!("XML with root <{other}>: neither JUnit (<testsuites>/<testsuite>) nor Cobertura (<coverage>)"),
+                    format!(
+                        "XML with root <{other}>: neither JUnit (<testsuites>/<testsuite>) nor Cobertura (<coverage>)"
+                    ),
                 ));
             }
         },
         Some(b'{') => {
             let len = std::fs::metadata(path).map_err(|e| io(path, e))?.len();
             if len > MAX_JSON_BYTES {
-                return Err(err("-", format!("{len} bytes of JSON is more than the {MAX_JSON_BYTES} gander reads")));
+                return Err(err(
+                    "-",
+                    format!("{len} bytes of JSON is more than the {MAX_JSON_BYTES} gander reads"),
+                ));
             }
             let mut text = String::new();
-            open(path)?.read_to_string(&mut text).map_err(|e| {
-                err("-", format!("not UTF-8 text ({e})"))
-            })?;
+            open(path)?
+                .read_to_string(&mut text)
+                .map_err(|e| err("-", format!("not UTF-8 text ({e})")))?;
             json::read(&text, &file, policy)?
         }
         Some(_) => {
             // LCOV is line-oriented text: `TN:`, `SF:`, `DA:`, `LF:`, `LH:`, `end_of_record`.
             let mut r = open(path)?;
             let mut first = String::new();
-            r.read_line(&mut first).map_err(|_| err("line 1", "not UTF-8 text".into()))?;
+            r.read_line(&mut first)
+                .map_err(|_| err("line 1", "not UTF-8 text".into()))?;
             let f = first.trim_start_matches('\u{feff}').trim_start();
             if f.starts_with("TN:") || f.starts_with("SF:") {
                 lcov(open(path)?, &file)?
@@ -129,7 +142,12 @@ pub fn read(path: &Path, kind: Option<EvidenceKind>, policy: &Policy) -> Result<
         if k != reading.kind {
             return Err(err(
                 "-",
-                format!("--kind {} was given, but the file is {} ({} evidence)", k.as_str(), reading.format, reading.kind.as_str()),
+                format!(
+                    "--kind {} was given, but the file is {} ({} evidence)",
+                    k.as_str(),
+                    reading.format,
+                    reading.kind.as_str()
+                ),
             ));
         }
     }
@@ -153,7 +171,11 @@ pub fn lcov<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
             position: format!("line {}", i + 1),
             message: m.into(),
         };
-        let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad(&format!("expected a number, found `{v}`")));
+        let num = |v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| bad(&format!("expected a number, found `{v}`")))
+        };
         if let Some(v) = line.strip_prefix("SF:") {
             let _ = v;
             files += 1;
@@ -188,8 +210,16 @@ pub fn lcov<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
             message: "the last record has no end_of_record (truncated?)".into(),
         });
     }
-    let (f, h) = if found > 0 { (found, hit) } else { (da_found, da_hit) };
-    let pct = if f == 0 { 0.0 } else { h as f64 / f as f64 * 100.0 };
+    let (f, h) = if found > 0 {
+        (found, hit)
+    } else {
+        (da_found, da_hit)
+    };
+    let pct = if f == 0 {
+        0.0
+    } else {
+        h as f64 / f as f64 * 100.0
+    };
     Ok(Reading {
         kind: EvidenceKind::Coverage,
         format: "lcov",

@@ -2,7 +2,7 @@
 //! Memory stays bounded whatever the file size; a DOCTYPE is refused outright, so no
 //! entity can be declared, let alone expanded.
 
-use super::{Reading, ReadError};
+use super::{ReadError, Reading};
 use crate::engine::config::EvidenceKind;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -35,7 +35,11 @@ pub fn root<R: BufRead>(r: R, file: &str) -> Result<String, ReadError> {
                 return Ok(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
             }
             Ok(Event::DocType(_)) => {
-                return Err(at(file, reader.buffer_position(), "a DOCTYPE is not allowed (it could declare entities to expand)"));
+                return Err(at(
+                    file,
+                    reader.buffer_position(),
+                    "a DOCTYPE is not allowed (it could declare entities to expand)",
+                ));
             }
             Ok(Event::Eof) => return Err(at(file, reader.buffer_position(), "no root element")),
             Ok(_) => {}
@@ -61,7 +65,11 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         let empty = matches!(ev, Ok(Event::Empty(_)));
         match ev {
             Ok(Event::DocType(_)) => {
-                return Err(at(file, reader.buffer_position(), "a DOCTYPE is not allowed (it could declare entities to expand)"));
+                return Err(at(
+                    file,
+                    reader.buffer_position(),
+                    "a DOCTYPE is not allowed (it could declare entities to expand)",
+                ));
             }
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
                 let name = e.local_name();
@@ -72,7 +80,10 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                         return Err(at(
                             file,
                             reader.buffer_position(),
-                            format!("the root element is <{}>, not <testsuites> or <testsuite>: not JUnit XML", String::from_utf8_lossy(name)),
+                            format!(
+                                "the root element is <{}>, not <testsuites> or <testsuite>: not JUnit XML",
+                                String::from_utf8_lossy(name)
+                            ),
                         ));
                     }
                 }
@@ -119,7 +130,11 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                     return Err(at(file, reader.buffer_position(), "empty: no root element"));
                 }
                 if depth > 0 {
-                    return Err(at(file, reader.buffer_position(), "the file ends inside an element (truncated?)"));
+                    return Err(at(
+                        file,
+                        reader.buffer_position(),
+                        "the file ends inside an element (truncated?)",
+                    ));
                 }
                 break;
             }
@@ -133,17 +148,30 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
     let summary = if bad == 0 {
         format!("{passed} passed, {skipped} skipped of {tests} tests")
     } else {
-        let more = if bad as usize > failing.len() { format!(" and {} more", bad as usize - failing.len().min(3)) } else { String::new() };
+        let more = if bad as usize > failing.len() {
+            format!(" and {} more", bad as usize - failing.len().min(3))
+        } else {
+            String::new()
+        };
         format!(
             "{failures} failed, {errors} errors of {tests} tests: {}{more}",
-            failing.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            failing
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     Ok(Reading {
         kind: EvidenceKind::Tests,
         format: "junit",
         passed: bad == 0 && tests > 0,
-        summary: if tests == 0 { "no test cases in the file".into() } else { summary },
+        summary: if tests == 0 {
+            "no test cases in the file".into()
+        } else {
+            summary
+        },
         figure: Some(tests as f64),
         details: failing,
     })
@@ -156,11 +184,22 @@ pub fn cobertura<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
     loop {
         match reader.read_event_into(&mut buf) {
             Ok(Event::DocType(_)) => {
-                return Err(at(file, reader.buffer_position(), "a DOCTYPE is not allowed (it could declare entities to expand)"));
+                return Err(at(
+                    file,
+                    reader.buffer_position(),
+                    "a DOCTYPE is not allowed (it could declare entities to expand)",
+                ));
             }
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
                 if e.local_name().as_ref() != b"coverage" {
-                    return Err(at(file, reader.buffer_position(), format!("the root element is <{}>, not <coverage>: not Cobertura XML", String::from_utf8_lossy(e.local_name().as_ref()))));
+                    return Err(at(
+                        file,
+                        reader.buffer_position(),
+                        format!(
+                            "the root element is <{}>, not <coverage>: not Cobertura XML",
+                            String::from_utf8_lossy(e.local_name().as_ref())
+                        ),
+                    ));
                 }
                 let covered = attr(&e, b"lines-covered").and_then(|v| v.parse::<f64>().ok());
                 let valid = attr(&e, b"lines-valid").and_then(|v| v.parse::<f64>().ok());
@@ -168,7 +207,13 @@ pub fn cobertura<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                     (Some(c), Some(v)) if v > 0.0 => c / v * 100.0,
                     _ => match attr(&e, b"line-rate").and_then(|v| v.parse::<f64>().ok()) {
                         Some(r) => r * 100.0,
-                        None => return Err(at(file, reader.buffer_position(), "<coverage> has neither line-rate nor lines-covered/lines-valid")),
+                        None => {
+                            return Err(at(
+                                file,
+                                reader.buffer_position(),
+                                "<coverage> has neither line-rate nor lines-covered/lines-valid",
+                            ));
+                        }
                     },
                 };
                 let lines = match (covered, valid) {
