@@ -172,7 +172,7 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
             ));
         }
     }
-    findings.sort_by(|a, b| b.0.cmp(&a.0));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.0));
     let failing: Vec<String> = findings
         .iter()
         .filter(|(l, _)| *l >= policy.sast_fail_level)
