@@ -104,7 +104,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
 }
 
 /// Copy `from` to `to` through a temp file, hashing as it goes; fsync, rename, fsync dir.
-fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<String> {
+pub fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     let dir = to.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -132,6 +132,73 @@ fn copy_hashed(from: &Path, to: &Path) -> std::io::Result<String> {
         let _ = d.sync_all();
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Copy read files into the audit layout and append their evidence records (one write).
+/// On failure the copies made are removed and nothing is recorded.
+pub fn record(
+    store: &Store,
+    lock: &crate::io::store::Lock,
+    read_chain: &crate::io::store::ChainRead,
+    service: &str,
+    readings: &[(PathBuf, Reading)],
+    signer: &crate::io::store::Signer,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<crate::engine::chain::Record>, String> {
+    let day = now.format("%Y%m%d").to_string();
+    let mut drafts = Vec::new();
+    let mut copied: Vec<String> = Vec::new();
+    let undo = |copied: &[String]| {
+        for c in copied {
+            let _ = std::fs::remove_file(store.root.join(c));
+        }
+    };
+    for (f, r) in readings {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("evidence");
+        let rel_dir = format!(
+            "audit/services/{service}/evidence/{day}/{}",
+            r.kind.as_str()
+        );
+        let mut rel = format!("{rel_dir}/{name}");
+        if store.root.join(&rel).exists() {
+            rel = format!("{rel_dir}/{}-{name}", now.format("%H%M%S%.3f"));
+        }
+        let sha = match copy_hashed(f, &store.root.join(&rel)) {
+            Ok(s) => s,
+            Err(e) => {
+                undo(&copied);
+                return Err(format!("{}: {e}; nothing recorded", f.display()));
+            }
+        };
+        copied.push(rel.clone());
+        drafts.push(Draft {
+            promotion_id: "-".into(),
+            service: service.to_string(),
+            kind: kind::EVIDENCE.into(),
+            data: json!({
+                "evidence_kind": r.kind,
+                "format": r.format,
+                "source": f.display().to_string(),
+                "artifacts": [{"path": rel, "sha256": sha}],
+                "passed": r.passed,
+                "summary": r.summary,
+                // Records hold integers only: the figure is stored x100 (figure_scale).
+                "figure": r.figure.map(|x| (x * 100.0).round() as i64),
+                "figure_scale": 100,
+                "details": r.details.iter().take(20).collect::<Vec<_>>(),
+            }),
+        });
+    }
+    match store.append(lock, read_chain, drafts, signer, now) {
+        Ok(recs) => {
+            let _ = store.write_layout(&recs);
+            Ok(recs)
+        }
+        Err(e) => {
+            undo(&copied);
+            Err(e.to_string())
+        }
+    }
 }
 
 fn add(
@@ -191,54 +258,19 @@ fn add(
         }
     }
     let now = Utc::now();
-    let day = now.format("%Y%m%d").to_string();
-    let mut drafts = Vec::new();
-    let mut copied = Vec::new();
-    for (f, r) in &readings {
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("evidence");
-        let rel_dir = format!(
-            "audit/services/{}/evidence/{day}/{}",
-            policy.service,
-            r.kind.as_str()
-        );
-        let mut rel = format!("{rel_dir}/{name}");
-        if store.root.join(&rel).exists() {
-            rel = format!("{rel_dir}/{}-{name}", now.format("%H%M%S%.3f"));
-        }
-        let dest = store.root.join(&rel);
-        let sha = match copy_hashed(f, &dest) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("gander: {}: {e}; nothing recorded", f.display());
-                for c in &copied {
-                    let _ = std::fs::remove_file(store.root.join(c));
-                }
-                return EXIT_FAILED;
-            }
-        };
-        copied.push(rel.clone());
-        drafts.push(Draft {
-            promotion_id: "-".into(),
-            service: policy.service.clone(),
-            kind: kind::EVIDENCE.into(),
-            data: json!({
-                "evidence_kind": r.kind,
-                "format": r.format,
-                "source": f.display().to_string(),
-                "artifacts": [{"path": rel, "sha256": sha}],
-                "passed": r.passed,
-                "summary": r.summary,
-                "figure": r.figure.map(|x| (x * 100.0).round() as i64),
-                "figure_scale": 100,
-                "details": r.details.iter().take(20).collect::<Vec<_>>(),
-            }),
-        });
-    }
-    // Records hold integers only: the figure is stored ×100 (see figure_scale).
-    match store.append(&lock, &read_chain, drafts, &signer, now) {
+    let owned: Vec<(PathBuf, Reading)> =
+        readings.into_iter().map(|(f, r)| (f.clone(), r)).collect();
+    match record(
+        &store,
+        &lock,
+        &read_chain,
+        &policy.service,
+        &owned,
+        &signer,
+        now,
+    ) {
         Ok(recs) => {
-            let _ = store.write_layout(&recs);
-            for ((f, r), rec) in readings.iter().zip(&recs) {
+            for ((f, r), rec) in owned.iter().zip(&recs) {
                 println!(
                     "{} {} ({} {}): {} — chain #{} sha256 {}…",
                     if r.passed { "✓" } else { "✗" },
@@ -255,9 +287,6 @@ fn add(
             EXIT_OK
         }
         Err(e) => {
-            for c in &copied {
-                let _ = std::fs::remove_file(store.root.join(c));
-            }
             eprintln!("gander: {e}");
             EXIT_FAILED
         }

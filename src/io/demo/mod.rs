@@ -2,6 +2,7 @@
 //! the health endpoints and a `/metrics` page, live dynamics, fault switches on a
 //! control port, and a generated config directory that points at it all.
 
+pub mod evidence;
 pub mod server;
 pub mod sim;
 
@@ -169,40 +170,6 @@ fn plan(n: usize) -> Vec<Planned> {
     out
 }
 
-/// The demo's policies: the shipped state machine with the gates the demo can decide
-/// live (dependencies, readiness, performance, blackout, the chain, approvals). The demo
-/// fleet has no evidence files yet, so the evidence gates are left out here rather than
-/// shown as forever unknown.
-const DEMO_RULES: &str = r#"# Written by `gander demo`. Evidence gates are left out: the demo has no evidence files.
-states:
-  sandbox:
-    allowed_transitions: [compliance_ready]
-    requirements: []
-    gates: []
-  compliance_ready:
-    allowed_transitions: [compliant]
-    requirements: [dependencies_compliant]
-    gates: [dependency_check, readiness, blackout]
-  compliant:
-    allowed_transitions: [sandbox]
-    requirements: [approved_promotion]
-    gates: [dependency_check, performance, readiness, blackout, audit_trail, approval_check]
-demotions:
-  - from: compliant
-    to: sandbox
-    reason: compliance_violation
-"#;
-
-const DEMO_GATES: &str = r#"# Written by `gander demo`.
-gates:
-  dependency_check: { type: blocking, stage: dependency_check, checks: [dependencies_compliant] }
-  performance: { type: blocking, stage: compliance_scan, checks: [performance_baseline_met] }
-  readiness: { type: blocking, stage: deployment, checks: [service_healthy] }
-  blackout: { type: blocking, stage: promotion_gate, checks: [no_blackout] }
-  audit_trail: { type: blocking, stage: promotion_gate, checks: [evidence_chain_valid, signatures_verified] }
-  approval_check: { type: manual, stage: promotion_gate, checks: [approved_promotion] }
-"#;
-
 /// A running fleet and where to find it.
 pub struct Running {
     pub fleet: Arc<Fleet>,
@@ -321,6 +288,8 @@ pub async fn start_with(
     let config_dir = state_dir.join("config");
     write_config(&config_dir, &planned, &fleet.addrs, prometheus_url)?;
     write_identities(state_dir, &config_dir)?;
+    let named: Vec<&str> = planned.iter().take(7).map(|p| p.name.as_str()).collect();
+    evidence::seed(state_dir, &config_dir, &named).map_err(std::io::Error::other)?;
     Ok(Running {
         fleet,
         control,
@@ -394,15 +363,6 @@ fn write_config(
     }
     org.push_str("  poll_interval: 5s\n  request_timeout: 2s\napproval:\n  required_approvals: 1\n  four_eyes: true\n  expiry: 24h\n  soak_time: 0s\n  groups:\n    sre: [alice, bob]\n  default_approvers: [\"group:sre\"]\n");
     write_atomic(&dir.join("org-config.yaml"), &org)?;
-    std::fs::create_dir_all(dir.join("policies"))?;
-    write_atomic(
-        &dir.join("policies").join("compliance_rules.yaml"),
-        DEMO_RULES,
-    )?;
-    write_atomic(
-        &dir.join("policies").join("promotion_gates.yaml"),
-        DEMO_GATES,
-    )?;
     for (i, p) in planned.iter().enumerate() {
         let mut s = String::new();
         let _ = writeln!(
