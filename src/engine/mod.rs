@@ -14,6 +14,7 @@ pub mod load;
 pub mod plan;
 pub mod policy;
 pub mod resolver;
+pub mod runbook;
 pub mod state_machine;
 pub mod yaml;
 pub mod yaml_de;

@@ -7,4 +7,5 @@ pub mod keys;
 pub mod log;
 pub mod poll;
 pub mod prometheus;
+pub mod runbooks;
 pub mod store;
