@@ -33,7 +33,7 @@ fn validate_passes_on_the_shipped_example_org() {
     let (code, out, err) = run(h.path(), &["validate", "--config", "config"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("config: ok (7 services, 3 states, 8 gates; 0 warnings)"),
+        out.starts_with("config: ok (7 services, 3 states, 8 gates, 6 runbooks; 0 warnings)"),
         "{out}"
     );
 }

@@ -11,6 +11,7 @@ pub mod output;
 pub mod promote;
 pub mod promotions;
 pub mod record;
+pub mod runbook;
 pub mod scrape;
 pub mod status;
 pub mod store_ctx;
@@ -85,6 +86,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Add evidence files (SARIF, JUnit, Cobertura, LCOV, CycloneDX, SPDX, k6) or list them
     Evidence(evidence::Args),
+    /// Runbooks: list, show, and walk them (checks run live, every step recorded)
+    Runbook(runbook::Args),
     /// Print every series a metrics page exports, as gander parses it
     Scrape(scrape::Args),
     /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
@@ -116,6 +119,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Promotions(a) => promotions::run(cli.config, state, a),
         Command::Verify(a) => verify::run(cli.config, state, a),
         Command::Evidence(a) => evidence::run(cli.config, state, a),
+        Command::Runbook(a) => runbook::run(cli.config, state, a),
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
     }

@@ -31,13 +31,20 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let loaded = match config_dir::load_dir(&located.dir) {
+    let mut loaded = match config_dir::load_dir(&located.dir) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("gander: {e}");
             return EXIT_USAGE;
         }
     };
+    // Runbooks are checked with the config (user files in CONFIG/runbooks and the
+    // built-in ones they do not replace).
+    let (books, rb_diags) = crate::io::runbooks::load(&located.dir);
+    if rb_diags.iter().any(|d| d.is_error()) {
+        loaded.config = None;
+    }
+    loaded.diagnostics.extend(rb_diags);
     let errors = loaded.errors().count();
     let warnings = loaded.diagnostics.len() - errors;
     let services = loaded.config.as_ref().map_or(0, |c| c.services.len());
@@ -58,11 +65,12 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         match &loaded.config {
             Some(c) => println!(
-                "{}: ok ({}, {} states, {} gates; {}) [found via {}]",
+                "{}: ok ({}, {} states, {} gates, {}; {}) [found via {}]",
                 located.dir.display(),
                 plural(c.services.len(), "service"),
                 c.rules.states.len(),
                 c.gates.gates.len(),
+                plural(books.len(), "runbook"),
                 plural(warnings, "warning"),
                 located.how
             ),

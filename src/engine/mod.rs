@@ -16,5 +16,6 @@ pub mod policy;
 pub mod resolver;
 pub mod runbook;
 pub mod state_machine;
+pub mod walk;
 pub mod yaml;
 pub mod yaml_de;
