@@ -1,0 +1,338 @@
+//! Runbook walks through the binary against the demo fleet: live checks (one failing),
+//! a skip with a reason, a branch, an approval by a second identity, resume after a
+//! kill, and command steps that take hostile parameters literally, stop at their
+//! timeout and keep bounded output. Everything ends in a chain that verifies.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Demo {
+    child: Child,
+    config: PathBuf,
+    state: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["demo", "--serve-only", "--steady"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    Demo {
+        child,
+        config: PathBuf::from(v["config"].as_str().unwrap()),
+        state: PathBuf::from(v["state_dir"].as_str().unwrap()),
+        _dir: dir,
+    }
+}
+
+impl Demo {
+    fn run(&self, who: &str, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(args)
+            .env("GANDER_KEY", self.state.join("keys").join(who))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    fn walk_id(out: &str) -> String {
+        out.split(':').next().unwrap().trim().to_string()
+    }
+
+    fn verify(&self) {
+        let (code, out, _) = self.run("alice", &["verify"]);
+        assert_eq!(code, 0, "{out}");
+    }
+
+    fn walk(&self, id: &str) -> serde_json::Value {
+        let (_, out, _) = self.run("alice", &["runbook", "walks", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["walks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == id)
+            .unwrap()
+            .clone()
+    }
+}
+
+#[test]
+fn promotion_failure_walked_with_a_failing_check_a_skip_a_branch_and_a_second_approver() {
+    let d = demo();
+    // service-c: its dependency service-b is not compliant, so verify_dependencies fails.
+    let (code, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "promotion_failure",
+            "--service",
+            "service-c",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✗ verify_dependencies: Every upstream service is compliant — fail: service-b is compliance_ready"), "{out}");
+    let id = Demo::walk_id(&out);
+    // Resume re-runs the failing check (still failing): it does not move on.
+    let (code, out, _) = d.run("alice", &["runbook", "resume", &id]);
+    assert_eq!(code, 1, "{out}");
+    // Skipping needs a reason.
+    let (code, _, err) = d.run("alice", &["runbook", "step", &id, "--skip"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("skipping a step needs --reason"), "{err}");
+    let (code, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "step",
+            &id,
+            "--skip",
+            "--reason",
+            "service-b is being promoted right now",
+        ],
+    );
+    assert!(
+        out.contains("verify_dependencies skipped by alice"),
+        "{out}"
+    );
+    // The next checks run live; service-c's coverage is 72 %: validate_compliance_state fails.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✓ check_evidence_chain"), "{out}");
+    assert!(out.contains("✗ validate_compliance_state"), "{out}");
+    d.run(
+        "alice",
+        &[
+            "runbook",
+            "step",
+            &id,
+            "--skip",
+            "--reason",
+            "coverage ticket INC-42 open",
+        ],
+    );
+    // evidence passes (all four kinds on file), then the decision: branch to escalate.
+    let (code, out, _) = d.run("alice", &["runbook", "resume", &id]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("next step `fixed` (decision)"), "{out}");
+    let (code, out, _) = d.run("alice", &["runbook", "step", &id, "--answer", "no"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("next step `escalate` (manual)"), "{out}");
+    let (_, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "step",
+            &id,
+            "--confirm",
+            "--note",
+            "paged team-demo",
+        ],
+    );
+    assert!(out.contains("finished"), "{out}");
+    let w = d.walk(&id);
+    let steps: Vec<(&str, &str)> = w["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("verify_dependencies", "fail"),
+            ("verify_dependencies", "fail"),
+            ("verify_dependencies", "skipped"),
+            ("check_evidence_chain", "pass"),
+            ("validate_compliance_state", "fail"),
+            ("validate_compliance_state", "skipped"),
+            ("evidence", "pass"),
+            ("fixed", "no"),
+            ("escalate", "confirmed"),
+        ]
+    );
+    // service-b passes every check; the yes branch needs a second person's approval.
+    let (code, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "promotion_failure",
+            "--service",
+            "service-b",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let id = Demo::walk_id(&out);
+    d.run("alice", &["runbook", "step", &id, "--answer", "yes"]);
+    let (code, _, err) = d.run("alice", &["runbook", "step", &id, "--approve"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("four-eyes: alice started this walk"), "{err}");
+    let (code, out, _) = d.run("bob", &["runbook", "step", &id, "--approve"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("approve_retry approved by bob") && out.contains("finished"),
+        "{out}"
+    );
+    // A finished walk takes nothing more.
+    let (code, _, _) = d.run("bob", &["runbook", "step", &id, "--confirm"]);
+    assert_eq!(code, 1);
+    d.verify();
+}
+
+#[test]
+fn a_killed_walk_resumes_from_the_right_step_and_the_chain_verifies() {
+    let d = demo();
+    let (_, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "blackout_window",
+            "--service",
+            "service-a",
+        ],
+    );
+    let id = Demo::walk_id(&out);
+    // Kill `resume` at random moments (SIGKILL and SIGHUP), again and again.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for n in 0..12 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gander"))
+            .arg("--config")
+            .arg(&d.config)
+            .arg("--state-dir")
+            .arg(&d.state)
+            .args(["runbook", "resume", &id])
+            .env("GANDER_KEY", d.state.join("keys/alice"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(seed % 40_000));
+        let sig = if n % 2 == 0 {
+            libc::SIGKILL
+        } else {
+            libc::SIGHUP
+        };
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(c.id() as i32, sig);
+        }
+        let _ = c.wait();
+        d.verify();
+    }
+    // The walk is where it should be: waiting at the decision (the check passed).
+    let (code, out, _) = d.run("alice", &["runbook", "resume", &id]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("next step `running` (decision)"), "{out}");
+    let (_, out, _) = d.run("alice", &["runbook", "step", &id, "--answer", "no"]);
+    assert!(
+        out.contains("✓ recheck") || out.contains("✗ recheck"),
+        "{out}"
+    );
+    d.verify();
+}
+
+#[test]
+fn command_steps_take_parameters_literally_stop_at_the_timeout_and_bound_output() {
+    let d = demo();
+    let rb = r#"title: Command safety
+parameters:
+  - name: target
+steps:
+  - id: echo
+    kind: command
+    title: Print the target as one argument
+    argv: [printf, "[%s]", "{target}"]
+  - id: hang
+    kind: command
+    title: Hang
+    argv: [sleep, "30"]
+    timeout: 1s
+  - id: flood
+    kind: command
+    title: Lots of output
+    argv: [head, -c, "5000000", /dev/zero]
+"#;
+    std::fs::create_dir_all(d.config.join("runbooks")).unwrap();
+    std::fs::write(d.config.join("runbooks/command_safety.yaml"), rb).unwrap();
+    let hostile = "x; rm -rf / $(touch /tmp/gander-pwned) `id` \"quoted\" 'single'\nnewline";
+    let (code, out, err) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "command_safety",
+            "--service",
+            "service-a",
+            "--param",
+            &format!("target={hostile}"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("will run: printf '[%s]'"), "{out}");
+    let id = Demo::walk_id(&out);
+    let (code, out, _) = d.run("alice", &["runbook", "step", &id, "--run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("[{hostile}]")),
+        "the value reached printf as one literal argument:\n{out}"
+    );
+    assert!(!std::path::Path::new("/tmp/gander-pwned").exists());
+    let start = std::time::Instant::now();
+    let (_, out, _) = d.run("alice", &["runbook", "step", &id, "--run"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "the 30 s command ran past its 1 s timeout"
+    );
+    assert!(out.contains("[stopped at the 1s timeout]"), "{out}");
+    let (_, out, _) = d.run("alice", &["runbook", "step", &id, "--run"]);
+    assert!(
+        out.contains("more bytes not kept]"),
+        "{}",
+        &out[out.len().saturating_sub(300)..]
+    );
+    let chain = std::fs::read_to_string(d.state.join("audit/chain.jsonl")).unwrap();
+    let last: Vec<serde_json::Value> = chain
+        .lines()
+        .rev()
+        .take(3)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(last[0]["evidence"]["data"]["output_bytes"], 5_000_000);
+    assert_eq!(last[1]["evidence"]["data"]["timed_out"], true);
+    assert_eq!(last[2]["evidence"]["data"]["argv"][2], hostile);
+    d.verify();
+}
