@@ -92,6 +92,7 @@ fn model(identity: &str) -> Model {
         false,
         now(),
     );
+    m.runbooks = gander::io::runbooks::load(Path::new("config")).0;
     for (s, ready) in [
         ("identity", true),
         ("ledger-db", true),
@@ -129,6 +130,7 @@ fn model(identity: &str) -> Model {
                 "chain #1 service-b request by alice".into(),
                 "chain #2 service-b validation by alice".into(),
             ],
+            walks: vec![],
             error: None,
         })),
     );

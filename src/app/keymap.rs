@@ -34,10 +34,11 @@ pub enum Action {
     Approvals,
     Alerts,
     Log,
+    Runbooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::Quit,
         Action::NextPanel,
         Action::PrevPanel,
@@ -62,6 +63,7 @@ impl Action {
         Action::Approvals,
         Action::Alerts,
         Action::Log,
+        Action::Runbooks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -90,6 +92,7 @@ impl Action {
             Action::Approvals => "approvals",
             Action::Alerts => "alerts",
             Action::Log => "log",
+            Action::Runbooks => "runbooks",
         }
     }
 
@@ -119,6 +122,7 @@ impl Action {
             Action::Approvals => "approvals",
             Action::Alerts => "alerts",
             Action::Log => "log",
+            Action::Runbooks => "runbooks",
         }
     }
 
@@ -153,6 +157,7 @@ impl Action {
             Action::Approvals => &["4"],
             Action::Alerts => &["5"],
             Action::Log => &["6"],
+            Action::Runbooks => &["7"],
         }
     }
 }

@@ -23,16 +23,18 @@ pub enum Panel {
     Approvals,
     Alerts,
     Log,
+    Runbooks,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 6] = [
+    pub const ALL: [Panel; 7] = [
         Panel::Grid,
         Panel::Graph,
         Panel::Pipeline,
         Panel::Approvals,
         Panel::Alerts,
         Panel::Log,
+        Panel::Runbooks,
     ];
 
     pub fn title(self) -> &'static str {
@@ -43,6 +45,7 @@ impl Panel {
             Panel::Approvals => "Approvals",
             Panel::Alerts => "Alerts",
             Panel::Log => "Log",
+            Panel::Runbooks => "Runbooks",
         }
     }
 
@@ -125,6 +128,8 @@ pub struct StoreView {
     pub chain: Option<Known<ChainFacts>>,
     /// The last records, newest last, as one-line summaries for the Log panel.
     pub recent: Vec<String>,
+    /// Runbook walks on record.
+    pub walks: Vec<crate::engine::walk::Walk>,
     pub error: Option<String>,
 }
 
@@ -145,7 +150,7 @@ pub struct Model {
     /// Derived: service name -> the services that depend on it directly.
     pub dependents: std::collections::HashMap<String, Vec<String>>,
     pub panel: Panel,
-    pub cursor: [usize; 6],
+    pub cursor: [usize; 7],
     pub filter: String,
     pub input: Option<Input>,
     pub popup: Option<Popup>,
@@ -157,6 +162,8 @@ pub struct Model {
     pub busy: Option<String>,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// The runbooks (built in and CONFIG/runbooks), for the Runbooks panel.
+    pub runbooks: Vec<crate::engine::runbook::Named>,
     pub last_poll: Option<DateTime<Utc>>,
     pub poll_interval_secs: u64,
     /// Facts changed since the derived data was computed.
@@ -191,7 +198,7 @@ impl Model {
             index: std::collections::HashMap::new(),
             dependents: std::collections::HashMap::new(),
             panel: Panel::Grid,
-            cursor: [0; 6],
+            cursor: [0; 7],
             filter: String::new(),
             input: None,
             popup: None,
@@ -202,6 +209,7 @@ impl Model {
             busy: None,
             keymap,
             theme,
+            runbooks: Vec::new(),
             last_poll: None,
             stale: true,
             dirty: true,
@@ -349,6 +357,7 @@ impl Model {
             Panel::Approvals => self.open_promotions().len(),
             Panel::Alerts => self.alerts().len(),
             Panel::Log => self.log.len(),
+            Panel::Runbooks => self.runbooks.len(),
         }
     }
 
@@ -385,7 +394,7 @@ impl Model {
                 .get(self.cursor())
                 .map(|a| a.service.clone())
                 .filter(|s| !s.is_empty()),
-            Panel::Log => None,
+            Panel::Log | Panel::Runbooks => None,
         }
     }
 }

@@ -238,6 +238,7 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
         Action::Approvals => m.panel = Panel::Approvals,
         Action::Alerts => m.panel = Panel::Alerts,
         Action::Log => m.panel = Panel::Log,
+        Action::Runbooks => m.panel = Panel::Runbooks,
     }
     clamp(m);
     Vec::new()
@@ -556,6 +557,7 @@ fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
         "approvals" => Some(Action::Approvals),
         "alerts" => Some(Action::Alerts),
         "log" => Some(Action::Log),
+        "runbooks" => Some(Action::Runbooks),
         "help" => Some(Action::Help),
         "sort" => Some(Action::Sort),
         "quit" | "q" => Some(Action::Quit),

@@ -91,6 +91,7 @@ pub fn render(f: &mut Frame, m: &Model) {
         Panel::Approvals => panels::approvals::render(f, m, body),
         Panel::Alerts => panels::alerts::render(f, m, body),
         Panel::Log => panels::log::render(f, m, body),
+        Panel::Runbooks => panels::runbooks::render(f, m, body),
     }
     render_foot(f, m, foot);
     match &m.popup {
@@ -195,6 +196,7 @@ fn render_tabs(f: &mut Frame, m: &Model, area: Rect) {
             Panel::Approvals => Action::Approvals,
             Panel::Alerts => Action::Alerts,
             Panel::Log => Action::Log,
+            Panel::Runbooks => Action::Runbooks,
         });
         let mut label = format!(" {key} {} ", p.title());
         if p == Panel::Approvals {

@@ -9,3 +9,4 @@ pub mod grid;
 pub mod help;
 pub mod log;
 pub mod pipeline;
+pub mod runbooks;
