@@ -3,6 +3,7 @@
 //! when, verdict, note, output digest), and resumes from the first unfinished step.
 //! (The console's Runbooks panel is not built yet; the walk state it would show is this.)
 
+use super::record::Said;
 use super::store_ctx::{self, LOCK_WAIT};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, output};
 use crate::engine::config::Config;
@@ -218,77 +219,35 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             params,
             key,
         } => {
-            let b = match find(&name) {
-                Ok(b) => b.clone(),
-                Err(c) => return c,
-            };
-            if config.service(&service).is_none() {
-                eprintln!("gander: no service `{service}`");
-                return EXIT_USAGE;
-            }
-            let mut p: BTreeMap<String, String> = b
-                .runbook
-                .parameters
-                .iter()
-                .filter_map(|x| x.default.clone().map(|d| (x.name.clone(), d)))
-                .collect();
-            p.insert("service".into(), service.clone());
+            let mut p = BTreeMap::new();
             for kv in params {
                 let Some((k, v)) = kv.split_once('=') else {
                     eprintln!("gander: --param {kv}: write NAME=VALUE");
                     return EXIT_USAGE;
                 };
-                if !b.runbook.parameters.iter().any(|x| x.name == k) {
-                    eprintln!("gander: --param {k}: `{name}` has no such parameter");
-                    return EXIT_USAGE;
-                }
                 p.insert(k.to_string(), v.to_string());
             }
-            let missing: Vec<&str> = b
-                .runbook
-                .parameters
-                .iter()
-                .filter(|x| !p.contains_key(&x.name))
-                .map(|x| x.name.as_str())
-                .collect();
-            if !missing.is_empty() {
-                eprintln!("gander: `{name}` needs --param for: {}", missing.join(", "));
-                return EXIT_USAGE;
-            }
-            let mut s = match Session::open(&config, &located.dir, state.as_deref(), key.as_deref())
-            {
-                Ok(s) => s,
-                Err(c) => return c,
-            };
-            let seq = s.next_seq();
-            let id = format!("RBW-{}-{seq:06}", Utc::now().format("%Y%m%d"));
-            if let Err(c) = s.append(Draft {
-                promotion_id: id.clone(),
-                service: service.clone(),
-                kind: walk::START.into(),
-                data: json!({"runbook": name, "title": b.runbook.title, "params": p}),
-            }) {
-                return c;
-            }
-            println!("{id}: walking {name} for {service}");
-            advance(&mut s, &config, &b, &id)
+            start(
+                &config,
+                &located.dir,
+                state.as_deref(),
+                &books,
+                &name,
+                &service,
+                p,
+                key.as_deref(),
+            )
+            .print()
         }
-        Sub::Resume { id, key } => {
-            let mut s = match Session::open(&config, &located.dir, state.as_deref(), key.as_deref())
-            {
-                Ok(s) => s,
-                Err(c) => return c,
-            };
-            let Some(w) = s.walk(&id) else {
-                eprintln!("gander: no walk `{id}` (`gander runbook walks` lists them)");
-                return EXIT_USAGE;
-            };
-            let Some(b) = books.iter().find(|b| b.name == w.runbook).cloned() else {
-                eprintln!("gander: the walk's runbook `{}` is gone", w.runbook);
-                return EXIT_USAGE;
-            };
-            advance(&mut s, &config, &b, &id)
-        }
+        Sub::Resume { id, key } => resume(
+            &config,
+            &located.dir,
+            state.as_deref(),
+            &books,
+            &id,
+            key.as_deref(),
+        )
+        .print(),
         Sub::Step {
             id,
             confirm,
@@ -300,92 +259,279 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             reason,
             key,
         } => {
-            let mut s = match Session::open(&config, &located.dir, state.as_deref(), key.as_deref())
-            {
-                Ok(s) => s,
-                Err(c) => return c,
-            };
-            let Some(w) = s.walk(&id) else {
-                eprintln!("gander: no walk `{id}`");
-                return EXIT_USAGE;
-            };
-            let Some(b) = books.iter().find(|b| b.name == w.runbook).cloned() else {
-                return EXIT_USAGE;
-            };
-            let Some(step) = w.current(&b.runbook).cloned() else {
-                eprintln!("gander: {id} is finished; nothing to complete");
-                return EXIT_FAILED;
-            };
-            let (outcome, mut data) = if skip {
-                if reason.trim().is_empty() {
-                    eprintln!("gander: skipping a step needs --reason");
+            let action = match (confirm, answer.as_deref(), approve, run, skip) {
+                (true, None, false, false, false) => StepAction::Confirm,
+                (false, Some("yes"), false, false, false) => StepAction::Answer(true),
+                (false, Some("no"), false, false, false) => StepAction::Answer(false),
+                (false, None, true, false, false) => StepAction::Approve,
+                (false, None, false, true, false) => StepAction::Run,
+                (false, None, false, false, true) => StepAction::Skip(reason),
+                _ => {
+                    eprintln!(
+                        "gander: say one of --confirm, --answer yes|no, --approve, --run, --skip --reason …"
+                    );
                     return EXIT_USAGE;
                 }
-                ("skipped", json!({"reason": reason}))
-            } else {
-                match (step.kind, confirm, answer.as_deref(), approve, run) {
-                    (StepKind::Manual, true, None, false, false) => ("confirmed", json!({})),
-                    (StepKind::Decision, false, Some(a @ ("yes" | "no")), false, false) => {
-                        (a, json!({}))
-                    }
-                    (StepKind::Approval, false, None, true, false) => {
-                        if s.signer.principal == w.started_by {
-                            eprintln!(
-                                "gander: four-eyes: {} started this walk and cannot approve its steps",
-                                w.started_by
-                            );
-                            return EXIT_FAILED;
-                        }
-                        ("approved", json!({}))
-                    }
-                    (StepKind::Command, false, None, false, true) => {
-                        let argv: Vec<String> =
-                            step.argv.iter().map(|a| substitute(a, &w.params)).collect();
-                        let timeout = step.timeout.map_or(Duration::from_secs(60), |t| {
-                            Duration::from_secs(t.secs().max(1))
-                        });
-                        let r = run_argv(&argv, timeout);
-                        println!("$ {}", shell_words(&argv));
-                        println!("{}", r.output_text);
-                        let outcome = if r.code == Some(0) { "ran" } else { "failed" };
-                        (
-                            outcome,
-                            json!({"argv": argv, "exit_code": r.code, "timed_out": r.timed_out, "duration_ms": r.ms, "output_bytes": r.total, "output_sha256": r.sha256}),
-                        )
-                    }
-                    _ => {
-                        eprintln!(
-                            "gander: the current step of {id} is `{}` ({}): {}",
-                            step.id,
-                            kind_word(step.kind),
-                            match step.kind {
-                                StepKind::Manual => "--confirm [--note …]",
-                                StepKind::Decision => "--answer yes|no",
-                                StepKind::Approval => "--approve (by a second person)",
-                                StepKind::Command =>
-                                    "--run (the command is shown by `runbook resume`)",
-                                StepKind::Check => "`gander runbook resume` runs it",
-                            }
-                        );
-                        return EXIT_USAGE;
-                    }
-                }
             };
-            data["step"] = json!(step.id);
-            data["outcome"] = json!(outcome);
-            data["note"] = json!(note);
-            if let Err(c) = s.append(Draft {
-                promotion_id: id.clone(),
-                service: w.service.clone(),
-                kind: walk::STEP.into(),
-                data,
-            }) {
-                return c;
-            }
-            println!("{id}: {} {outcome} by {}", step.id, s.signer.principal);
-            advance(&mut s, &config, &b, &id)
+            complete(
+                &config,
+                &located.dir,
+                state.as_deref(),
+                &books,
+                &id,
+                action,
+                &note,
+                key.as_deref(),
+            )
+            .print()
         }
     }
+}
+
+/// What completing the current step means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepAction {
+    Confirm,
+    Answer(bool),
+    Approve,
+    Run,
+    Skip(String),
+}
+
+/// Start a walk and run its checks until a step needs a person.
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    books: &[Named],
+    name: &str,
+    service: &str,
+    given: BTreeMap<String, String>,
+    key: Option<&Path>,
+) -> Said {
+    let mut said = Said::default();
+    let Some(b) = books.iter().find(|b| b.name == name).cloned() else {
+        let names: Vec<&str> = books.iter().map(|b| b.name.as_str()).collect();
+        let help = crate::engine::diag::suggest(name, names.iter().copied())
+            .unwrap_or_else(|| format!("one of {}", names.join(", ")));
+        return fail(
+            said,
+            EXIT_USAGE,
+            format!("no runbook `{name}`\n  help: {help}"),
+        );
+    };
+    if config.service(service).is_none() {
+        return fail(said, EXIT_USAGE, format!("no service `{service}`"));
+    }
+    let mut p: BTreeMap<String, String> = b
+        .runbook
+        .parameters
+        .iter()
+        .filter_map(|x| x.default.clone().map(|d| (x.name.clone(), d)))
+        .collect();
+    for (k, v) in given {
+        if !b.runbook.parameters.iter().any(|x| x.name == k) {
+            return fail(
+                said,
+                EXIT_USAGE,
+                format!("--param {k}: `{name}` has no such parameter"),
+            );
+        }
+        p.insert(k, v);
+    }
+    p.insert("service".into(), service.to_string());
+    let missing: Vec<&str> = b
+        .runbook
+        .parameters
+        .iter()
+        .filter(|x| !p.contains_key(&x.name))
+        .map(|x| x.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return fail(
+            said,
+            EXIT_USAGE,
+            format!("`{name}` needs --param for: {}", missing.join(", ")),
+        );
+    }
+    let mut s = match Session::open(config, config_dir, state, key, &mut said) {
+        Ok(s) => s,
+        Err(c) => {
+            said.code = c;
+            return said;
+        }
+    };
+    let id = format!("RBW-{}-{:06}", Utc::now().format("%Y%m%d"), s.next_seq());
+    let draft = Draft {
+        promotion_id: id.clone(),
+        service: service.to_string(),
+        kind: walk::START.into(),
+        data: json!({"runbook": name, "title": b.runbook.title, "params": p}),
+    };
+    if let Err(c) = s.append(draft, &mut said) {
+        said.code = c;
+        return said;
+    }
+    said.out.push(format!("{id}: walking {name} for {service}"));
+    said.code = advance(&mut s, config, &b, &id, &mut said);
+    said
+}
+
+/// Continue a walk from its first unfinished step.
+pub fn resume(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    books: &[Named],
+    id: &str,
+    key: Option<&Path>,
+) -> Said {
+    let mut said = Said::default();
+    let mut s = match Session::open(config, config_dir, state, key, &mut said) {
+        Ok(s) => s,
+        Err(c) => {
+            said.code = c;
+            return said;
+        }
+    };
+    let Some(w) = s.walk(id) else {
+        return fail(
+            said,
+            EXIT_USAGE,
+            format!("no walk `{id}` (`gander runbook walks` lists them)"),
+        );
+    };
+    let Some(b) = books.iter().find(|b| b.name == w.runbook).cloned() else {
+        return fail(
+            said,
+            EXIT_USAGE,
+            format!("the walk's runbook `{}` is gone", w.runbook),
+        );
+    };
+    said.code = advance(&mut s, config, &b, id, &mut said);
+    said
+}
+
+/// Complete the current step of a walk, then run checks until a person is needed.
+#[allow(clippy::too_many_arguments)]
+pub fn complete(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    books: &[Named],
+    id: &str,
+    action: StepAction,
+    note: &str,
+    key: Option<&Path>,
+) -> Said {
+    let mut said = Said::default();
+    let mut s = match Session::open(config, config_dir, state, key, &mut said) {
+        Ok(s) => s,
+        Err(c) => {
+            said.code = c;
+            return said;
+        }
+    };
+    let Some(w) = s.walk(id) else {
+        return fail(said, EXIT_USAGE, format!("no walk `{id}`"));
+    };
+    let Some(b) = books.iter().find(|b| b.name == w.runbook).cloned() else {
+        return fail(
+            said,
+            EXIT_USAGE,
+            format!("the walk's runbook `{}` is gone", w.runbook),
+        );
+    };
+    let Some(step) = w.current(&b.runbook).cloned() else {
+        return fail(
+            said,
+            EXIT_FAILED,
+            format!("{id} is finished; nothing to complete"),
+        );
+    };
+    let (outcome, mut data) = match (&action, step.kind) {
+        (StepAction::Skip(reason), _) => {
+            if reason.trim().is_empty() {
+                return fail(said, EXIT_USAGE, "skipping a step needs --reason");
+            }
+            ("skipped".to_string(), json!({"reason": reason}))
+        }
+        (StepAction::Confirm, StepKind::Manual) => ("confirmed".to_string(), json!({})),
+        (StepAction::Answer(yes), StepKind::Decision) => {
+            ((if *yes { "yes" } else { "no" }).to_string(), json!({}))
+        }
+        (StepAction::Approve, StepKind::Approval) => {
+            if s.signer.principal == w.started_by {
+                return fail(
+                    said,
+                    EXIT_FAILED,
+                    format!(
+                        "four-eyes: {} started this walk and cannot approve its steps",
+                        w.started_by
+                    ),
+                );
+            }
+            ("approved".to_string(), json!({}))
+        }
+        (StepAction::Run, StepKind::Command) => {
+            let argv: Vec<String> = step.argv.iter().map(|a| substitute(a, &w.params)).collect();
+            let timeout = step.timeout.map_or(Duration::from_secs(60), |t| {
+                Duration::from_secs(t.secs().max(1))
+            });
+            let r = run_argv(&argv, timeout);
+            said.out.push(format!("$ {}", shell_words(&argv)));
+            said.out.extend(r.output_text.lines().map(str::to_string));
+            let outcome = if r.code == Some(0) { "ran" } else { "failed" };
+            (
+                outcome.to_string(),
+                json!({"argv": argv, "exit_code": r.code, "timed_out": r.timed_out, "duration_ms": r.ms, "output_bytes": r.total, "output_sha256": r.sha256}),
+            )
+        }
+        _ => {
+            let how = match step.kind {
+                StepKind::Manual => "--confirm [--note …]",
+                StepKind::Decision => "--answer yes|no",
+                StepKind::Approval => "--approve (by a second person)",
+                StepKind::Command => "--run (the command is shown by `runbook resume`)",
+                StepKind::Check => "`gander runbook resume` runs it",
+            };
+            return fail(
+                said,
+                EXIT_USAGE,
+                format!(
+                    "the current step of {id} is `{}` ({}): {how}",
+                    step.id,
+                    kind_word(step.kind)
+                ),
+            );
+        }
+    };
+    data["step"] = json!(step.id);
+    data["outcome"] = json!(outcome);
+    data["note"] = json!(note);
+    let draft = Draft {
+        promotion_id: id.to_string(),
+        service: w.service.clone(),
+        kind: walk::STEP.into(),
+        data,
+    };
+    if let Err(c) = s.append(draft, &mut said) {
+        said.code = c;
+        return said;
+    }
+    said.out.push(format!(
+        "{id}: {} {outcome} by {}",
+        step.id, s.signer.principal
+    ));
+    said.code = advance(&mut s, config, &b, id, &mut said);
+    said
+}
+
+fn fail(mut said: Said, code: i32, msg: impl Into<String>) -> Said {
+    said.err.push(msg.into());
+    said.code = code;
+    said
 }
 
 fn kind_word(k: StepKind) -> &'static str {
@@ -537,23 +683,30 @@ impl Session {
         config_dir: &Path,
         state: Option<&Path>,
         key: Option<&Path>,
+        said: &mut Said,
     ) -> Result<Session, i32> {
-        let (signer, signers) = store_ctx::signer(config_dir, config, key)?;
-        let store = store_ctx::open_store(state)?;
+        let (signer, signers) = store_ctx::try_signer(config_dir, config, key).map_err(|e| {
+            said.err.push(e);
+            EXIT_USAGE
+        })?;
+        let store = store_ctx::try_open_store(state).map_err(|e| {
+            said.err.push(e);
+            EXIT_USAGE
+        })?;
         let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
-            eprintln!("gander: {e}");
+            said.err.push(e.to_string());
             EXIT_FAILED
         })?;
         let mut read = store.read(&lock).map_err(|e| {
-            eprintln!("gander: {e}");
+            said.err.push(e.to_string());
             EXIT_USAGE
         })?;
         if read.torn.is_some() {
             if let Ok(Some(p)) = store.set_aside_torn(&lock, &read) {
-                eprintln!(
-                    "gander: the chain ended in a torn record; it was moved to {}",
+                said.err.push(format!(
+                    "the chain ended in a torn record; it was moved to {}",
                     p.display()
-                );
+                ));
                 read.torn = None;
             }
         }
@@ -576,12 +729,12 @@ impl Session {
             .find(|w| w.id == id)
     }
 
-    fn append(&mut self, d: Draft) -> Result<(), i32> {
+    fn append(&mut self, d: Draft, said: &mut Said) -> Result<(), i32> {
         let recs = self
             .store
             .append(&self.lock, &self.read, vec![d], &self.signer, Utc::now())
             .map_err(|e| {
-                eprintln!("gander: {e}");
+                said.err.push(e.to_string());
                 EXIT_FAILED
             })?;
         let base = self.read.records.last().map_or(0, |(l, _)| *l);
@@ -593,73 +746,79 @@ impl Session {
 }
 
 /// Run checks from the current step until a step needs a person or the walk ends.
-fn advance(s: &mut Session, config: &Config, b: &Named, id: &str) -> i32 {
+fn advance(s: &mut Session, config: &Config, b: &Named, id: &str, said: &mut Said) -> i32 {
     loop {
         let Some(w) = s.walk(id) else {
             return EXIT_USAGE;
         };
         let Some(step) = w.current(&b.runbook).cloned() else {
-            println!("{id}: finished ({} steps recorded)", w.done.len());
+            said.out
+                .push(format!("{id}: finished ({} steps recorded)", w.done.len()));
             return EXIT_OK;
         };
         if step.kind != StepKind::Check {
-            print_waiting(id, &step, &w);
+            waiting(id, &step, &w, said);
             return EXIT_OK;
         }
-        // A failed check that was already recorded stays current: say so and stop (re-run
-        // with `resume` after fixing, or skip with a reason).
+        // A failed check stays current: re-run it with `resume` after fixing, or skip it.
         let rerun = w.outcome(&step.id).is_some();
         let (pass, details) = run_check(s, config, &step, &w);
         let outcome = if pass { "pass" } else { "fail" };
-        println!(
+        said.out.push(format!(
             "{} {}: {} — {}",
             if pass { "✓" } else { "✗" },
             step.id,
             step.title,
             details.join("; ")
-        );
-        if let Err(c) = s.append(Draft {
+        ));
+        let draft = Draft {
             promotion_id: id.to_string(),
             service: w.service.clone(),
             kind: walk::STEP.into(),
             data: json!({"step": step.id, "outcome": outcome, "details": details, "note": if rerun { "re-run" } else { "" }}),
-        }) {
+        };
+        if let Err(c) = s.append(draft, said) {
             return c;
         }
         if !pass {
-            println!(
-                "{id}: stopped at `{}`: fix it and `gander runbook resume {id}`, or `gander runbook step {id} --skip --reason …`",
-                step.id
-            );
+            said.out.push(format!("{id}: stopped at `{}`: fix it and `gander runbook resume {id}`, or `gander runbook step {id} --skip --reason …`", step.id));
             return EXIT_FAILED;
         }
     }
 }
 
-fn print_waiting(id: &str, step: &Step, w: &Walk) {
-    println!(
+fn waiting(id: &str, step: &Step, w: &Walk, said: &mut Said) {
+    said.out.push(format!(
         "{id}: next step `{}` ({}) needs a person: {}",
         step.id,
         kind_word(step.kind),
         step.title
-    );
+    ));
     if !step.instructions.is_empty() {
-        println!("  {}", substitute(step.instructions.trim(), &w.params));
+        said.out.push(format!(
+            "  {}",
+            substitute(step.instructions.trim(), &w.params)
+        ));
     }
     match step.kind {
-        StepKind::Manual => println!("  then: gander runbook step {id} --confirm [--note …]"),
-        StepKind::Decision => println!(
-            "  {}\n  then: gander runbook step {id} --answer yes|no",
-            step.question.clone().unwrap_or_default()
-        ),
-        StepKind::Approval => println!(
+        StepKind::Manual => said.out.push(format!(
+            "  then: gander runbook step {id} --confirm [--note …]"
+        )),
+        StepKind::Decision => {
+            said.out
+                .push(format!("  {}", step.question.clone().unwrap_or_default()));
+            said.out
+                .push(format!("  then: gander runbook step {id} --answer yes|no"));
+        }
+        StepKind::Approval => said.out.push(format!(
             "  then, as someone other than {}: gander runbook step {id} --approve",
             w.started_by
-        ),
+        )),
         StepKind::Command => {
             let argv: Vec<String> = step.argv.iter().map(|a| substitute(a, &w.params)).collect();
-            println!("  will run: {}", shell_words(&argv));
-            println!("  then: gander runbook step {id} --run");
+            said.out.push(format!("  will run: {}", shell_words(&argv)));
+            said.out
+                .push(format!("  then: gander runbook step {id} --run"));
         }
         StepKind::Check => {}
     }
