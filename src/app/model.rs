@@ -101,6 +101,25 @@ pub enum Popup {
         title: String,
         lines: Vec<String>,
     },
+    /// A runbook walk: its steps, where it is, and the keys to go on.
+    Walk(WalkView),
+}
+
+/// The walk view's state: which walk, and a line being typed (a skip reason, a note) or
+/// a command waiting for its explicit confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkView {
+    pub id: String,
+    pub typing: Option<(WalkInput, String)>,
+    /// The last outcome lines of an action on this walk.
+    pub said: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkInput {
+    SkipReason,
+    Note,
+    ConfirmRun,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -254,6 +254,11 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
         opts.read_only,
         Utc::now(),
     );
+    let (books, book_problems) = crate::io::runbooks::load(&opts.config_dir);
+    model.runbooks = books;
+    for d in book_problems {
+        model.push_log("warn", d.to_string());
+    }
     for p in problems {
         model.push_log("warn", p);
     }
@@ -458,6 +463,47 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options) -> i32 {
                             move |cfg, dir, state, key, graph, live| {
                                 crate::cli::record::request(
                                     cfg, dir, state, graph, live, &service, &to, &reason, key,
+                                )
+                            },
+                        ));
+                    }
+                    Command::RunbookStart { name, service } => {
+                        let books = model.runbooks.clone();
+                        let job = Job::new(model, &config, opts, &http, done_tx.clone(), "");
+                        tokio::spawn(job.run(
+                            format!("runbook {name} for {service}"),
+                            move |cfg, dir, state, key, _g, _live| {
+                                crate::cli::runbook::start(
+                                    cfg,
+                                    dir,
+                                    state,
+                                    &books,
+                                    &name,
+                                    &service,
+                                    Default::default(),
+                                    key,
+                                )
+                            },
+                        ));
+                    }
+                    Command::RunbookResume { id } => {
+                        let books = model.runbooks.clone();
+                        let job = Job::new(model, &config, opts, &http, done_tx.clone(), "");
+                        tokio::spawn(job.run(
+                            format!("runbook resume {id}"),
+                            move |cfg, dir, state, key, _g, _live| {
+                                crate::cli::runbook::resume(cfg, dir, state, &books, &id, key)
+                            },
+                        ));
+                    }
+                    Command::RunbookStep { id, action, note } => {
+                        let books = model.runbooks.clone();
+                        let job = Job::new(model, &config, opts, &http, done_tx.clone(), "");
+                        tokio::spawn(job.run(
+                            format!("runbook step {id}"),
+                            move |cfg, dir, state, key, _g, _live| {
+                                crate::cli::runbook::complete(
+                                    cfg, dir, state, &books, &id, action, &note, key,
                                 )
                             },
                         ));

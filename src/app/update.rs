@@ -2,8 +2,11 @@
 //! changes. Pure: io runs the commands and answers with messages.
 
 use super::keymap::Action;
-use super::model::{Dialog, DialogAction, Input, Model, Panel, Popup, Sort, StoreView};
+use super::model::{
+    Dialog, DialogAction, Input, Model, Panel, Popup, Sort, StoreView, WalkInput, WalkView,
+};
 use crate::cli::record::Said;
+use crate::cli::runbook::StepAction;
 use crate::engine::live::Observation;
 use crate::io::prometheus::Alert;
 use chrono::{DateTime, Utc};
@@ -39,16 +42,29 @@ pub enum Command {
     },
     /// Read the store again now (after an action).
     ReloadStore,
+    RunbookStart {
+        name: String,
+        service: String,
+    },
+    RunbookResume {
+        id: String,
+    },
+    RunbookStep {
+        id: String,
+        action: crate::cli::runbook::StepAction,
+        note: String,
+    },
 }
 
 /// The `:` commands, for completion and help.
-pub const COMMANDS: [&str; 12] = [
+pub const COMMANDS: [&str; 13] = [
     "grid",
     "graph",
     "pipeline",
     "approvals",
     "alerts",
     "log",
+    "runbooks",
     "help",
     "promote",
     "approve",
@@ -56,6 +72,9 @@ pub const COMMANDS: [&str; 12] = [
     "sort",
     "quit",
 ];
+
+/// `:runbook NAME SERVICE` and `:walk ID` are completed too.
+pub const WALK_COMMANDS: [&str; 2] = ["runbook", "walk"];
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
@@ -122,6 +141,40 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             clamp(m);
             Vec::new()
+        }
+        Msg::Done { what, said } if what.starts_with("runbook") => {
+            m.busy = None;
+            for l in said.out.iter().chain(said.err.iter()) {
+                m.push_log(
+                    if said.code == 0 { "audit" } else { "warn" },
+                    format!("{what}: {l}"),
+                );
+            }
+            let mut lines = said.out.clone();
+            lines.extend(said.err.iter().cloned());
+            // A new walk's id is the first word of its first line.
+            let id = match &m.popup {
+                Some(Popup::Walk(v)) => Some(v.id.clone()),
+                _ => said
+                    .out
+                    .first()
+                    .and_then(|l| l.split(':').next())
+                    .filter(|s| s.starts_with("RBW-"))
+                    .map(str::to_string),
+            };
+            m.popup = Some(match id {
+                Some(id) => Popup::Walk(WalkView {
+                    id,
+                    typing: None,
+                    said: lines,
+                }),
+                None => Popup::Message {
+                    title: format!("{what}: refused"),
+                    lines,
+                },
+            });
+            m.dirty = true;
+            vec![Command::ReloadStore]
         }
         Msg::Done { what, said } => {
             m.busy = None;
@@ -191,6 +244,22 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
         Action::Bottom => m.cursor[i] = n.saturating_sub(1),
         Action::PageDown => m.cursor[i] = (m.cursor[i] + 10).min(n.saturating_sub(1)),
         Action::PageUp => m.cursor[i] = m.cursor[i].saturating_sub(10),
+        Action::Open if m.panel == Panel::Runbooks => {
+            let service = m
+                .rows()
+                .get(m.cursor[Panel::Grid.index()])
+                .map(|s| s.service.clone());
+            match (m.runbooks.get(m.cursor()).map(|b| b.name.clone()), service) {
+                (Some(_), _) if m.read_only => {
+                    m.push_log("info", "read-only: actions are disabled")
+                }
+                (Some(name), Some(service)) => {
+                    m.busy = Some(format!("runbook {name} for {service}"));
+                    return vec![Command::RunbookStart { name, service }];
+                }
+                _ => {}
+            }
+        }
         Action::Open => {
             if let Some(s) = m.selected_service() {
                 m.popup = Some(Popup::Detail(s));
@@ -380,6 +449,7 @@ fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Popup::Walk(v) => walk_key(m, v, k),
         Popup::Dialog(mut d) => {
             if k.code == KeyCode::Esc {
                 m.popup = None;
@@ -453,6 +523,104 @@ fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
     }
 }
 
+fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Command> {
+    if let Some((what, mut text)) = v.typing.take() {
+        match (what, k.code) {
+            (_, KeyCode::Esc) => {}
+            (WalkInput::ConfirmRun, KeyCode::Char('y')) => {
+                m.busy = Some(format!("runbook step {}", v.id));
+                let cmd = Command::RunbookStep {
+                    id: v.id.clone(),
+                    action: StepAction::Run,
+                    note: String::new(),
+                };
+                m.popup = Some(Popup::Walk(v));
+                return vec![cmd];
+            }
+            (WalkInput::ConfirmRun, _) => {}
+            (_, KeyCode::Enter) => {
+                let (action, note) = match what {
+                    WalkInput::SkipReason if text.trim().is_empty() => {
+                        v.typing = Some((what, text));
+                        m.popup = Some(Popup::Walk(v));
+                        return Vec::new();
+                    }
+                    WalkInput::SkipReason => (StepAction::Skip(text.clone()), String::new()),
+                    _ => (StepAction::Confirm, text.clone()),
+                };
+                m.busy = Some(format!("runbook step {}", v.id));
+                let cmd = Command::RunbookStep {
+                    id: v.id.clone(),
+                    action,
+                    note,
+                };
+                m.popup = Some(Popup::Walk(v));
+                return vec![cmd];
+            }
+            (_, KeyCode::Backspace) => {
+                text.pop();
+                v.typing = Some((what, text));
+            }
+            (_, KeyCode::Char(c)) if text.chars().count() < 200 => {
+                text.push(c);
+                v.typing = Some((what, text));
+            }
+            _ => v.typing = Some((what, text)),
+        }
+        m.popup = Some(Popup::Walk(v));
+        return Vec::new();
+    }
+    let write = |m: &mut Model, v: WalkView, action: StepAction| {
+        if m.read_only {
+            m.push_log("info", "read-only: actions are disabled");
+            m.popup = Some(Popup::Walk(v));
+            return Vec::new();
+        }
+        m.busy = Some(format!("runbook step {}", v.id));
+        let cmd = Command::RunbookStep {
+            id: v.id.clone(),
+            action,
+            note: String::new(),
+        };
+        m.popup = Some(Popup::Walk(v));
+        vec![cmd]
+    };
+    match k.code {
+        KeyCode::Esc | KeyCode::Char('q') => {
+            m.popup = None;
+            Vec::new()
+        }
+        KeyCode::Enter if !m.read_only => {
+            m.busy = Some(format!("runbook resume {}", v.id));
+            let cmd = Command::RunbookResume { id: v.id.clone() };
+            m.popup = Some(Popup::Walk(v));
+            vec![cmd]
+        }
+        KeyCode::Char('c') if !m.read_only => {
+            v.typing = Some((WalkInput::Note, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('s') if !m.read_only => {
+            v.typing = Some((WalkInput::SkipReason, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('r') if !m.read_only => {
+            v.typing = Some((WalkInput::ConfirmRun, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('y') => write(m, v, StepAction::Answer(true)),
+        KeyCode::Char('n') => write(m, v, StepAction::Answer(false)),
+        KeyCode::Char('a') => write(m, v, StepAction::Approve),
+        _ => {
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+    }
+}
+
 fn input_key(m: &mut Model, input: Input, k: KeyEvent) -> Vec<Command> {
     let (mut text, is_filter) = match input {
         Input::Filter(t) => (t, true),
@@ -507,7 +675,16 @@ pub fn completions(m: &Model, text: &str) -> Vec<String> {
         (&words[..words.len() - 1], words[words.len() - 1])
     };
     let pool: Vec<String> = match done.first().copied() {
-        None => COMMANDS.iter().map(|s| s.to_string()).collect(),
+        None => COMMANDS
+            .iter()
+            .chain(WALK_COMMANDS.iter())
+            .map(|s| s.to_string())
+            .collect(),
+        Some("runbook") if done.len() == 1 => m.runbooks.iter().map(|b| b.name.clone()).collect(),
+        Some("runbook") if done.len() == 2 => {
+            m.statuses.iter().map(|s| s.service.clone()).collect()
+        }
+        Some("walk") if done.len() == 1 => m.store.walks.iter().map(|w| w.id.clone()).collect(),
         Some("promote") if done.len() == 1 => {
             m.statuses.iter().map(|s| s.service.clone()).collect()
         }
@@ -574,6 +751,20 @@ fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
         ("promote", Some(svc), to) => open_promote(m, svc, to.copied()),
         ("approve", Some(id), _) => open_vote(m, id, true),
         ("reject", Some(id), _) => open_vote(m, id, false),
+        ("runbook", Some(name), Some(svc)) if !m.read_only => {
+            m.busy = Some(format!("runbook {name} for {svc}"));
+            return vec![Command::RunbookStart {
+                name: name.to_string(),
+                service: svc.to_string(),
+            }];
+        }
+        ("walk", Some(id), _) => {
+            m.popup = Some(Popup::Walk(WalkView {
+                id: id.to_string(),
+                typing: None,
+                said: Vec::new(),
+            }))
+        }
         _ => {
             let hint =
                 crate::engine::diag::suggest(cmd, COMMANDS.iter().copied()).unwrap_or_default();

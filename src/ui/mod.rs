@@ -99,6 +99,7 @@ pub fn render(f: &mut Frame, m: &Model) {
         Some(Popup::Help) => panels::help::render(f, m, area),
         Some(Popup::Detail(s)) => panels::detail::render(f, m, s, area),
         Some(Popup::Dialog(d)) => panels::dialog::render(f, m, d, area),
+        Some(Popup::Walk(v)) => panels::walk::render(f, m, v, area),
         Some(Popup::Message { title, lines }) => {
             let r = centered(area, 70, (lines.len() as u16 + 4).min(area.height));
             f.render_widget(Clear, r);

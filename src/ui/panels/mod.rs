@@ -10,3 +10,4 @@ pub mod help;
 pub mod log;
 pub mod pipeline;
 pub mod runbooks;
+pub mod walk;
