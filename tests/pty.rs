@@ -175,7 +175,7 @@ fn a_newcomer_finds_why_requests_approves_as_a_second_identity_and_quits_cleanly
     alice.wait_for("live", Duration::from_secs(15));
     // Why is service-c blocked? G, Enter.
     alice.keys("G\r");
-    let s = alice.wait_for("BLOCKED", Duration::from_secs(5));
+    let s = alice.wait_for("BLOCKED", Duration::from_secs(20));
     assert!(s.contains("service-c"), "{s}");
     assert!(
         s.contains("dependencies_compliant: service-b is compliance_ready"),
@@ -184,21 +184,21 @@ fn a_newcomer_finds_why_requests_approves_as_a_second_identity_and_quits_cleanly
     alice.esc();
     // Filter.
     alice.keys("/notif\r");
-    let s = alice.wait_for("filter: notif", Duration::from_secs(5));
+    let s = alice.wait_for("filter: notif", Duration::from_secs(20));
     assert!(!s.contains("ledger-db"), "{s}");
     alice.esc();
-    alice.wait_for("ledger-db", Duration::from_secs(5));
+    alice.wait_for("ledger-db", Duration::from_secs(20));
     // Help.
     alice.keys("?");
-    alice.wait_for("Keys (remap in", Duration::from_secs(5));
+    alice.wait_for("Keys (remap in", Duration::from_secs(20));
     alice.esc();
     // Request service-b -> compliant as alice (cursor on service-b: the 5th row).
     alice.keys("gjjjjp");
-    alice.wait_for("promote service-b -> compliant", Duration::from_secs(5));
+    alice.wait_for("promote service-b -> compliant", Duration::from_secs(20));
     alice.keys("release 1.3.2\r");
-    alice.wait_for("Record and sign this?", Duration::from_secs(5));
+    alice.wait_for("Record and sign this?", Duration::from_secs(20));
     alice.keys("y");
-    alice.wait_for("open, awaiting approval", Duration::from_secs(10));
+    alice.wait_for("open, awaiting approval", Duration::from_secs(30));
     alice.keys("\r");
 
     // Bob, in a second console on the same fleet and store.
@@ -220,25 +220,25 @@ fn a_newcomer_finds_why_requests_approves_as_a_second_identity_and_quits_cleanly
     );
     bob.wait_for("as bob", Duration::from_secs(15));
     bob.keys("4");
-    bob.wait_for("may approve: bob", Duration::from_secs(10));
+    bob.wait_for("may approve: bob", Duration::from_secs(30));
     bob.keys("a");
     bob.wait_for(
         "you (bob) may approve; four-eyes on",
         Duration::from_secs(5),
     );
     bob.keys("\r");
-    bob.wait_for("Record and sign this?", Duration::from_secs(5));
+    bob.wait_for("Record and sign this?", Duration::from_secs(20));
     bob.keys("y");
-    bob.wait_for("service-b is now `compliant`", Duration::from_secs(10));
+    bob.wait_for("service-b is now `compliant`", Duration::from_secs(30));
     bob.keys("\rq");
-    assert_eq!(bob.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(bob.wait_exit(Duration::from_secs(30)), 0);
     bob.assert_restored();
 
     // Alice's console sees the store change; then she quits.
     alice.keys("3");
-    alice.wait_for("completed", Duration::from_secs(10));
+    alice.wait_for("completed", Duration::from_secs(30));
     alice.keys("q");
-    assert_eq!(alice.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(alice.wait_exit(Duration::from_secs(30)), 0);
     alice.assert_restored();
 
     // The chain verifies.
@@ -278,15 +278,15 @@ fn a_dropped_session_mid_dialog_records_nothing_and_restores_the_terminal() {
     let chain = || std::fs::read_to_string(dir.join("audit/chain.jsonl")).unwrap_or_default();
     let before = chain();
     c.keys("Gp");
-    c.wait_for("promote service-c", Duration::from_secs(5));
+    c.wait_for("promote service-c", Duration::from_secs(20));
     c.keys("half typed\r");
-    c.wait_for("Record and sign this?", Duration::from_secs(5));
+    c.wait_for("Record and sign this?", Duration::from_secs(20));
     let pid = c.child.process_id().unwrap() as i32;
     // SAFETY: signalling our own child, as sshd does when the connection drops.
     unsafe {
         libc::kill(pid, libc::SIGHUP);
     }
-    assert_eq!(c.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(c.wait_exit(Duration::from_secs(30)), 0);
     c.assert_restored();
     let after = chain();
     assert_eq!(after, before, "nothing may be recorded");
@@ -332,6 +332,6 @@ fn at_80x24_under_no_color_the_grid_fits_and_says_everything_in_words() {
         );
     }
     c.keys("q");
-    assert_eq!(c.wait_exit(Duration::from_secs(10)), 0);
+    assert_eq!(c.wait_exit(Duration::from_secs(30)), 0);
     c.assert_restored();
 }
