@@ -374,3 +374,94 @@ fn snapshots_of_every_panel() {
         insta::assert_snapshot!(format!("approve_dialog_{w}x{h}"), screen(&m, w, h));
     }
 }
+
+fn walk_model(identity: &str) -> Model {
+    use gander::engine::walk::{Done, Walk};
+    let mut m = model(identity);
+    let done = |step: &str, outcome: &str, by: &str, note: &str, seq: u64| Done {
+        step: step.into(),
+        outcome: outcome.into(),
+        by: by.into(),
+        note: note.into(),
+        at: "2026-11-22T09:10:00Z".into(),
+        seq,
+    };
+    let mut view = StoreView::default();
+    view.ledger = m.store.ledger.clone();
+    view.chain = m.store.chain.clone();
+    view.walks = vec![Walk {
+        id: "RBW-20261122-000007".into(),
+        runbook: "promotion_failure".into(),
+        service: "service-b".into(),
+        params: [("service".to_string(), "service-b".to_string())].into(),
+        started_by: "alice".into(),
+        started_at: "2026-11-22T09:10:00Z".into(),
+        done: vec![
+            done("verify_dependencies", "pass", "alice", "", 8),
+            done("check_evidence_chain", "pass", "alice", "", 9),
+            done(
+                "validate_compliance_state",
+                "skipped",
+                "alice",
+                "coverage ticket INC-42",
+                10,
+            ),
+            done("evidence", "pass", "alice", "", 11),
+            done("fixed", "yes", "alice", "", 12),
+        ],
+    }];
+    update(&mut m, Msg::Store(Box::new(view)));
+    press(&mut m, ":walk RBW-20261122-000007");
+    update(&mut m, code(KeyCode::Enter));
+    m
+}
+
+#[test]
+fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
+    let mut m = walk_model("bob");
+    let Some(Popup::Walk(v)) = m.popup.clone() else {
+        panic!("{:?}", m.popup)
+    };
+    assert_eq!(v.id, "RBW-20261122-000007");
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("▶ A second person agrees to retry the promotion [approval]"),
+        "{s}"
+    );
+    assert!(s.contains("skipped by alice:"), "{s}");
+    // a: approve as bob.
+    let cmds = press(&mut m, "a");
+    assert_eq!(
+        cmds,
+        vec![Command::RunbookStep {
+            id: "RBW-20261122-000007".into(),
+            action: gander::cli::runbook::StepAction::Approve,
+            note: String::new()
+        }]
+    );
+    // s: a skip needs a reason; Enter on an empty reason sends nothing.
+    press(&mut m, "s");
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    press(&mut m, "flaky");
+    let cmds = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Command::RunbookStep {
+            id: "RBW-20261122-000007".into(),
+            action: gander::cli::runbook::StepAction::Skip("flaky".into()),
+            note: String::new()
+        }]
+    );
+    // r asks before running anything; Esc cancels.
+    press(&mut m, "r");
+    assert!(update(&mut m, code(KeyCode::Esc)).is_empty());
+    assert!(matches!(m.popup, Some(Popup::Walk(_))));
+}
+
+#[test]
+fn snapshots_of_the_walk_view() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let m = walk_model("bob");
+        insta::assert_snapshot!(format!("walk_{w}x{h}"), screen(&m, w, h));
+    }
+}
