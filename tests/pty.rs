@@ -335,3 +335,117 @@ fn at_80x24_under_no_color_the_grid_fits_and_says_everything_in_words() {
     assert_eq!(c.wait_exit(Duration::from_secs(30)), 0);
     c.assert_restored();
 }
+
+/// Issue 7's "done when": walk promotion_failure for service-b in the console, drop the
+/// SSH session in the middle, reconnect, resume at the right step, finish with a second
+/// person's approval, and the chain verifies.
+#[test]
+fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person() {
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path().to_str().unwrap();
+    let mut a = Pty::spawn(&["--state-dir", st, "demo", "--steady"], 110, 32, &[]);
+    a.wait_for("SERVICE", Duration::from_secs(30));
+    a.keys(":runbook promotion_failure service-b\r");
+    let s = a.wait_for("Is the cause fixed? [decision]", Duration::from_secs(30));
+    let id = s
+        .split("walk ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("RBW-"), "{s}");
+    // The link drops while the decision is on screen.
+    // SAFETY: signalling our own child, as sshd does.
+    unsafe {
+        libc::kill(a.child.process_id().unwrap() as i32, libc::SIGHUP);
+    }
+    assert_eq!(a.wait_exit(Duration::from_secs(30)), 0);
+    a.assert_restored();
+    // Reconnect (as alice, a console on the same fleet and store) and resume.
+    let dir = demo_dir(state.path());
+    let (cfg, d) = (dir.join("config"), dir.to_str().unwrap().to_string());
+    let console = |who: &str| {
+        let key = dir.join("keys").join(who);
+        Pty::spawn(
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--state-dir",
+                &d,
+                "--key",
+                key.to_str().unwrap(),
+            ],
+            110,
+            32,
+            &[],
+        )
+    };
+    let mut a2 = console("alice");
+    a2.wait_for("as alice", Duration::from_secs(30));
+    a2.keys(&format!(":walk {id}\r"));
+    let s = a2.wait_for("now: Is the cause fixed?", Duration::from_secs(30));
+    assert!(
+        s.contains("✓ Evidence on file and fresh [check] — pass by alice"),
+        "{s}"
+    );
+    a2.keys("y");
+    a2.wait_for("now: A second person agrees", Duration::from_secs(30));
+    a2.keys("a");
+    a2.wait_for(
+        "four-eyes: alice started this walk",
+        Duration::from_secs(30),
+    );
+    a2.esc();
+    a2.keys("q");
+    assert_eq!(a2.wait_exit(Duration::from_secs(30)), 0);
+    // Bob finishes it.
+    let mut b = console("bob");
+    b.wait_for("as bob", Duration::from_secs(30));
+    b.keys(&format!(":walk {id}\r"));
+    b.wait_for("now: A second person agrees", Duration::from_secs(30));
+    b.keys("a");
+    b.wait_for("✓ finished", Duration::from_secs(30));
+    b.esc();
+    b.keys("q");
+    assert_eq!(b.wait_exit(Duration::from_secs(30)), 0);
+    b.assert_restored();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gander"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--state-dir",
+            &d,
+            "verify",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (code, walks) = {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_gander"))
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "--state-dir",
+                &d,
+                "runbook",
+                "walks",
+            ])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+        )
+    };
+    assert_eq!(code, Some(0));
+    assert!(
+        walks.contains(&format!(
+            "{id}  promotion_failure for service-b  started by alice  6 steps done, finished"
+        )),
+        "{walks}"
+    );
+}
