@@ -386,30 +386,32 @@ fn walk_model(identity: &str) -> Model {
         at: "2026-11-22T09:10:00Z".into(),
         seq,
     };
-    let mut view = StoreView::default();
-    view.ledger = m.store.ledger.clone();
-    view.chain = m.store.chain.clone();
-    view.walks = vec![Walk {
-        id: "RBW-20261122-000007".into(),
-        runbook: "promotion_failure".into(),
-        service: "service-b".into(),
-        params: [("service".to_string(), "service-b".to_string())].into(),
-        started_by: "alice".into(),
-        started_at: "2026-11-22T09:10:00Z".into(),
-        done: vec![
-            done("verify_dependencies", "pass", "alice", "", 8),
-            done("check_evidence_chain", "pass", "alice", "", 9),
-            done(
-                "validate_compliance_state",
-                "skipped",
-                "alice",
-                "coverage ticket INC-42",
-                10,
-            ),
-            done("evidence", "pass", "alice", "", 11),
-            done("fixed", "yes", "alice", "", 12),
-        ],
-    }];
+    let view = StoreView {
+        ledger: m.store.ledger.clone(),
+        chain: m.store.chain.clone(),
+        walks: vec![Walk {
+            id: "RBW-20261122-000007".into(),
+            runbook: "promotion_failure".into(),
+            service: "service-b".into(),
+            params: [("service".to_string(), "service-b".to_string())].into(),
+            started_by: "alice".into(),
+            started_at: "2026-11-22T09:10:00Z".into(),
+            done: vec![
+                done("verify_dependencies", "pass", "alice", "", 8),
+                done("check_evidence_chain", "pass", "alice", "", 9),
+                done(
+                    "validate_compliance_state",
+                    "skipped",
+                    "alice",
+                    "coverage ticket INC-42",
+                    10,
+                ),
+                done("evidence", "pass", "alice", "", 11),
+                done("fixed", "yes", "alice", "", 12),
+            ],
+        }],
+        ..StoreView::default()
+    };
     update(&mut m, Msg::Store(Box::new(view)));
     press(&mut m, ":walk RBW-20261122-000007");
     update(&mut m, code(KeyCode::Enter));
