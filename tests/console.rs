@@ -467,3 +467,48 @@ fn snapshots_of_the_walk_view() {
         insta::assert_snapshot!(format!("walk_{w}x{h}"), screen(&m, w, h));
     }
 }
+
+#[test]
+fn enter_on_an_alert_that_names_a_runbook_starts_a_walk_for_its_service() {
+    let mut m = model("bob");
+    // service-c is degraded: gander's own ServiceDegraded alert, which service_degradation
+    // and promotion_failure apply to.
+    press(&mut m, "5");
+    let rows = m.alerts();
+    assert_eq!(rows[0].name, "ServiceDegraded");
+    let cmds = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(cmds.len(), 1);
+    let Command::RunbookStart { name, service } = &cmds[0] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(service, "service-c");
+    assert!(
+        name == "promotion_failure" || name == "service_degradation",
+        "{name}"
+    );
+    // A Prometheus runbook_url naming a runbook wins.
+    m.prom_alerts = vec![gander::io::prometheus::Alert {
+        labels: [
+            ("alertname".to_string(), "ServiceDown".to_string()),
+            ("service".to_string(), "service-a".to_string()),
+        ]
+        .into(),
+        annotations: [(
+            "runbook_url".to_string(),
+            "gander://runbook/rollback_promotion".to_string(),
+        )]
+        .into(),
+        state: "firing".into(),
+        active_at: None,
+        value: None,
+    }];
+    m.cursor[Panel::Alerts.index()] = 0;
+    let cmds = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Command::RunbookStart {
+            name: "rollback_promotion".into(),
+            service: "service-a".into()
+        }]
+    );
+}

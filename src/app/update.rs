@@ -260,6 +260,38 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
                 _ => {}
             }
         }
+        Action::Open if m.panel == Panel::Alerts => {
+            // An alert that names a runbook (its runbook_url, or a runbook's applies_to)
+            // opens a walk of it for the alert's service; otherwise the service's detail.
+            let Some(a) = m.alerts().get(m.cursor()).cloned() else {
+                return Vec::new();
+            };
+            let by_url = a.runbook.as_deref().and_then(|u| {
+                let name = u
+                    .trim_end_matches(['/', ' '])
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(u)
+                    .trim_end_matches(".yaml");
+                m.runbooks.iter().find(|b| b.name == name)
+            });
+            let book = by_url.or_else(|| {
+                m.runbooks
+                    .iter()
+                    .find(|b| b.runbook.applies(None, Some(&a.name)))
+            });
+            match (book.map(|b| b.name.clone()), a.service.is_empty()) {
+                (Some(name), false) if !m.read_only => {
+                    m.busy = Some(format!("runbook {name} for {}", a.service));
+                    return vec![Command::RunbookStart {
+                        name,
+                        service: a.service.clone(),
+                    }];
+                }
+                _ if !a.service.is_empty() => m.popup = Some(Popup::Detail(a.service.clone())),
+                _ => {}
+            }
+        }
         Action::Open => {
             if let Some(s) = m.selected_service() {
                 m.popup = Some(Popup::Detail(s));
