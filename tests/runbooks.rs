@@ -336,3 +336,90 @@ steps:
     assert_eq!(last[2]["evidence"]["data"]["argv"][2], hostile);
     d.verify();
 }
+
+/// Every shipped runbook walked to its end against the demo fleet, answering each step
+/// as it comes: failing checks skipped with a reason, manual steps confirmed, decisions
+/// answered yes, approvals given by bob, commands run.
+#[test]
+fn every_shipped_runbook_can_be_walked_to_its_end() {
+    let d = demo();
+    let (_, out, _) = d.run("alice", &["runbook", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<String> = v["runbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 6);
+    for name in names {
+        let (_, out, err) = d.run(
+            "alice",
+            &["runbook", "run", &name, "--service", "service-b"],
+        );
+        let id = Demo::walk_id(&out);
+        assert!(id.starts_with("RBW-"), "{name}: {out}{err}");
+        for _ in 0..20 {
+            let w = d.walk(&id);
+            let cur = &w["current"];
+            if cur.is_null() {
+                break;
+            }
+            let step = cur["id"].as_str().unwrap().to_string();
+            let (who, args): (&str, Vec<&str>) = match cur["kind"].as_str().unwrap() {
+                "check" => (
+                    "alice",
+                    vec!["--skip", "--reason", "not applicable in the demo"],
+                ),
+                "manual" => ("alice", vec!["--confirm", "--note", "done"]),
+                "decision" => ("alice", vec!["--answer", "yes"]),
+                "approval" => ("bob", vec!["--approve"]),
+                "command" => ("alice", vec!["--run"]),
+                k => panic!("{k}"),
+            };
+            let mut full = vec!["runbook", "step", &id];
+            full.extend(args);
+            let (code, out, err) = d.run(who, &full);
+            assert!(code == 0 || code == 1, "{name} {step}: {out}{err}");
+        }
+        let w = d.walk(&id);
+        assert!(w["current"].is_null(), "{name} did not finish: {w}");
+    }
+    d.verify();
+}
+
+#[test]
+fn run_with_json_reports_the_outcome_as_data() {
+    let d = demo();
+    let (code, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "rollback_promotion",
+            "--service",
+            "service-a",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kind"], "outcome");
+    assert_eq!(v["code"], 0);
+    let lines: Vec<&str> = v["out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines[0].ends_with("walking rollback_promotion for service-a"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("next step `agree` (approval)")),
+        "{lines:?}"
+    );
+}

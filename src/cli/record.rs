@@ -31,6 +31,18 @@ impl Said {
         self
     }
 
+    /// Print as text, or as a JSON document `{version, kind: "outcome", code, out, err}`.
+    pub fn emit(self, json: bool) -> i32 {
+        if !json {
+            return self.print();
+        }
+        super::output::print_json(
+            "outcome",
+            &serde_json::json!({"code": self.code, "out": self.out, "err": self.err}),
+        );
+        self.code
+    }
+
     /// Print to the terminal (CLI) and return the exit code.
     pub fn print(self) -> i32 {
         for l in &self.out {

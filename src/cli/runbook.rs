@@ -47,6 +47,9 @@ pub enum Sub {
     /// Start a walk: run its checks live until a step needs a person
     Run {
         name: String,
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
         #[arg(long)]
         service: String,
         /// A parameter, NAME=VALUE (repeatable)
@@ -58,12 +61,18 @@ pub enum Sub {
     /// Continue a walk from its first unfinished step
     Resume {
         id: String,
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
     },
     /// Complete the current step of a walk: confirm, answer, approve, run, or skip it
     Step {
         id: String,
+        /// Print the outcome as JSON
+        #[arg(long)]
+        json: bool,
         /// Confirm a manual step
         #[arg(long)]
         confirm: bool,
@@ -193,7 +202,23 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             };
             let walks = walk::fold(&store_ctx::records(&read));
             if json {
-                output::print_json("walks", &json!({"walks": walks}));
+                // Each walk with the step it waits at (null when finished).
+                let list: Vec<serde_json::Value> = walks
+                    .iter()
+                    .map(|w| {
+                        let cur = books
+                            .iter()
+                            .find(|b| b.name == w.runbook)
+                            .and_then(|b| w.current(&b.runbook));
+                        let mut v = serde_json::to_value(w).unwrap_or_default();
+                        v["current"] = cur.map_or(
+                            serde_json::Value::Null,
+                            |s| json!({"id": s.id, "kind": kind_word(s.kind), "title": s.title}),
+                        );
+                        v
+                    })
+                    .collect();
+                output::print_json("walks", &json!({"walks": list}));
                 return EXIT_OK;
             }
             for w in &walks {
@@ -218,6 +243,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             service,
             params,
             key,
+            json,
         } => {
             let mut p = BTreeMap::new();
             for kv in params {
@@ -237,9 +263,9 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 p,
                 key.as_deref(),
             )
-            .print()
+            .emit(json)
         }
-        Sub::Resume { id, key } => resume(
+        Sub::Resume { id, key, json } => resume(
             &config,
             &located.dir,
             state.as_deref(),
@@ -247,7 +273,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             &id,
             key.as_deref(),
         )
-        .print(),
+        .emit(json),
         Sub::Step {
             id,
             confirm,
@@ -258,6 +284,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             note,
             reason,
             key,
+            json,
         } => {
             let action = match (confirm, answer.as_deref(), approve, run, skip) {
                 (true, None, false, false, false) => StepAction::Confirm,
@@ -283,7 +310,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 &note,
                 key.as_deref(),
             )
-            .print()
+            .emit(json)
         }
     }
 }
