@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod live;
 pub mod order;
 pub mod output;
+pub mod package;
 pub mod promote;
 pub mod promotions;
 pub mod record;
@@ -88,6 +89,8 @@ pub enum Command {
     Evidence(evidence::Args),
     /// Runbooks: list, show, and walk them (checks run live, every step recorded)
     Runbook(runbook::Args),
+    /// Golden Goose packages: create, verify, promote through stages, roll back, archive
+    Package(package::Args),
     /// Print every series a metrics page exports, as gander parses it
     Scrape(scrape::Args),
     /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
@@ -120,6 +123,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Verify(a) => verify::run(cli.config, state, a),
         Command::Evidence(a) => evidence::run(cli.config, state, a),
         Command::Runbook(a) => runbook::run(cli.config, state, a),
+        Command::Package(a) => package::run(cli.config, state, a),
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
     }

@@ -361,7 +361,7 @@ fn write_config(
     if let Some(u) = prometheus_url {
         let _ = writeln!(org, "  prometheus_url: {u}");
     }
-    org.push_str("  poll_interval: 5s\n  request_timeout: 2s\napproval:\n  required_approvals: 1\n  four_eyes: true\n  expiry: 24h\n  soak_time: 0s\n  groups:\n    sre: [alice, bob]\n  default_approvers: [\"group:sre\"]\n");
+    org.push_str("  poll_interval: 5s\n  request_timeout: 2s\napproval:\n  required_approvals: 1\n  four_eyes: true\n  expiry: 24h\n  soak_time: 0s\n  groups:\n    sre: [alice, bob]\n  default_approvers: [\"group:sre\"]\npackaging:\n  stages: [dev, staging, prod]\n  require_approval_for: [prod]\n  keep_per_stage: 2\n");
     write_atomic(&dir.join("org-config.yaml"), &org)?;
     for (i, p) in planned.iter().enumerate() {
         let mut s = String::new();
