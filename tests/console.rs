@@ -131,6 +131,7 @@ fn model(identity: &str) -> Model {
                 "chain #2 service-b validation by alice".into(),
             ],
             walks: vec![],
+            packages: Default::default(),
             error: None,
         })),
     );

@@ -35,10 +35,11 @@ pub enum Action {
     Alerts,
     Log,
     Runbooks,
+    Packages,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::Quit,
         Action::NextPanel,
         Action::PrevPanel,
@@ -64,6 +65,7 @@ impl Action {
         Action::Alerts,
         Action::Log,
         Action::Runbooks,
+        Action::Packages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +95,7 @@ impl Action {
             Action::Alerts => "alerts",
             Action::Log => "log",
             Action::Runbooks => "runbooks",
+            Action::Packages => "packages",
         }
     }
 
@@ -123,6 +126,7 @@ impl Action {
             Action::Alerts => "alerts",
             Action::Log => "log",
             Action::Runbooks => "runbooks",
+            Action::Packages => "packages",
         }
     }
 
@@ -158,6 +162,7 @@ impl Action {
             Action::Alerts => &["5"],
             Action::Log => &["6"],
             Action::Runbooks => &["7"],
+            Action::Packages => &["8"],
         }
     }
 }

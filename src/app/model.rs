@@ -24,10 +24,11 @@ pub enum Panel {
     Alerts,
     Log,
     Runbooks,
+    Packages,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 7] = [
+    pub const ALL: [Panel; 8] = [
         Panel::Grid,
         Panel::Graph,
         Panel::Pipeline,
@@ -35,6 +36,7 @@ impl Panel {
         Panel::Alerts,
         Panel::Log,
         Panel::Runbooks,
+        Panel::Packages,
     ];
 
     pub fn title(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Panel {
             Panel::Alerts => "Alerts",
             Panel::Log => "Log",
             Panel::Runbooks => "Runbooks",
+            Panel::Packages => "Packages",
         }
     }
 
@@ -149,6 +152,8 @@ pub struct StoreView {
     pub recent: Vec<String>,
     /// Runbook walks on record.
     pub walks: Vec<crate::engine::walk::Walk>,
+    /// Golden Goose packages and what each stage runs.
+    pub packages: crate::engine::package::Stages,
     pub error: Option<String>,
 }
 
@@ -169,7 +174,7 @@ pub struct Model {
     /// Derived: service name -> the services that depend on it directly.
     pub dependents: std::collections::HashMap<String, Vec<String>>,
     pub panel: Panel,
-    pub cursor: [usize; 7],
+    pub cursor: [usize; 8],
     pub filter: String,
     pub input: Option<Input>,
     pub popup: Option<Popup>,
@@ -217,7 +222,7 @@ impl Model {
             index: std::collections::HashMap::new(),
             dependents: std::collections::HashMap::new(),
             panel: Panel::Grid,
-            cursor: [0; 7],
+            cursor: [0; 8],
             filter: String::new(),
             input: None,
             popup: None,
@@ -377,6 +382,7 @@ impl Model {
             Panel::Alerts => self.alerts().len(),
             Panel::Log => self.log.len(),
             Panel::Runbooks => self.runbooks.len(),
+            Panel::Packages => self.store.packages.packages.len(),
         }
     }
 
@@ -413,7 +419,7 @@ impl Model {
                 .get(self.cursor())
                 .map(|a| a.service.clone())
                 .filter(|s| !s.is_empty()),
-            Panel::Log | Panel::Runbooks => None,
+            Panel::Log | Panel::Runbooks | Panel::Packages => None,
         }
     }
 }

@@ -113,6 +113,7 @@ pub fn load_store_view(
         ledger,
         chain: Some(facts.chain),
         walks: crate::engine::walk::fold(&store_ctx::records(&read)),
+        packages: crate::engine::package::fold(&store_ctx::records(&read)),
         recent,
         error: read.torn.as_ref().map(|t| format!("the chain ends in a torn record at line {} (crash mid-append); the next write sets it aside", t.line)),
     }

@@ -57,7 +57,7 @@ pub enum Command {
 }
 
 /// The `:` commands, for completion and help.
-pub const COMMANDS: [&str; 13] = [
+pub const COMMANDS: [&str; 14] = [
     "grid",
     "graph",
     "pipeline",
@@ -65,6 +65,7 @@ pub const COMMANDS: [&str; 13] = [
     "alerts",
     "log",
     "runbooks",
+    "packages",
     "help",
     "promote",
     "approve",
@@ -340,6 +341,7 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
         Action::Alerts => m.panel = Panel::Alerts,
         Action::Log => m.panel = Panel::Log,
         Action::Runbooks => m.panel = Panel::Runbooks,
+        Action::Packages => m.panel = Panel::Packages,
     }
     clamp(m);
     Vec::new()
@@ -767,6 +769,7 @@ fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
         "alerts" => Some(Action::Alerts),
         "log" => Some(Action::Log),
         "runbooks" => Some(Action::Runbooks),
+        "packages" => Some(Action::Packages),
         "help" => Some(Action::Help),
         "sort" => Some(Action::Sort),
         "quit" | "q" => Some(Action::Quit),

@@ -92,6 +92,7 @@ pub fn render(f: &mut Frame, m: &Model) {
         Panel::Alerts => panels::alerts::render(f, m, body),
         Panel::Log => panels::log::render(f, m, body),
         Panel::Runbooks => panels::runbooks::render(f, m, body),
+        Panel::Packages => panels::packages::render(f, m, body),
     }
     render_foot(f, m, foot);
     match &m.popup {
@@ -198,18 +199,32 @@ fn render_tabs(f: &mut Frame, m: &Model, area: Rect) {
             Panel::Alerts => Action::Alerts,
             Panel::Log => Action::Log,
             Panel::Runbooks => Action::Runbooks,
+            Panel::Packages => Action::Packages,
         });
-        let mut label = format!(" {key} {} ", p.title());
+        // Narrow terminals get short titles so all eight panels fit in 80 columns.
+        let title = if area.width >= 110 {
+            p.title()
+        } else {
+            match p {
+                Panel::Pipeline => "Pipe",
+                Panel::Approvals => "Appr",
+                Panel::Alerts => "Alert",
+                Panel::Runbooks => "Books",
+                Panel::Packages => "Pkgs",
+                other => other.title(),
+            }
+        };
+        let mut label = format!(" {key} {title} ");
         if p == Panel::Approvals {
             let n = m.open_promotions().len();
             if n > 0 {
-                label = format!(" {key} {} ({n}) ", p.title());
+                label = format!(" {key} {title} ({n}) ");
             }
         }
         if p == Panel::Alerts {
             let n = m.alerts().len();
             if n > 0 {
-                label = format!(" {key} {} ({n}) ", p.title());
+                label = format!(" {key} {title} ({n}) ");
             }
         }
         if p == m.panel {

@@ -8,6 +8,7 @@ pub mod graph;
 pub mod grid;
 pub mod help;
 pub mod log;
+pub mod packages;
 pub mod pipeline;
 pub mod runbooks;
 pub mod walk;
