@@ -513,3 +513,90 @@ fn enter_on_an_alert_that_names_a_runbook_starts_a_walk_for_its_service() {
         }]
     );
 }
+
+#[test]
+fn the_packages_panel_promotes_approves_and_rolls_back_through_confirmed_dialogs() {
+    use gander::engine::package::{Snapshot, Stages};
+    let mut m = model("bob");
+    let mut st = Stages::default();
+    st.packages.insert(
+        "gg-1.0.0".into(),
+        ("1.0.0".into(), vec!["service-a".into()]),
+    );
+    st.history.insert(
+        "staging".into(),
+        vec![Snapshot {
+            package: "gg-1.0.0".into(),
+            since: "2026-11-22T09:00:00Z".into(),
+            by: "alice".into(),
+            seq: 9,
+            reason: String::new(),
+        }],
+    );
+    st.requests
+        .insert(("gg-1.0.0".into(), "prod".into()), ("alice".into(), vec![]));
+    m.store.packages = st;
+    press(&mut m, "8");
+    assert_eq!(m.panel, Panel::Packages);
+    // p: the next stage after staging is prod.
+    press(&mut m, "p");
+    let Some(Popup::Dialog(d)) = m.popup.clone() else {
+        panic!("{:?}", m.popup)
+    };
+    assert!(
+        d.info[0] == "gg-1.0.0 -> prod" && d.info[1].contains("needs an approval"),
+        "{:?}",
+        d.info
+    );
+    update(&mut m, code(KeyCode::Esc));
+    // a: bob approves alice's request, after confirming.
+    press(&mut m, "a");
+    update(&mut m, code(KeyCode::Enter));
+    let cmds = press(&mut m, "y");
+    assert_eq!(
+        cmds,
+        vec![Command::Package {
+            what: "package approve gg-1.0.0 -> prod".into(),
+            args: vec![
+                "approve".into(),
+                "gg-1.0.0".into(),
+                "--stage".into(),
+                "prod".into()
+            ]
+        }]
+    );
+    // :rollback needs a reason.
+    press(&mut m, ":rollback staging");
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    let Some(Popup::Dialog(d)) = m.popup.clone() else {
+        panic!()
+    };
+    assert!(!d.confirming);
+    press(&mut m, "bad build");
+    update(&mut m, code(KeyCode::Enter));
+    let cmds = press(&mut m, "y");
+    assert_eq!(
+        cmds,
+        vec![Command::Package {
+            what: "package rollback staging".into(),
+            args: vec![
+                "rollback".into(),
+                "staging".into(),
+                "--reason".into(),
+                "bad build".into()
+            ]
+        }]
+    );
+    // Alice cannot approve her own request: shown before any key.
+    let mut m2 = model("alice");
+    m2.store.packages = m.store.packages.clone();
+    press(&mut m2, "8a");
+    let Some(Popup::Dialog(d)) = m2.popup.clone() else {
+        panic!()
+    };
+    assert_eq!(
+        d.blocked.as_deref(),
+        Some("four-eyes: you (alice) requested it")
+    );
+}

@@ -76,8 +76,21 @@ pub enum Input {
 /// What a confirmation dialog will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialogAction {
-    Promote { service: String, to: String },
-    Vote { id: String, approve: bool },
+    Promote {
+        service: String,
+        to: String,
+    },
+    Vote {
+        id: String,
+        approve: bool,
+    },
+    /// A `gander package …` action: its arguments (the reason is appended) and whether a
+    /// reason is required.
+    Package {
+        title: String,
+        args: Vec<String>,
+        needs_reason: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

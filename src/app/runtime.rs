@@ -220,6 +220,46 @@ impl Job {
     }
 }
 
+/// Run `gander package ARGS…` as a child process of this very binary (argv, no shell),
+/// so the console and the CLI share one code path; its output becomes what it said.
+fn run_package(
+    config_dir: &std::path::Path,
+    state: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+    args: &[String],
+) -> crate::cli::record::Said {
+    let mut cmd =
+        std::process::Command::new(std::env::current_exe().unwrap_or_else(|_| "gander".into()));
+    cmd.arg("--config").arg(config_dir);
+    if let Some(s) = state {
+        cmd.arg("--state-dir").arg(s);
+    }
+    cmd.arg("package")
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    if let Some(k) = key {
+        cmd.env("GANDER_KEY", k);
+    }
+    match cmd.output() {
+        Ok(o) => crate::cli::record::Said {
+            out: String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            err: String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .map(|l| l.trim_start_matches("gander: ").to_string())
+                .collect(),
+            code: o.status.code().unwrap_or(2),
+        },
+        Err(e) => crate::cli::record::Said {
+            err: vec![format!("cannot run gander package: {e}")],
+            code: 2,
+            ..Default::default()
+        },
+    }
+}
+
 /// Run the console until the operator quits or a signal arrives; returns the exit code.
 pub fn run(opts: Options) -> i32 {
     match tokio::runtime::Builder::new_multi_thread()
@@ -486,6 +526,18 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options) -> i32 {
                                 )
                             },
                         ));
+                    }
+                    Command::Package { what, args } => {
+                        let (dir, state, key, tx) = (
+                            opts.config_dir.clone(),
+                            opts.state_dir.clone(),
+                            opts.key.clone(),
+                            done_tx.clone(),
+                        );
+                        tokio::task::spawn_blocking(move || {
+                            let said = run_package(&dir, state.as_deref(), key.as_deref(), &args);
+                            let _ = tx.blocking_send(Msg::Done { what, said });
+                        });
                     }
                     Command::RunbookResume { id } => {
                         let books = model.runbooks.clone();

@@ -42,6 +42,11 @@ pub enum Command {
     },
     /// Read the store again now (after an action).
     ReloadStore,
+    /// `gander package ARGS…`, run as its own process (the CLI's code path, argv only).
+    Package {
+        what: String,
+        args: Vec<String>,
+    },
     RunbookStart {
         name: String,
         service: String,
@@ -313,6 +318,8 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
                 Sort::Health => Sort::Order,
             }
         }
+        Action::Promote if m.panel == Panel::Packages => package_promote(m),
+        Action::Approve if m.panel == Panel::Packages => package_approve(m),
         Action::Promote => {
             if let Some(s) = m.selected_service() {
                 open_promote(m, &s, None);
@@ -385,6 +392,105 @@ fn open_promote(m: &mut Model, service: &str, to: Option<&str>) {
         confirming: false,
         blocked,
     }));
+}
+
+/// The package under the cursor in the Packages panel.
+fn selected_package(m: &Model) -> Option<String> {
+    m.store.packages.packages.keys().nth(m.cursor()).cloned()
+}
+
+fn package_dialog(
+    m: &mut Model,
+    title: String,
+    args: Vec<String>,
+    info: Vec<String>,
+    needs_reason: bool,
+) {
+    let blocked = m
+        .identity
+        .as_ref()
+        .err()
+        .map(|e| format!("no identity: {e}"));
+    m.popup = Some(Popup::Dialog(Dialog {
+        action: DialogAction::Package {
+            title,
+            args,
+            needs_reason,
+        },
+        info,
+        reason: String::new(),
+        confirming: false,
+        blocked,
+    }));
+}
+
+/// Promote the selected package to the stage after the furthest one that runs it.
+fn package_promote(m: &mut Model) {
+    let Some(id) = selected_package(m) else {
+        return;
+    };
+    let stages = m.config.org.packaging.stages.clone();
+    let st = &m.store.packages;
+    let furthest = stages
+        .iter()
+        .rposition(|s| st.current(s).is_some_and(|c| c.package == id));
+    let next = match furthest {
+        None => stages.first().cloned(),
+        Some(i) => stages.get(i + 1).cloned(),
+    };
+    let Some(to) = next else {
+        m.push_log("info", format!("{id} already runs in the last stage"));
+        return;
+    };
+    let mut info = vec![format!("{id} -> {to}")];
+    if m.config.org.packaging.require_approval_for.contains(&to) {
+        info.push(format!(
+            "`{to}` needs an approval by someone other than you"
+        ));
+    }
+    info.push("the release criteria and the package's digests are checked again".into());
+    package_dialog(
+        m,
+        format!("package promote {id} -> {to}"),
+        vec!["promote".into(), id, "--to".into(), to],
+        info,
+        false,
+    );
+}
+
+/// Approve the selected package's pending request.
+fn package_approve(m: &mut Model) {
+    let Some(id) = selected_package(m) else {
+        return;
+    };
+    let pending: Vec<(String, String)> = m
+        .store
+        .packages
+        .requests
+        .iter()
+        .filter(|((p, _), _)| *p == id)
+        .map(|((_, s), (r, _))| (s.clone(), r.clone()))
+        .collect();
+    let Some((stage, requester)) = pending.into_iter().next() else {
+        m.push_log(
+            "info",
+            format!("{id} has no promotion waiting for approval"),
+        );
+        return;
+    };
+    let info = vec![format!("{id} -> {stage}, requested by {requester}")];
+    package_dialog(
+        m,
+        format!("package approve {id} -> {stage}"),
+        vec!["approve".into(), id, "--stage".into(), stage],
+        info,
+        false,
+    );
+    if let (Ok(me), Some(Popup::Dialog(d))) = (&m.identity, m.popup.as_mut()) {
+        if *me == requester {
+            d.blocked = Some(format!("four-eyes: you ({me}) requested it"));
+        }
+    }
 }
 
 fn open_vote(m: &mut Model, id: &str, approve: bool) {
@@ -517,6 +623,19 @@ fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                                     reason: d.reason.clone(),
                                 },
                             ),
+                            DialogAction::Package { title, args, .. } => {
+                                let mut args = args.clone();
+                                if !d.reason.is_empty() {
+                                    args.extend(["--reason".to_string(), d.reason.clone()]);
+                                }
+                                (
+                                    title.clone(),
+                                    Command::Package {
+                                        what: title.clone(),
+                                        args,
+                                    },
+                                )
+                            }
                         };
                         m.busy = Some(what);
                         vec![cmd]
@@ -531,8 +650,14 @@ fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
             }
             match k.code {
                 KeyCode::Enter => {
-                    let needs_reason =
-                        matches!(d.action, DialogAction::Vote { approve: false, .. });
+                    let needs_reason = matches!(
+                        d.action,
+                        DialogAction::Vote { approve: false, .. }
+                            | DialogAction::Package {
+                                needs_reason: true,
+                                ..
+                            }
+                    );
                     if needs_reason && d.reason.trim().is_empty() {
                         d.info.retain(|l| l != "a rejection needs a reason");
                         d.info.push("a rejection needs a reason".into());
@@ -792,6 +917,23 @@ fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
                 name: name.to_string(),
                 service: svc.to_string(),
             }];
+        }
+        ("rollback", Some(stage), _) if !m.read_only => {
+            let cur = m
+                .store
+                .packages
+                .current(stage)
+                .map(|s| s.package.clone())
+                .unwrap_or_else(|| "nothing".into());
+            package_dialog(
+                m,
+                format!("package rollback {stage}"),
+                vec!["rollback".into(), stage.to_string()],
+                vec![format!(
+                    "`{stage}` runs {cur}; it goes back to its previous snapshot, verified again"
+                )],
+                true,
+            );
         }
         ("walk", Some(id), _) => {
             m.popup = Some(Popup::Walk(WalkView {

@@ -13,6 +13,7 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         DialogAction::Promote { service, to } => format!(" promote {service} -> {to} "),
         DialogAction::Vote { id, approve: true } => format!(" approve {id} "),
         DialogAction::Vote { id, approve: false } => format!(" reject {id} "),
+        DialogAction::Package { title, .. } => format!(" {title} "),
     };
     let mut lines: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
     lines.push(Line::raw(""));
@@ -38,7 +39,14 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
             Span::raw(" cancel"),
         ]));
     } else {
-        let needs = matches!(d.action, DialogAction::Vote { approve: false, .. });
+        let needs = matches!(
+            d.action,
+            DialogAction::Vote { approve: false, .. }
+                | DialogAction::Package {
+                    needs_reason: true,
+                    ..
+                }
+        );
         lines.push(Line::from(vec![
             Span::raw(if needs {
                 "reason (required): "
