@@ -1,5 +1,8 @@
 //! The `gander` binary as scripts and people use it: exit codes, text and JSON.
 
+mod common;
+use common::copy_dir;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
@@ -425,19 +428,6 @@ fn help_and_version_work_everywhere() {
     assert!(err.contains("--to <STATE>"), "{err}");
     let (code, _, _) = run(h.path(), &["frobnicate"]);
     assert_eq!(code, 2);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! red with the failing test and the file, a passing one turns it green, the chain holds
 //! both by digest, and a batch with one unreadable file records nothing.
 
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -52,19 +55,6 @@ impl Org {
 
     fn state(&self) -> PathBuf {
         self.dir.path().join("state")
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
     }
 }
 

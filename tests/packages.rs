@@ -3,87 +3,24 @@
 //! prod with four-eyes approval, rolled back, archived; tampering and criteria failures
 //! each refused with their reason. The chain verifies throughout.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-struct Demo {
-    child: Child,
-    config: PathBuf,
-    state: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{Demo, copy_dir};
 
 fn demo() -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gander"))
-        .arg("--state-dir")
-        .arg(dir.path())
-        .args(["demo", "--serve-only", "--steady"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    Demo {
-        child,
-        config: PathBuf::from(v["config"].as_str().unwrap()),
-        state: PathBuf::from(v["state_dir"].as_str().unwrap()),
-        _dir: dir,
-    }
+    Demo::start()
 }
 
-impl Demo {
-    fn run(&self, who: &str, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_gander"))
-            .arg("--config")
-            .arg(&self.config)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(args)
-            .env("GANDER_KEY", self.state.join("keys").join(who))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into(),
-            String::from_utf8_lossy(&out.stderr).into(),
-        )
-    }
+trait Packages {
+    fn pkg(&self, id: &str) -> PathBuf;
+}
 
-    fn verify_chain(&self) {
-        let (code, out, _) = self.run("alice", &["verify"]);
-        assert_eq!(code, 0, "{out}");
-    }
-
+impl Packages for Demo {
     fn pkg(&self, id: &str) -> PathBuf {
         self.state.join("packages").join(id)
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
     }
 }
 

@@ -3,74 +3,29 @@
 //! kill, and command steps that take hostile parameters literally, stop at their
 //! timeout and keep bounded output. Everything ends in a chain that verifies.
 
-use std::io::BufRead;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-struct Demo {
-    child: Child,
-    config: PathBuf,
-    state: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::Demo;
 
 fn demo() -> Demo {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gander"))
-        .arg("--state-dir")
-        .arg(dir.path())
-        .args(["demo", "--serve-only", "--steady"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    Demo {
-        child,
-        config: PathBuf::from(v["config"].as_str().unwrap()),
-        state: PathBuf::from(v["state_dir"].as_str().unwrap()),
-        _dir: dir,
-    }
+    Demo::start()
 }
 
-impl Demo {
-    fn run(&self, who: &str, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_gander"))
-            .arg("--config")
-            .arg(&self.config)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args(args)
-            .env("GANDER_KEY", self.state.join("keys").join(who))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into(),
-            String::from_utf8_lossy(&out.stderr).into(),
-        )
-    }
+trait Walks {
+    fn walk_id(out: &str) -> String;
+    fn verify(&self);
+    fn walk(&self, id: &str) -> serde_json::Value;
+}
 
+impl Walks for Demo {
     fn walk_id(out: &str) -> String {
         out.split(':').next().unwrap().trim().to_string()
     }
 
     fn verify(&self) {
-        let (code, out, _) = self.run("alice", &["verify"]);
-        assert_eq!(code, 0, "{out}");
+        self.verify_chain();
     }
 
     fn walk(&self, id: &str) -> serde_json::Value {

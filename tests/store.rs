@@ -2,6 +2,9 @@
 //! OpenSSH keys, interop with `ssh-keygen -Y` and `jq | sha256sum`, bad input that
 //! writes nothing, tampering named by `gander verify`, concurrent writers, and crashes.
 
+mod common;
+use common::copy_dir;
+
 use gander::engine::chain::{Record, parse_line};
 use gander::engine::identity::AllowedSigners;
 use std::path::{Path, PathBuf};
@@ -120,19 +123,6 @@ impl Org {
         );
         assert_eq!(code, 0, "{out}{err}");
         out.split(':').next().unwrap().trim().to_string()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
     }
 }
 
