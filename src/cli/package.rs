@@ -105,31 +105,18 @@ fn open_write(
     state: Option<&Path>,
     key: Option<&Path>,
 ) -> Result<W, i32> {
-    let (signer, signers) = store_ctx::signer(dir, config, key)?;
-    let store = store_ctx::open_store(state)?;
-    let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
+    let mut said = super::record::Said::default();
+    let w = store_ctx::open_writer(config, dir, state, key, &mut said);
+    for e in &said.err {
         eprintln!("gander: {e}");
-        EXIT_FAILED
-    })?;
-    let mut read = store.read(&lock).map_err(|e| {
-        eprintln!("gander: {e}");
-        EXIT_USAGE
-    })?;
-    if read.torn.is_some() {
-        if let Ok(Some(p)) = store.set_aside_torn(&lock, &read) {
-            eprintln!(
-                "gander: the chain ended in a torn record; it was moved to {}",
-                p.display()
-            );
-            read.torn = None;
-        }
     }
+    let w = w?;
     Ok(W {
-        store,
-        lock,
-        read,
-        signer,
-        signers,
+        store: w.store,
+        lock: w.lock,
+        read: w.read,
+        signer: w.signer,
+        signers: w.signers,
     })
 }
 

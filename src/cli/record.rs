@@ -4,7 +4,7 @@
 //! The cores ([`request`], [`cast`]) return what they have to say, so the CLI prints it
 //! and the console shows it.
 
-use super::store_ctx::{self, LOCK_WAIT};
+use super::store_ctx;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::engine::config::Config;
 use crate::engine::facts::{Facts, Known, Request};
@@ -72,50 +72,13 @@ fn begin(
     key: Option<&Path>,
     said: &mut Said,
 ) -> Result<Session, i32> {
-    // Identity first: a bad key path or an unknown key writes nothing.
-    let (signer, signers) = store_ctx::try_signer(config_dir, config, key).map_err(|e| {
-        said.err.push(e);
-        EXIT_USAGE
-    })?;
-    let store = store_ctx::try_open_store(state).map_err(|e| {
-        said.err.push(e);
-        EXIT_USAGE
-    })?;
-    let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
-        said.err.push(e.to_string());
-        EXIT_FAILED
-    })?;
-    if let Some(prev) = &lock.recovered_from {
-        said.err.push(format!(
-            "note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
-        ));
-    }
-    let mut read = store.read(&lock).map_err(|e| {
-        said.err.push(e.to_string());
-        EXIT_USAGE
-    })?;
-    if read.torn.is_some() {
-        match store.set_aside_torn(&lock, &read) {
-            Ok(Some(path)) => {
-                said.err.push(format!(
-                    "the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
-                    path.display()
-                ));
-                read.torn = None;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                said.err.push(e.to_string());
-                return Err(EXIT_USAGE);
-            }
-        }
-    }
+    let w = store_ctx::open_writer(config, config_dir, state, key, said)?;
     Ok(Session {
-        store,
-        lock,
-        read,
-        signer,
-        signers,
+        store: w.store,
+        lock: w.lock,
+        read: w.read,
+        signer: w.signer,
+        signers: w.signers,
         now: Utc::now(),
     })
 }

@@ -712,37 +712,13 @@ impl Session {
         key: Option<&Path>,
         said: &mut Said,
     ) -> Result<Session, i32> {
-        let (signer, signers) = store_ctx::try_signer(config_dir, config, key).map_err(|e| {
-            said.err.push(e);
-            EXIT_USAGE
-        })?;
-        let store = store_ctx::try_open_store(state).map_err(|e| {
-            said.err.push(e);
-            EXIT_USAGE
-        })?;
-        let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
-            said.err.push(e.to_string());
-            EXIT_FAILED
-        })?;
-        let mut read = store.read(&lock).map_err(|e| {
-            said.err.push(e.to_string());
-            EXIT_USAGE
-        })?;
-        if read.torn.is_some() {
-            if let Ok(Some(p)) = store.set_aside_torn(&lock, &read) {
-                said.err.push(format!(
-                    "the chain ended in a torn record; it was moved to {}",
-                    p.display()
-                ));
-                read.torn = None;
-            }
-        }
+        let w = store_ctx::open_writer(config, config_dir, state, key, said)?;
         Ok(Session {
-            store,
-            lock,
-            read,
-            signer,
-            signers,
+            store: w.store,
+            lock: w.lock,
+            read: w.read,
+            signer: w.signer,
+            signers: w.signers,
         })
     }
 

@@ -148,3 +148,68 @@ pub fn read_into(
     let (_, signers) = load_signers(config_dir, config);
     Some(apply(&store, &read, signers.as_ref().ok(), facts))
 }
+
+/// What a command that writes to the chain holds: the store, its exclusive lock, the chain
+/// as read under it (a torn tail already set aside), and the operator's identity.
+pub struct Writer {
+    pub store: Store,
+    pub lock: crate::io::store::Lock,
+    pub read: ChainRead,
+    pub signer: crate::io::store::Signer,
+    pub signers: AllowedSigners,
+}
+
+/// Identity first (a bad key path or an unknown key writes nothing), then the exclusive
+/// lock and the chain. Problems and notes go to `said.err`; the error is the exit code.
+pub fn open_writer(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+    key: Option<&Path>,
+    said: &mut super::record::Said,
+) -> Result<Writer, i32> {
+    let (signer, signers) = try_signer(config_dir, config, key).map_err(|e| {
+        said.err.push(e);
+        super::EXIT_USAGE
+    })?;
+    let store = try_open_store(state).map_err(|e| {
+        said.err.push(e);
+        super::EXIT_USAGE
+    })?;
+    let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
+        said.err.push(e.to_string());
+        super::EXIT_FAILED
+    })?;
+    if let Some(prev) = &lock.recovered_from {
+        said.err.push(format!(
+            "note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
+        ));
+    }
+    let mut read = store.read(&lock).map_err(|e| {
+        said.err.push(e.to_string());
+        super::EXIT_USAGE
+    })?;
+    if read.torn.is_some() {
+        match store.set_aside_torn(&lock, &read) {
+            Ok(Some(path)) => {
+                said.err.push(format!(
+                    "the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
+                    path.display()
+                ));
+                read.torn = None;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                said.err.push(e.to_string());
+                return Err(super::EXIT_USAGE);
+            }
+        }
+    }
+    Ok(Writer {
+        store,
+        lock,
+        read,
+        signer,
+        signers,
+    })
+}
