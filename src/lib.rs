@@ -9,4 +9,5 @@ pub mod engine;
 pub mod evidence;
 pub mod io;
 pub mod metrics;
+pub mod ops;
 pub mod ui;

@@ -12,6 +12,7 @@ use gander::engine::facts::Known;
 use gander::engine::ledger::{Ledger, chain_facts};
 use gander::engine::live::{Component, HealthReport, Observation, Probe};
 use gander::metrics::derive::Summary;
+use gander::ops::packages::PackageCmd;
 use gander::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -438,7 +439,7 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
         cmds,
         vec![Command::RunbookStep {
             id: "RBW-20261122-000007".into(),
-            action: gander::cli::runbook::StepAction::Approve,
+            action: gander::ops::walks::StepAction::Approve,
             note: String::new()
         }]
     );
@@ -451,7 +452,7 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
         cmds,
         vec![Command::RunbookStep {
             id: "RBW-20261122-000007".into(),
-            action: gander::cli::runbook::StepAction::Skip("flaky".into()),
+            action: gander::ops::walks::StepAction::Skip("flaky".into()),
             note: String::new()
         }]
     );
@@ -555,15 +556,10 @@ fn the_packages_panel_promotes_approves_and_rolls_back_through_confirmed_dialogs
     let cmds = press(&mut m, "y");
     assert_eq!(
         cmds,
-        vec![Command::Package {
-            what: "package approve gg-1.0.0 -> prod".into(),
-            args: vec![
-                "approve".into(),
-                "gg-1.0.0".into(),
-                "--stage".into(),
-                "prod".into()
-            ]
-        }]
+        vec![Command::Package(PackageCmd::Approve {
+            id: "gg-1.0.0".into(),
+            stage: "prod".into(),
+        })]
     );
     // :rollback needs a reason.
     press(&mut m, ":rollback staging");
@@ -578,15 +574,11 @@ fn the_packages_panel_promotes_approves_and_rolls_back_through_confirmed_dialogs
     let cmds = press(&mut m, "y");
     assert_eq!(
         cmds,
-        vec![Command::Package {
-            what: "package rollback staging".into(),
-            args: vec![
-                "rollback".into(),
-                "staging".into(),
-                "--reason".into(),
-                "bad build".into()
-            ]
-        }]
+        vec![Command::Package(PackageCmd::Rollback {
+            stage: "staging".into(),
+            to: None,
+            reason: "bad build".into(),
+        })]
     );
     // Alice cannot approve her own request: shown before any key.
     let mut m2 = model("alice");
@@ -597,6 +589,6 @@ fn the_packages_panel_promotes_approves_and_rolls_back_through_confirmed_dialogs
     };
     assert_eq!(
         d.blocked.as_deref(),
-        Some("four-eyes: you (alice) requested it")
+        Some("four-eyes: you (alice) requested gg-1.0.0 and cannot approve it")
     );
 }

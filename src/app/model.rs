@@ -84,11 +84,10 @@ pub enum DialogAction {
         id: String,
         approve: bool,
     },
-    /// A `gander package …` action: its arguments (the reason is appended) and whether a
+    /// A package use case (the reason typed is added on confirming), and whether a
     /// reason is required.
     Package {
-        title: String,
-        args: Vec<String>,
+        cmd: crate::ops::packages::PackageCmd,
         needs_reason: bool,
     },
 }
@@ -176,6 +175,8 @@ pub struct Model {
     pub board: Board,
     pub store: StoreView,
     pub prom_alerts: Vec<Alert>,
+    /// Why Prometheus could not be read, while it cannot.
+    pub prom_error: Option<String>,
     pub now: DateTime<Utc>,
     /// Derived: each service's status, in promotion order (recomputed on refresh).
     pub statuses: Vec<ServiceStatus>,
@@ -228,6 +229,7 @@ impl Model {
             board: Board::default(),
             store: StoreView::default(),
             prom_alerts: Vec::new(),
+            prom_error: None,
             now,
             statuses: Vec::new(),
             local_alerts: Vec::new(),

@@ -5,10 +5,12 @@ use super::keymap::Action;
 use super::model::{
     Dialog, DialogAction, Input, Model, Panel, Popup, Sort, StoreView, WalkInput, WalkView,
 };
-use crate::cli::record::Said;
-use crate::cli::runbook::StepAction;
+use crate::engine::authority::{self, Vote};
 use crate::engine::live::Observation;
 use crate::io::prometheus::Alert;
+use crate::ops::Said;
+use crate::ops::packages::PackageCmd;
+use crate::ops::walks::StepAction;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -19,12 +21,23 @@ pub enum Msg {
     Observation(Box<Observation>),
     Store(Box<StoreView>),
     PromAlerts(Vec<Alert>),
+    /// Prometheus could not be read (unreachable, auth refused, TLS): shown, not dropped.
+    PromError(Option<String>),
     Tick(DateTime<Utc>),
     /// An action's outcome.
     Done {
         what: String,
+        kind: Outcome,
         said: Said,
     },
+}
+
+/// Which kind of use case an outcome comes from: a walk's outcome opens the walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Promotion,
+    Walk,
+    Package,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +55,8 @@ pub enum Command {
     },
     /// Read the store again now (after an action).
     ReloadStore,
-    /// `gander package ARGS…`, run as its own process (the CLI's code path, argv only).
-    Package {
-        what: String,
-        args: Vec<String>,
-    },
+    /// A package use case (`ops::packages`), run in-process like votes and walks.
+    Package(PackageCmd),
     RunbookStart {
         name: String,
         service: String,
@@ -56,7 +66,7 @@ pub enum Command {
     },
     RunbookStep {
         id: String,
-        action: crate::cli::runbook::StepAction,
+        action: StepAction,
         note: String,
     },
 }
@@ -148,7 +158,23 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             clamp(m);
             Vec::new()
         }
-        Msg::Done { what, said } if what.starts_with("runbook") => {
+        Msg::PromError(e) => {
+            if e != m.prom_error {
+                if let Some(e) = &e {
+                    m.push_log("warn", format!("prometheus: {e}"));
+                } else if m.prom_error.is_some() {
+                    m.push_log("info", "prometheus: answering again");
+                }
+                m.prom_error = e;
+                m.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Done {
+            what,
+            kind: Outcome::Walk,
+            said,
+        } => {
             m.busy = None;
             for l in said.out.iter().chain(said.err.iter()) {
                 m.push_log(
@@ -158,15 +184,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             let mut lines = said.out.clone();
             lines.extend(said.err.iter().cloned());
-            // A new walk's id is the first word of its first line.
+            // The walk it is about (a new walk's id comes with its outcome).
             let id = match &m.popup {
                 Some(Popup::Walk(v)) => Some(v.id.clone()),
-                _ => said
-                    .out
-                    .first()
-                    .and_then(|l| l.split(':').next())
-                    .filter(|s| s.starts_with("RBW-"))
-                    .map(str::to_string),
+                _ => said.subject.clone(),
             };
             m.popup = Some(match id {
                 Some(id) => Popup::Walk(WalkView {
@@ -182,7 +203,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             m.dirty = true;
             vec![Command::ReloadStore]
         }
-        Msg::Done { what, said } => {
+        Msg::Done { what, said, .. } => {
             m.busy = None;
             let ok = said.code == 0;
             for l in &said.out {
@@ -399,24 +420,14 @@ fn selected_package(m: &Model) -> Option<String> {
     m.store.packages.packages.keys().nth(m.cursor()).cloned()
 }
 
-fn package_dialog(
-    m: &mut Model,
-    title: String,
-    args: Vec<String>,
-    info: Vec<String>,
-    needs_reason: bool,
-) {
+fn package_dialog(m: &mut Model, cmd: PackageCmd, info: Vec<String>, needs_reason: bool) {
     let blocked = m
         .identity
         .as_ref()
         .err()
         .map(|e| format!("no identity: {e}"));
     m.popup = Some(Popup::Dialog(Dialog {
-        action: DialogAction::Package {
-            title,
-            args,
-            needs_reason,
-        },
+        action: DialogAction::Package { cmd, needs_reason },
         info,
         reason: String::new(),
         confirming: false,
@@ -451,8 +462,11 @@ fn package_promote(m: &mut Model) {
     info.push("the release criteria and the package's digests are checked again".into());
     package_dialog(
         m,
-        format!("package promote {id} -> {to}"),
-        vec!["promote".into(), id, "--to".into(), to],
+        PackageCmd::Promote {
+            id,
+            to,
+            reason: String::new(),
+        },
         info,
         false,
     );
@@ -479,17 +493,13 @@ fn package_approve(m: &mut Model) {
         return;
     };
     let info = vec![format!("{id} -> {stage}, requested by {requester}")];
-    package_dialog(
-        m,
-        format!("package approve {id} -> {stage}"),
-        vec!["approve".into(), id, "--stage".into(), stage],
-        info,
-        false,
-    );
-    if let (Ok(me), Some(Popup::Dialog(d))) = (&m.identity, m.popup.as_mut()) {
-        if *me == requester {
-            d.blocked = Some(format!("four-eyes: you ({me}) requested it"));
-        }
+    let refusal = match &m.identity {
+        Ok(me) => authority::may_approve_stage(&id, &requester, me).err(),
+        Err(_) => None,
+    };
+    package_dialog(m, PackageCmd::Approve { id, stage }, info, false);
+    if let (Some(r), Some(Popup::Dialog(d))) = (refusal, m.popup.as_mut()) {
+        d.blocked = Some(r.to_you());
     }
 }
 
@@ -532,38 +542,23 @@ fn open_vote(m: &mut Model, id: &str, approve: bool) {
                 .join(", ")
         }
     ));
-    let eligible = m
-        .config
-        .service(&p.service)
-        .map(|s| m.config.approvers_of(&s.def))
-        .unwrap_or_default();
+    let vote = if approve { Vote::Approve } else { Vote::Reject };
     let blocked = match &m.identity {
         Err(e) => Some(format!("no identity: {e}")),
-        Ok(me) if approve && m.config.org.approval.four_eyes && *me == p.requester => {
-            Some(format!(
-                "four-eyes: you ({me}) requested this promotion; another approver must ({})",
-                eligible.join(", ")
-            ))
-        }
-        Ok(me) if approve && p.approvals.iter().any(|v| &v.by == me) => {
-            Some(format!("you ({me}) already approved it"))
-        }
-        Ok(me) if !eligible.contains(me) && (approve || *me != p.requester) => Some(format!(
-            "you ({me}) are not an approver of {} ({})",
-            p.service,
-            eligible.join(", ")
-        )),
-        Ok(me) => {
-            info.push(format!(
-                "you ({me}) may {verb}; four-eyes {}",
-                if m.config.org.approval.four_eyes {
-                    "on"
-                } else {
-                    "off"
-                }
-            ));
-            None
-        }
+        Ok(me) => match authority::may_vote(&m.config, &p, me, vote) {
+            Err(r) => Some(r.to_you()),
+            Ok(()) => {
+                info.push(format!(
+                    "you ({me}) may {verb}; four-eyes {}",
+                    if m.config.org.approval.four_eyes {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                ));
+                None
+            }
+        },
     };
     m.popup = Some(Popup::Dialog(Dialog {
         action: DialogAction::Vote {
@@ -623,18 +618,9 @@ fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                                     reason: d.reason.clone(),
                                 },
                             ),
-                            DialogAction::Package { title, args, .. } => {
-                                let mut args = args.clone();
-                                if !d.reason.is_empty() {
-                                    args.extend(["--reason".to_string(), d.reason.clone()]);
-                                }
-                                (
-                                    title.clone(),
-                                    Command::Package {
-                                        what: title.clone(),
-                                        args,
-                                    },
-                                )
+                            DialogAction::Package { cmd, .. } => {
+                                let cmd = cmd.clone().with_reason(&d.reason);
+                                (cmd.describe(), Command::Package(cmd))
                             }
                         };
                         m.busy = Some(what);
@@ -927,8 +913,11 @@ fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
                 .unwrap_or_else(|| "nothing".into());
             package_dialog(
                 m,
-                format!("package rollback {stage}"),
-                vec!["rollback".into(), stage.to_string()],
+                PackageCmd::Rollback {
+                    stage: stage.to_string(),
+                    to: None,
+                    reason: String::new(),
+                },
                 vec![format!(
                     "`{stage}` runs {cur}; it goes back to its previous snapshot, verified again"
                 )],

@@ -116,6 +116,10 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if let Err(e) = crate::ops::evidence::seed_demo(&dir, &running.config_dir, &running.artifacts) {
+        eprintln!("gander: cannot record the demo's evidence: {e}");
+        return EXIT_USAGE;
+    }
     use std::io::IsTerminal;
     if !args.serve_only && args.rounds.is_none() && std::io::stdout().is_terminal() {
         let config = match crate::io::config_dir::load_dir(&running.config_dir).map(|l| l.config) {
@@ -191,7 +195,7 @@ async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
     };
     let targets = Target::from_config(&config);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    poll::spawn(http, targets, interval, super::live::CONCURRENCY, tx);
+    poll::spawn(http, targets, interval, crate::ops::live::CONCURRENCY, tx);
     let graph = DepGraph::from_config(&config);
     let mut board = Board::default();
     let mut tick = tokio::time::interval(interval);

@@ -5,7 +5,6 @@
 
 pub mod demo;
 pub mod evidence;
-pub mod live;
 pub mod order;
 pub mod output;
 pub mod package;
@@ -15,20 +14,19 @@ pub mod record;
 pub mod runbook;
 pub mod scrape;
 pub mod status;
-pub mod store_ctx;
 pub mod validate;
 pub mod verify;
 
+use crate::engine::authority::Vote;
 use crate::engine::config::Config;
 use crate::engine::diag::Diagnostic;
+use crate::engine::facts::Facts;
 use crate::io::config_dir::{self, Located};
+use crate::ops::live::{LiveRound, LiveSource};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FAILED: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_UNREACHABLE: i32 = 3;
+pub use crate::ops::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -117,8 +115,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Order(a) => order::run(cli.config, a),
         Command::Status(a) => status::run(cli.config, state, a),
         Command::Promote(a) => promote::run(cli.config, state, a),
-        Command::Approve(a) => record::vote(cli.config, state, a, true),
-        Command::Reject(a) => record::vote(cli.config, state, a, false),
+        Command::Approve(a) => record::vote(cli.config, state, a, Vote::Approve),
+        Command::Reject(a) => record::vote(cli.config, state, a, Vote::Reject),
         Command::Promotions(a) => promotions::run(cli.config, state, a),
         Command::Verify(a) => verify::run(cli.config, state, a),
         Command::Evidence(a) => evidence::run(cli.config, state, a),
@@ -222,4 +220,23 @@ pub fn load_or_report(flag: Option<PathBuf>) -> Result<(Config, Located), i32> {
             Err(EXIT_USAGE)
         }
     }
+}
+
+/// One live round over the whole org (services and Prometheus) folded into `facts`;
+/// a config problem (an unreadable `ca_file`, an unresolved auth reference) is reported.
+pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
+    LiveSource::from_config(config)
+        .and_then(|src| src.round_blocking(None, facts))
+        .map_err(|e| {
+            eprintln!("gander: {e}");
+            e.code()
+        })
+}
+
+/// The store under the state dir, or a clear error (exit 2).
+pub fn open_store(state: Option<&std::path::Path>) -> Result<crate::io::store::Store, i32> {
+    crate::ops::store::try_open_store(state).map_err(|e| {
+        eprintln!("gander: {e}");
+        EXIT_USAGE
+    })
 }

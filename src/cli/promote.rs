@@ -73,15 +73,16 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     }
     if !args.dry_run {
         // Who is asking, before any network: a bad key writes nothing and waits for nothing.
-        if let Err(code) = super::store_ctx::signer(&located.dir, &config, args.key.as_deref()) {
-            return code;
+        if let Err(e) = crate::ops::store::try_signer(&located.dir, &config, args.key.as_deref()) {
+            eprintln!("gander: {e}");
+            return EXIT_USAGE;
         }
     }
     let now = Utc::now();
     let graph = DepGraph::from_config(&config);
     let mut facts = Facts::from_config(&config, now);
     if !args.offline {
-        match super::live::poll_once(&config, &mut facts) {
+        match super::poll_once(&config, &mut facts) {
             Ok(r) => {
                 let u = r.unreachable();
                 if !u.is_empty() {
@@ -95,16 +96,15 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         }
     }
     if !args.dry_run {
-        return super::record::promote(
-            &config,
+        let ctx = crate::ops::Ctx::new(
+            std::sync::Arc::new(config.clone()),
             &located.dir,
             state.as_deref(),
-            &graph,
-            facts,
-            &args,
-        );
+        )
+        .with_key(args.key.as_deref());
+        return super::record::promote(&ctx, &graph, facts, &args);
     }
-    super::store_ctx::read_into(state.as_deref(), &located.dir, &config, &mut facts);
+    crate::ops::store::read_into(state.as_deref(), &located.dir, &config, &mut facts);
     let Some(p) = plan::plan(&config, &graph, &facts, &args.service, &args.to) else {
         return EXIT_USAGE;
     };

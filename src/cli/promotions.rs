@@ -1,8 +1,8 @@
 //! `gander promotions`: open and recent promotions with their gate verdicts.
 
-use super::store_ctx::{self, LOCK_WAIT};
 use super::{EXIT_OK, EXIT_USAGE, output};
 use crate::engine::ledger::{Ledger, Promotion, PromotionStatus};
+use crate::ops::store::{self as store_ctx, LOCK_WAIT};
 use chrono::Utc;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         Ok(c) => c,
         Err(code) => return code,
     };
-    let store = match store_ctx::open_store(state.as_deref()) {
+    let store = match super::open_store(state.as_deref()) {
         Ok(s) => s,
         Err(c) => return c,
     };

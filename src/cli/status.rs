@@ -39,7 +39,7 @@ struct Report<'a> {
     /// (exit code 3 when not empty).
     unreachable: &'a [String],
     /// The Prometheus server's figures and alerts, when one is configured.
-    prometheus: Option<&'a super::live::PromReport>,
+    prometheus: Option<&'a crate::ops::live::PromReport>,
     /// Alerts gander evaluated itself from the mode thresholds (when Prometheus
     /// alerting is not configured or not reachable).
     local_alerts: &'a [crate::engine::alerts::LocalAlert],
@@ -70,7 +70,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     let round = if args.offline {
         None
     } else {
-        match super::live::poll_once(&config, &mut facts) {
+        match super::poll_once(&config, &mut facts) {
             Ok(r) => Some(r),
             Err(code) => return code,
         }
@@ -78,7 +78,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     let board = round.as_ref().and_then(|r| r.board.clone());
     let prometheus = round.as_ref().and_then(|r| r.prometheus.clone());
     let unreachable_sources = round.as_ref().map(|r| r.unreachable()).unwrap_or_default();
-    super::store_ctx::read_into(state.as_deref(), &located.dir, &config, &mut facts);
+    crate::ops::store::read_into(state.as_deref(), &located.dir, &config, &mut facts);
     let live_of = |name: &str| board.as_ref().and_then(|b| b.services.get(name));
     let mut all = plan::status(&config, &graph, &facts);
     if !args.services.is_empty() {

@@ -1,8 +1,8 @@
 //! `gander verify`: the evidence chain, record by record.
 
-use super::store_ctx::{self, LOCK_WAIT};
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, output};
 use crate::io::store;
+use crate::ops::store::{self as store_ctx, LOCK_WAIT};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -17,7 +17,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         Ok(c) => c,
         Err(code) => return code,
     };
-    let st = match store_ctx::open_store(state.as_deref()) {
+    let st = match super::open_store(state.as_deref()) {
         Ok(s) => s,
         Err(c) => return c,
     };

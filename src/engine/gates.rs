@@ -470,27 +470,21 @@ impl Ctx<'_> {
                 format!("rejected by {}: {}", rej.by, rej.reason),
             );
         }
-        let mut counted: Vec<&str> = Vec::new();
-        let mut ignored: Vec<String> = Vec::new();
-        for a in &req.approvals {
-            let why_not = if !a.signed {
-                Some("unsigned")
-            } else if policy.four_eyes && a.by == req.requester {
-                Some("the requester's own")
-            } else if !eligible.iter().any(|e| e == &a.by) {
-                Some("not an eligible approver")
-            } else if (self.facts.now - a.at).num_seconds() > policy.expiry.secs() as i64 {
-                Some("expired")
-            } else if counted.contains(&a.by.as_str()) {
-                Some("a second approval by the same person")
-            } else {
-                None
-            };
-            match why_not {
-                None => counted.push(&a.by),
-                Some(w) => ignored.push(format!("{}'s approval does not count ({w})", a.by)),
-            }
-        }
+        let (counted, ignored) = super::authority::count_approvals(
+            self.config,
+            svc.name(),
+            &req.requester,
+            req.approvals.iter().map(|a| super::authority::Ballot {
+                by: &a.by,
+                at: a.at,
+                signed: a.signed,
+            }),
+            self.facts.now,
+        );
+        let ignored: Vec<String> = ignored
+            .into_iter()
+            .map(|(by, w)| format!("{by}'s approval does not count ({w})"))
+            .collect();
         let mut reason = if counted.is_empty() {
             format!("0 of {need} approvals; needs {need} {who}")
         } else {

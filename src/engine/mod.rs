@@ -2,6 +2,7 @@
 //! resolution, the compliance state machine and promotion gates.
 
 pub mod alerts;
+pub mod authority;
 pub mod chain;
 pub mod config;
 pub mod diag;

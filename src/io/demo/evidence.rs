@@ -1,12 +1,12 @@
 //! Evidence for the demo's named services, in the formats real tools write (JUnit XML,
 //! SARIF 2.1.0, LCOV, CycloneDX 1.5), read by the same readers as `gander evidence add`
-//! and recorded in the chain by the demo operator alice. Three are made to fail, so the
-//! gates have something to say: notifications has a failing test, reporting an
-//! error-level SAST finding, service-c 72 % line coverage.
+//! and recorded in the chain by the demo operator alice (the demo command records them
+//! through `ops::evidence`). Three are made to fail, so the gates have something to say:
+//! notifications has a failing test, reporting an error-level SAST finding, service-c 72 % line coverage.
 
-use crate::evidence::{Policy, read};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::path::PathBuf;
 
 fn junit(service: &str, failing: bool) -> String {
     let n = 24;
@@ -58,29 +58,21 @@ fn cyclonedx(service: &str, version: &str) -> String {
     )
 }
 
-/// Write the artifacts, read them, and record them in the chain as `alice`.
-pub fn seed(state_dir: &Path, config_dir: &Path, services: &[&str]) -> Result<(), String> {
-    let config = crate::io::config_dir::load_dir(config_dir)
-        .map_err(|e| e.to_string())?
-        .config
-        .ok_or("the demo config does not load")?;
-    let signers = crate::io::keys::load_allowed_signers(&config_dir.join("allowed_signers"))?;
-    let signer = crate::io::keys::load_signer(
-        &state_dir.join("keys").join("alice"),
-        &signers,
-        &config_dir.join("allowed_signers"),
-    )?;
-    let store = crate::io::store::Store::open(state_dir).map_err(|e| e.to_string())?;
-    let lock = store
-        .lock(true, std::time::Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+/// Write each named service's CI artifacts under `STATE/ci-artifacts/{service}/`;
+/// returns the files per service, for the demo to record as evidence.
+pub fn write_artifacts(
+    state_dir: &Path,
+    config: &crate::engine::config::Config,
+    services: &[&str],
+) -> std::io::Result<Vec<(String, Vec<PathBuf>)>> {
     let src = state_dir.join("ci-artifacts");
+    let mut out = Vec::new();
     for name in services {
         let Some(svc) = config.service(name) else {
             continue;
         };
         let dir = src.join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir)?;
         let version = svc
             .def
             .spec
@@ -96,29 +88,13 @@ pub fn seed(state_dir: &Path, config_dir: &Path, services: &[&str]) -> Result<()
             ),
             ("bom.cdx.json", cyclonedx(name, &version)),
         ];
-        let policy = Policy {
-            service: name.to_string(),
-            version: svc.def.spec.version.clone(),
-            sast_fail_level: config.org.evidence.sast_fail_level,
-            baseline: svc.def.baseline.clone(),
-        };
-        let mut readings = Vec::new();
+        let mut paths = Vec::new();
         for (file, text) in files {
             let p = dir.join(file);
-            std::fs::write(&p, text).map_err(|e| e.to_string())?;
-            let r = read(&p, None, &policy).map_err(|e| e.to_string())?;
-            readings.push((p, r));
+            std::fs::write(&p, text)?;
+            paths.push(p);
         }
-        let read_chain = store.read(&lock).map_err(|e| e.to_string())?;
-        crate::cli::evidence::record(
-            &store,
-            &lock,
-            &read_chain,
-            name,
-            &readings,
-            &signer,
-            chrono::Utc::now(),
-        )?;
+        out.push((name.to_string(), paths));
     }
-    Ok(())
+    Ok(out)
 }

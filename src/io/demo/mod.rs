@@ -175,6 +175,9 @@ pub struct Running {
     pub fleet: Arc<Fleet>,
     pub control: SocketAddr,
     pub config_dir: PathBuf,
+    /// CI artifacts written for the named services (service, files), to be recorded as
+    /// evidence by the operator `alice` (key under `STATE/keys/alice`).
+    pub artifacts: Vec<(String, Vec<PathBuf>)>,
 }
 
 /// Raise the open-file limit to its hard maximum: a thousand listeners and their
@@ -289,11 +292,16 @@ pub async fn start_with(
     write_config(&config_dir, &planned, &fleet.addrs, prometheus_url)?;
     write_identities(state_dir, &config_dir)?;
     let named: Vec<&str> = planned.iter().take(7).map(|p| p.name.as_str()).collect();
-    evidence::seed(state_dir, &config_dir, &named).map_err(std::io::Error::other)?;
+    let config = crate::io::config_dir::load_dir(&config_dir)
+        .map_err(std::io::Error::other)?
+        .config
+        .ok_or_else(|| std::io::Error::other("the demo config does not load"))?;
+    let artifacts = evidence::write_artifacts(state_dir, &config, &named)?;
     Ok(Running {
         fleet,
         control,
         config_dir,
+        artifacts,
     })
 }
 

@@ -20,14 +20,8 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let mut lines = Vec::new();
     let need = m.config.org.approval.required_approvals;
     for (i, p) in open.iter().enumerate() {
-        let eligible: Vec<String> = m
-            .config
-            .service(&p.service)
-            .map(|s| m.config.approvers_of(&s.def))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| !(m.config.org.approval.four_eyes && *e == p.requester))
-            .collect();
+        let eligible =
+            crate::engine::authority::approvers_besides(&m.config, &p.service, &p.requester);
         let expires = p.expires_at.map_or("-".into(), |e| {
             let mins = (e - m.now).num_minutes();
             if mins > 0 {

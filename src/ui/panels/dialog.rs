@@ -13,7 +13,7 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         DialogAction::Promote { service, to } => format!(" promote {service} -> {to} "),
         DialogAction::Vote { id, approve: true } => format!(" approve {id} "),
         DialogAction::Vote { id, approve: false } => format!(" reject {id} "),
-        DialogAction::Package { title, .. } => format!(" {title} "),
+        DialogAction::Package { cmd, .. } => format!(" {} ", cmd.describe()),
     };
     let mut lines: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
     lines.push(Line::raw(""));

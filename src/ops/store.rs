@@ -1,24 +1,20 @@
-//! Shared by the commands that read or write the promotion store.
+//! Opening the store for reading or writing, the operator's identity, and the one chain
+//! writer every use case appends through.
 
+use super::{Clock, OpsError, Said};
 use crate::engine::chain::Record;
 use crate::engine::config::Config;
 use crate::engine::facts::{Facts, Known};
 use crate::engine::identity::AllowedSigners;
 use crate::engine::ledger::{self, Ledger};
 use crate::io::keys;
-use crate::io::store::{self, ChainRead, Signer, Store};
+use crate::io::store::{self, ChainRead, Draft, Lock, Signer, Store};
+use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a command waits for another gander holding the chain lock.
 pub const LOCK_WAIT: Duration = Duration::from_secs(15);
-
-pub fn open_store(state: Option<&Path>) -> Result<Store, i32> {
-    try_open_store(state).map_err(|e| {
-        eprintln!("gander: {e}");
-        super::EXIT_USAGE
-    })
-}
 
 pub fn try_open_store(state: Option<&Path>) -> Result<Store, String> {
     let Some(dir) = state else {
@@ -60,18 +56,6 @@ pub fn load_signers(
     let p = signers_path(config_dir, config);
     let r = keys::load_allowed_signers(&p);
     (p, r)
-}
-
-/// The operator's identity, or a clear refusal (exit 2, nothing written).
-pub fn signer(
-    config_dir: &Path,
-    config: &Config,
-    key_flag: Option<&Path>,
-) -> Result<(Signer, AllowedSigners), i32> {
-    try_signer(config_dir, config, key_flag).map_err(|e| {
-        eprintln!("gander: {e}");
-        super::EXIT_USAGE
-    })
 }
 
 pub fn try_signer(
@@ -149,60 +133,51 @@ pub fn read_into(
     Some(apply(&store, &read, signers.as_ref().ok(), facts))
 }
 
-/// What a command that writes to the chain holds: the store, its exclusive lock, the chain
-/// as read under it (a torn tail already set aside), and the operator's identity.
+/// What a use case that writes to the chain holds: the store, its exclusive lock, the
+/// chain as read under it (a torn tail already set aside), the operator's identity, and
+/// the one time this operation records.
 pub struct Writer {
     pub store: Store,
-    pub lock: crate::io::store::Lock,
+    pub lock: Lock,
     pub read: ChainRead,
-    pub signer: crate::io::store::Signer,
+    pub signer: Signer,
     pub signers: AllowedSigners,
+    pub now: DateTime<Utc>,
+    /// Notes for the operator (a torn tail set aside, a lock taken over, an audit copy
+    /// not written); the use case passes them on.
+    pub notes: Vec<String>,
 }
 
 /// Identity first (a bad key path or an unknown key writes nothing), then the exclusive
-/// lock and the chain. Problems and notes go to `said.err`; the error is the exit code.
-pub fn open_writer(
-    config: &Config,
-    config_dir: &Path,
-    state: Option<&Path>,
-    key: Option<&Path>,
-    said: &mut super::record::Said,
-) -> Result<Writer, i32> {
-    let (signer, signers) = try_signer(config_dir, config, key).map_err(|e| {
-        said.err.push(e);
-        super::EXIT_USAGE
-    })?;
-    let store = try_open_store(state).map_err(|e| {
-        said.err.push(e);
-        super::EXIT_USAGE
-    })?;
-    let lock = store.lock(true, LOCK_WAIT).map_err(|e| {
-        said.err.push(e.to_string());
-        super::EXIT_FAILED
-    })?;
+/// lock and the chain.
+pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
+    let config = &ctx.config;
+    let (signer, signers) =
+        try_signer(&ctx.config_dir, config, ctx.key()).map_err(OpsError::Usage)?;
+    let store = try_open_store(ctx.state()).map_err(OpsError::Usage)?;
+    let lock = store
+        .lock(true, LOCK_WAIT)
+        .map_err(|e| OpsError::Store(e.to_string()))?;
+    let mut notes = Vec::new();
     if let Some(prev) = &lock.recovered_from {
-        said.err.push(format!(
+        notes.push(format!(
             "note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
         ));
     }
-    let mut read = store.read(&lock).map_err(|e| {
-        said.err.push(e.to_string());
-        super::EXIT_USAGE
-    })?;
+    let mut read = store
+        .read(&lock)
+        .map_err(|e| OpsError::Usage(e.to_string()))?;
     if read.torn.is_some() {
         match store.set_aside_torn(&lock, &read) {
             Ok(Some(path)) => {
-                said.err.push(format!(
+                notes.push(format!(
                     "the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
                     path.display()
                 ));
                 read.torn = None;
             }
             Ok(None) => {}
-            Err(e) => {
-                said.err.push(e.to_string());
-                return Err(super::EXIT_USAGE);
-            }
+            Err(e) => return Err(OpsError::Usage(e.to_string())),
         }
     }
     Ok(Writer {
@@ -211,5 +186,66 @@ pub fn open_writer(
         read,
         signer,
         signers,
+        now: clock_now(ctx.clock),
+        notes,
     })
+}
+
+fn clock_now(c: Clock) -> DateTime<Utc> {
+    c.now()
+}
+
+impl Writer {
+    /// The one way records reach the chain: each draft signed and linked, all written in
+    /// one fsynced append, then their audit-layout copies; the chain as held is extended
+    /// so the use case can fold it again. Returns what was appended.
+    pub fn append(&mut self, drafts: Vec<Draft>) -> Result<Vec<Record>, OpsError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let recs = self
+            .store
+            .append(&self.lock, &self.read, drafts, &self.signer, self.now)
+            .map_err(|e| OpsError::Store(e.to_string()))?;
+        if let Err(e) = self.store.write_layout(&recs) {
+            self.notes.push(format!(
+                "warning: the chain is written but its audit copy is not: {e}"
+            ));
+        }
+        let base = self.read.records.last().map_or(0, |(l, _)| *l);
+        for (i, r) in recs.iter().enumerate() {
+            self.read.records.push((base + i + 1, r.clone()));
+        }
+        Ok(recs)
+    }
+
+    /// The records as held (including what this operation appended).
+    pub fn records(&self) -> Vec<Record> {
+        records(&self.read)
+    }
+
+    /// The seq the next appended record gets.
+    pub fn next_seq(&self) -> u64 {
+        self.read.records.last().map_or(1, |(_, r)| r.seq + 1)
+    }
+
+    pub fn principal(&self) -> &str {
+        &self.signer.principal
+    }
+
+    /// Fold the chain (as held) with signatures checked.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::fold(&self.records(), &signed_by(Some(&self.signers)))
+    }
+
+    /// `live` facts plus the chain's (states, open requests, evidence, chain validity).
+    pub fn facts(&self, mut live: Facts) -> Facts {
+        apply(&self.store, &self.read, Some(&self.signers), &mut live);
+        live
+    }
+
+    /// Move the notes into what the use case says.
+    pub fn tell(&mut self, said: &mut Said) {
+        said.err.append(&mut self.notes);
+    }
 }
