@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 mod common;
 use common::{Demo, copy_dir};
@@ -298,16 +297,27 @@ fn release_criteria_failures_are_each_named() {
     );
     let (_, _, err) = d.run("alice", &["package", "create", "--services", "identity"]);
     assert!(err.contains("criterion sbom_present fails: identity's SBOM: 1 of 1 components have no version (libfoo)"), "{err}");
-    // Stale evidence: with a max age of one second, everything recorded is stale soon.
+    // Stale evidence: with a max age of one hour, everything recorded is stale two hours
+    // on. The use case runs in-process with its clock set there, instead of sleeping.
     let cfg = d.config.join("org-config.yaml");
     let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, format!("{text}evidence:\n  max_age: 1s\n")).unwrap();
-    std::thread::sleep(Duration::from_millis(2100));
-    let (_, _, err) = d.run("alice", &["package", "create", "--services", "ledger-db"]);
+    std::fs::write(&cfg, format!("{text}evidence:\n  max_age: 1h\n")).unwrap();
+    let config = gander::io::config_dir::load_dir(&d.config)
+        .unwrap()
+        .config
+        .unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    let ctx = gander::ops::Ctx::new(std::sync::Arc::new(config), &d.config, Some(&d.state))
+        .with_key(Some(&d.state.join("keys").join("alice")))
+        .with_clock(gander::ops::Clock::Fixed(later));
+    let said = gander::ops::packages::create(&ctx, None, vec!["ledger-db".into()]);
+    assert_eq!(said.code, 1, "{said:?}");
+    let err = said.err.join("\n");
     assert!(
         err.contains("criterion evidence_fresh fails: ledger-db's"),
         "{err}"
     );
+
     assert!(
         !d.state.join("packages").exists()
             || std::fs::read_dir(d.state.join("packages")).unwrap().count() == 0

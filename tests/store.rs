@@ -5,6 +5,7 @@
 mod common;
 use common::copy_dir;
 
+use gander::engine::authority::Vote;
 use gander::engine::chain::{Record, parse_line};
 use gander::engine::identity::AllowedSigners;
 use std::path::{Path, PathBuf};
@@ -363,17 +364,27 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
 
 #[test]
 fn an_expired_promotion_is_closed_with_its_reason() {
-    let org = Org::with(|cfg| {
-        let p = cfg.join("org-config.yaml");
-        let t = std::fs::read_to_string(&p)
-            .unwrap()
-            .replace("expiry: 24h", "expiry: 1s");
-        std::fs::write(p, t).unwrap();
-    });
+    let org = Org::new();
     let id = org.request();
-    std::thread::sleep(Duration::from_millis(2100));
-    let (code, _, err) = org.run("bob", &["approve", &id]);
-    assert_eq!(code, 1);
+    // Bob approves a day and a minute later (expiry 24h): the use case runs in-process
+    // with its clock set there, instead of a test sleeping past the expiry.
+    let config = gander::io::config_dir::load_dir(&org.path("config"))
+        .unwrap()
+        .config
+        .unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::hours(24) + chrono::Duration::minutes(1);
+    let state = org.path("state");
+    let ctx = gander::ops::Ctx::new(
+        std::sync::Arc::new(config.clone()),
+        &org.path("config"),
+        Some(&state),
+    )
+    .with_key(Some(&org.path("keys/bob")))
+    .with_clock(gander::ops::Clock::Fixed(later));
+    let live = gander::engine::facts::Facts::from_config(&config, later);
+    let said = gander::ops::promotions::cast(&ctx, live.clone(), &id, "", Vote::Approve);
+    assert_eq!(said.code, 1, "{said:?}");
+    let err = said.err.join("\n");
     assert!(
         err.contains(&format!("{id} expired and is closed")),
         "{err}"
@@ -383,6 +394,23 @@ fn an_expired_promotion_is_closed_with_its_reason() {
     assert_eq!(recs.last().unwrap().evidence.kind, "closure");
     assert_eq!(recs.last().unwrap().evidence.data["status"], "expired");
     assert_eq!(org.verify().0, 0);
+    // A minute before the expiry the same approval is taken and completes it.
+    let org = Org::new();
+    let id = org.request();
+    let sooner = chrono::Utc::now() + chrono::Duration::hours(24) - chrono::Duration::minutes(1);
+    let ctx = ctx.with_clock(gander::ops::Clock::Fixed(sooner));
+    let ctx = gander::ops::Ctx {
+        config_dir: org.path("config"),
+        state: Some(org.path("state")),
+        key: Some(org.path("keys/bob")),
+        ..ctx
+    };
+    let said = gander::ops::promotions::cast(&ctx, live, &id, "", Vote::Approve);
+    assert_eq!(said.code, 0, "{said:?}");
+    assert!(
+        said.out.iter().any(|l| l.contains("approved by bob")),
+        "{said:?}"
+    );
 }
 
 #[test]

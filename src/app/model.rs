@@ -10,7 +10,7 @@ use crate::engine::live::Board;
 use crate::engine::plan::{self, ServiceStatus};
 use crate::engine::resolver::DepGraph;
 use crate::io::prometheus::Alert;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 use std::sync::Arc;

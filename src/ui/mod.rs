@@ -2,7 +2,7 @@
 //! does IO. Every state is shown by a symbol and a word as well as a colour.
 
 pub mod panels;
-pub mod theme;
+pub use crate::theme;
 
 use crate::app::keymap::Action;
 use crate::app::model::{Input, Model, Panel, Popup};
@@ -285,7 +285,7 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
             Span::styled("▏", m.theme.accent),
         ]),
         Some(Input::Command(t)) => {
-            let c = crate::app::update::completions(m, t);
+            let c = crate::app::commands::completions(m, t);
             let hint = if c.is_empty() {
                 String::new()
             } else {

@@ -20,7 +20,7 @@ use crate::io::poll;
 use crate::ops::live::{CONCURRENCY, LiveAccess, LiveSource};
 use crate::ops::store as store_ctx;
 use crate::ops::{Ctx, Said, promotions, walks};
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::{queue, terminal};

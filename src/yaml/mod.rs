@@ -6,7 +6,9 @@
 //! column of any value. Duplicate keys, which YAML forbids and which silently lose data
 //! in most loaders, are reported here.
 
-use super::diag::{Diagnostic, Pos};
+pub mod de;
+
+use crate::diag::{Diagnostic, Pos};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 

@@ -8,8 +8,8 @@
 //! Plain scalars are resolved by what the target type asks for (a `String` field takes
 //! `v1` or `1.0` as text); `deserialize_any` uses the YAML 1.2 core schema.
 
-use super::diag::{Diagnostic, Pos, suggest};
-use super::yaml::{Kind, Node};
+use super::{Kind, Node};
+use crate::diag::{Diagnostic, Pos, suggest};
 use serde::de::{self, DeserializeOwned, Error as _, IntoDeserializer, Visitor};
 use std::cell::RefCell;
 use std::fmt;
@@ -469,7 +469,7 @@ fn resolve_plain(s: &str) -> Plain {
 
 /// Parse a YAML text straight into `T`, for embedded defaults and tests.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Vec<Diagnostic>> {
-    let node = super::yaml::parse(file, text)?.ok_or_else(|| {
+    let node = super::parse(file, text)?.ok_or_else(|| {
         vec![Diagnostic::error(
             file,
             Pos { line: 1, column: 1 },
@@ -507,7 +507,7 @@ mod tests {
     }
 
     fn load(text: &str) -> (Option<Outer>, Vec<String>) {
-        let node = super::super::yaml::parse("t.yaml", text).unwrap().unwrap();
+        let node = crate::yaml::parse("t.yaml", text).unwrap().unwrap();
         let (v, d) = from_node::<Outer>("t.yaml", &node);
         (v, d.iter().map(|d| d.to_string()).collect())
     }

@@ -1,0 +1,154 @@
+//! The `:` command line and the `/` filter: typing, completion, and running a command.
+
+use super::dialogs::*;
+use super::keys::*;
+use super::{Command, clamp};
+use crate::app::commands::{COMMANDS, completions};
+use crate::app::keymap::Action;
+use crate::app::model::{Input, Model, Popup, WalkView};
+use crate::ops::packages::PackageCmd;
+use crossterm::event::{KeyCode, KeyEvent};
+
+pub(super) fn input_key(m: &mut Model, input: Input, k: KeyEvent) -> Vec<Command> {
+    let (mut text, is_filter) = match input {
+        Input::Filter(t) => (t, true),
+        Input::Command(t) => (t, false),
+    };
+    match k.code {
+        KeyCode::Esc => {
+            m.input = None;
+            if is_filter {
+                m.filter.clear();
+            }
+            clamp(m);
+            return Vec::new();
+        }
+        KeyCode::Enter => {
+            m.input = None;
+            if is_filter {
+                m.filter = text;
+                let i = m.panel.index();
+                m.cursor[i] = 0;
+                clamp(m);
+                return Vec::new();
+            }
+            return run_command(m, &text);
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Tab if !is_filter => text = complete(m, &text),
+        KeyCode::Char(c) => text.push(c),
+        _ => {}
+    }
+    if is_filter {
+        m.filter = text.clone();
+        let i = m.panel.index();
+        m.cursor[i] = 0;
+        m.input = Some(Input::Filter(text));
+    } else {
+        m.input = Some(Input::Command(text));
+    }
+    clamp(m);
+    Vec::new()
+}
+
+pub(super) fn complete(m: &Model, text: &str) -> String {
+    let c = completions(m, text);
+    let Some(first) = c.first() else {
+        return text.to_string();
+    };
+    // The longest common prefix of the candidates.
+    let mut prefix = first.clone();
+    for x in &c[1..] {
+        while !x.starts_with(&prefix) {
+            prefix.pop();
+        }
+    }
+    let base = match text.rfind(' ') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    let mut out = format!("{base}{prefix}");
+    if c.len() == 1 {
+        out.push(' ');
+    }
+    out
+}
+
+pub(super) fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some(cmd) = words.first() else {
+        return Vec::new();
+    };
+    let a = match *cmd {
+        "grid" => Some(Action::Grid),
+        "graph" => Some(Action::Graph),
+        "pipeline" => Some(Action::Pipeline),
+        "approvals" => Some(Action::Approvals),
+        "alerts" => Some(Action::Alerts),
+        "log" => Some(Action::Log),
+        "runbooks" => Some(Action::Runbooks),
+        "packages" => Some(Action::Packages),
+        "help" => Some(Action::Help),
+        "sort" => Some(Action::Sort),
+        "quit" | "q" => Some(Action::Quit),
+        _ => None,
+    };
+    if let Some(a) = a {
+        return action(m, a);
+    }
+    if m.read_only && matches!(*cmd, "promote" | "approve" | "reject") {
+        m.push_log("info", "read-only: actions are disabled");
+        return Vec::new();
+    }
+    match (*cmd, words.get(1), words.get(2)) {
+        ("promote", Some(svc), to) => open_promote(m, svc, to.copied()),
+        ("approve", Some(id), _) => open_vote(m, id, true),
+        ("reject", Some(id), _) => open_vote(m, id, false),
+        ("runbook", Some(name), Some(svc)) if !m.read_only => {
+            m.busy = Some(format!("runbook {name} for {svc}"));
+            return vec![Command::RunbookStart {
+                name: name.to_string(),
+                service: svc.to_string(),
+            }];
+        }
+        ("rollback", Some(stage), _) if !m.read_only => {
+            let cur = m
+                .store
+                .packages
+                .current(stage)
+                .map(|s| s.package.clone())
+                .unwrap_or_else(|| "nothing".into());
+            package_dialog(
+                m,
+                PackageCmd::Rollback {
+                    stage: stage.to_string(),
+                    to: None,
+                    reason: String::new(),
+                },
+                vec![format!(
+                    "`{stage}` runs {cur}; it goes back to its previous snapshot, verified again"
+                )],
+                true,
+            );
+        }
+        ("walk", Some(id), _) => {
+            m.popup = Some(Popup::Walk(WalkView {
+                id: id.to_string(),
+                typing: None,
+                said: Vec::new(),
+            }))
+        }
+        _ => {
+            let hint =
+                crate::engine::diag::suggest(cmd, COMMANDS.iter().copied()).unwrap_or_default();
+            m.push_log("error", format!("unknown command `:{text}` {hint}"));
+            m.popup = Some(Popup::Message {
+                title: "unknown command".into(),
+                lines: vec![format!(":{text}"), hint, "commands: :grid :graph :pipeline :approvals :alerts :log :help :sort :promote SERVICE [STATE] :approve ID :reject ID :quit".into()],
+            });
+        }
+    }
+    Vec::new()
+}

@@ -1,0 +1,307 @@
+//! Dialogs: what an action will record is shown first (four-eyes, expiry, approvals
+//! so far) and confirmed with an explicit y; refusals come from `engine::authority`.
+
+use super::Command;
+use super::walk::*;
+use crate::app::model::{Dialog, DialogAction, Model, Popup};
+use crate::engine::authority::{self, Vote};
+use crate::ops::packages::PackageCmd;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub(super) fn open_promote(m: &mut Model, service: &str, to: Option<&str>) {
+    let Some(st) = m.statuses.iter().find(|s| s.service == service) else {
+        m.push_log("error", format!("no service `{service}`"));
+        return;
+    };
+    let sm = crate::engine::state_machine::StateMachine::new(&m.config.rules);
+    let to = match to {
+        Some(t) => t.to_string(),
+        None => match sm.promotions_from(&st.state).first() {
+            Some(t) => t.to_string(),
+            None => {
+                m.push_log("info", format!("{service} is `{}`: the only way on is a demotion (:promote {service} STATE)", st.state));
+                return;
+            }
+        },
+    };
+    let mut info = vec![format!("{service}: {} -> {to}", st.state)];
+    if let Some(p) = st.next.as_ref().filter(|p| p.to == to) {
+        info.push(format!("now: {}", p.verdict.as_str()));
+        info.extend(p.blockers.iter().take(6).map(|b| format!("  {b}")));
+    }
+    let blocked = match &m.identity {
+        Ok(me) => {
+            info.push(format!("recorded and signed as {me}"));
+            None
+        }
+        Err(e) => Some(format!("no identity: {e}")),
+    };
+    m.popup = Some(Popup::Dialog(Dialog {
+        action: DialogAction::Promote {
+            service: service.to_string(),
+            to,
+        },
+        info,
+        reason: String::new(),
+        confirming: false,
+        blocked,
+    }));
+}
+
+/// The package under the cursor in the Packages panel.
+pub(super) fn selected_package(m: &Model) -> Option<String> {
+    m.store.packages.packages.keys().nth(m.cursor()).cloned()
+}
+
+pub(super) fn package_dialog(
+    m: &mut Model,
+    cmd: PackageCmd,
+    info: Vec<String>,
+    needs_reason: bool,
+) {
+    let blocked = m
+        .identity
+        .as_ref()
+        .err()
+        .map(|e| format!("no identity: {e}"));
+    m.popup = Some(Popup::Dialog(Dialog {
+        action: DialogAction::Package { cmd, needs_reason },
+        info,
+        reason: String::new(),
+        confirming: false,
+        blocked,
+    }));
+}
+
+/// Promote the selected package to the stage after the furthest one that runs it.
+pub(super) fn package_promote(m: &mut Model) {
+    let Some(id) = selected_package(m) else {
+        return;
+    };
+    let stages = m.config.org.packaging.stages.clone();
+    let st = &m.store.packages;
+    let furthest = stages
+        .iter()
+        .rposition(|s| st.current(s).is_some_and(|c| c.package == id));
+    let next = match furthest {
+        None => stages.first().cloned(),
+        Some(i) => stages.get(i + 1).cloned(),
+    };
+    let Some(to) = next else {
+        m.push_log("info", format!("{id} already runs in the last stage"));
+        return;
+    };
+    let mut info = vec![format!("{id} -> {to}")];
+    if m.config.org.packaging.require_approval_for.contains(&to) {
+        info.push(format!(
+            "`{to}` needs an approval by someone other than you"
+        ));
+    }
+    info.push("the release criteria and the package's digests are checked again".into());
+    package_dialog(
+        m,
+        PackageCmd::Promote {
+            id,
+            to,
+            reason: String::new(),
+        },
+        info,
+        false,
+    );
+}
+
+/// Approve the selected package's pending request.
+pub(super) fn package_approve(m: &mut Model) {
+    let Some(id) = selected_package(m) else {
+        return;
+    };
+    let pending: Vec<(String, String)> = m
+        .store
+        .packages
+        .requests
+        .iter()
+        .filter(|((p, _), _)| *p == id)
+        .map(|((_, s), (r, _))| (s.clone(), r.clone()))
+        .collect();
+    let Some((stage, requester)) = pending.into_iter().next() else {
+        m.push_log(
+            "info",
+            format!("{id} has no promotion waiting for approval"),
+        );
+        return;
+    };
+    let info = vec![format!("{id} -> {stage}, requested by {requester}")];
+    let refusal = match &m.identity {
+        Ok(me) => authority::may_approve_stage(&id, &requester, me).err(),
+        Err(_) => None,
+    };
+    package_dialog(m, PackageCmd::Approve { id, stage }, info, false);
+    if let (Some(r), Some(Popup::Dialog(d))) = (refusal, m.popup.as_mut()) {
+        d.blocked = Some(r.to_you());
+    }
+}
+
+pub(super) fn open_vote(m: &mut Model, id: &str, approve: bool) {
+    let Some(p) = m.store.ledger.get(id).cloned() else {
+        m.push_log("error", format!("no promotion `{id}`"));
+        return;
+    };
+    let verb = if approve { "approve" } else { "reject" };
+    let mut info = vec![
+        format!("{}: {} {} -> {}", p.id, p.service, p.from, p.to),
+        format!(
+            "requested by {} at {}",
+            p.requester,
+            p.requested_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    ];
+    if let Some(e) = p.expires_at {
+        let left = (e - m.now).num_minutes();
+        info.push(if left > 0 {
+            format!(
+                "expires in {}",
+                crate::engine::config::Duration(left as u64 * 60)
+            )
+        } else {
+            "expired".to_string()
+        });
+    }
+    let need = m.config.org.approval.required_approvals;
+    info.push(format!(
+        "approvals {}/{need}: {}",
+        p.approvals.iter().filter(|v| v.signed).count(),
+        if p.approvals.is_empty() {
+            "none yet".to_string()
+        } else {
+            p.approvals
+                .iter()
+                .map(|v| v.by.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    let vote = if approve { Vote::Approve } else { Vote::Reject };
+    let blocked = match &m.identity {
+        Err(e) => Some(format!("no identity: {e}")),
+        Ok(me) => match authority::may_vote(&m.config, &p, me, vote) {
+            Err(r) => Some(r.to_you()),
+            Ok(()) => {
+                info.push(format!(
+                    "you ({me}) may {verb}; four-eyes {}",
+                    if m.config.org.approval.four_eyes {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                ));
+                None
+            }
+        },
+    };
+    m.popup = Some(Popup::Dialog(Dialog {
+        action: DialogAction::Vote {
+            id: id.to_string(),
+            approve,
+        },
+        info,
+        reason: String::new(),
+        confirming: false,
+        blocked,
+    }));
+}
+
+pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
+    match p {
+        Popup::Help | Popup::Detail(_) | Popup::Message { .. } => {
+            // Esc, Enter, q or ? close it; the other keys are ignored.
+            if matches!(
+                k.code,
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')
+            ) {
+                m.popup = None;
+            }
+            Vec::new()
+        }
+        Popup::Walk(v) => walk_key(m, v, k),
+        Popup::Dialog(mut d) => {
+            if k.code == KeyCode::Esc {
+                m.popup = None;
+                m.push_log("info", "cancelled; nothing recorded");
+                return Vec::new();
+            }
+            if d.blocked.is_some() {
+                if matches!(k.code, KeyCode::Enter | KeyCode::Char('q')) {
+                    m.popup = None;
+                }
+                return Vec::new();
+            }
+            if d.confirming {
+                return match k.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                        m.popup = None;
+                        let (what, cmd) = match &d.action {
+                            DialogAction::Promote { service, to } => (
+                                format!("promote {service} -> {to}"),
+                                Command::Request {
+                                    service: service.clone(),
+                                    to: to.clone(),
+                                    reason: d.reason.clone(),
+                                },
+                            ),
+                            DialogAction::Vote { id, approve } => (
+                                format!("{} {id}", if *approve { "approve" } else { "reject" }),
+                                Command::Vote {
+                                    id: id.clone(),
+                                    approve: *approve,
+                                    reason: d.reason.clone(),
+                                },
+                            ),
+                            DialogAction::Package { cmd, .. } => {
+                                let cmd = cmd.clone().with_reason(&d.reason);
+                                (cmd.describe(), Command::Package(cmd))
+                            }
+                        };
+                        m.busy = Some(what);
+                        vec![cmd]
+                    }
+                    KeyCode::Char('n') | KeyCode::Char('N') => {
+                        d.confirming = false;
+                        m.popup = Some(Popup::Dialog(d));
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                };
+            }
+            match k.code {
+                KeyCode::Enter => {
+                    let needs_reason = matches!(
+                        d.action,
+                        DialogAction::Vote { approve: false, .. }
+                            | DialogAction::Package {
+                                needs_reason: true,
+                                ..
+                            }
+                    );
+                    if needs_reason && d.reason.trim().is_empty() {
+                        d.info.retain(|l| l != "a rejection needs a reason");
+                        d.info.push("a rejection needs a reason".into());
+                    } else {
+                        d.confirming = true;
+                    }
+                }
+                KeyCode::Backspace => {
+                    d.reason.pop();
+                }
+                KeyCode::Char(c)
+                    if !k.modifiers.contains(KeyModifiers::CONTROL)
+                        && d.reason.chars().count() < 200 =>
+                {
+                    d.reason.push(c);
+                }
+                _ => {}
+            }
+            m.popup = Some(Popup::Dialog(d));
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! `update(&mut Model, Msg) -> Vec<Command>`: the only place the console's state
+//! changes. Pure: the runtime hands the commands to `ops` and answers with messages.
+//! Split by what a reader looks for: keys and actions, dialogs, the walk view, the
+//! command line.
+
+mod command_line;
+mod dialogs;
+mod keys;
+mod walk;
+
+pub use crate::app::commands::{COMMANDS, WALK_COMMANDS, completions};
+pub use keys::action;
+use keys::key;
+
+use super::model::{Model, Popup, StoreView, WalkView};
+use crate::engine::live::Observation;
+use crate::io::prometheus::Alert;
+use crate::ops::Said;
+use crate::ops::packages::PackageCmd;
+use crate::ops::walks::StepAction;
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize,
+    Observation(Box<Observation>),
+    Store(Box<StoreView>),
+    PromAlerts(Vec<Alert>),
+    /// Prometheus could not be read (unreachable, auth refused, TLS): shown, not dropped.
+    PromError(Option<String>),
+    Tick(DateTime<Utc>),
+    /// An action's outcome.
+    Done {
+        what: String,
+        kind: Outcome,
+        said: Said,
+    },
+}
+
+/// Which kind of use case an outcome comes from: a walk's outcome opens the walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Promotion,
+    Walk,
+    Package,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    Request {
+        service: String,
+        to: String,
+        reason: String,
+    },
+    Vote {
+        id: String,
+        approve: bool,
+        reason: String,
+    },
+    /// Read the store again now (after an action).
+    ReloadStore,
+    /// A package use case (`ops::packages`), run in-process like votes and walks.
+    Package(PackageCmd),
+    RunbookStart {
+        name: String,
+        service: String,
+    },
+    RunbookResume {
+        id: String,
+    },
+    RunbookStep {
+        id: String,
+        action: StepAction,
+        note: String,
+    },
+}
+
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Key(k) => key(m, k),
+        Msg::Resize => {
+            m.dirty = true;
+            Vec::new()
+        }
+        Msg::Observation(o) => {
+            let before = m.board.services.get(&o.service).map(|l| l.health);
+            m.board.apply(&o);
+            let after = m.board.services.get(&o.service).map(|l| l.health);
+            if before.is_some() && before != after {
+                let cell = m
+                    .board
+                    .services
+                    .get(&o.service)
+                    .map(|l| l.cell(o.at))
+                    .unwrap_or_default();
+                let level = if cell.starts_with("up") {
+                    "info"
+                } else {
+                    "warn"
+                };
+                m.push_log(level, format!("{}: {cell}", o.service));
+            }
+            m.last_poll = Some(o.at);
+            m.stale = true;
+            Vec::new()
+        }
+        Msg::Store(s) => {
+            if let Some(e) = &s.error {
+                m.push_log("warn", format!("store: {e}"));
+            }
+            let new: Vec<String> = s
+                .recent
+                .iter()
+                .filter(|r| !m.store.recent.contains(r))
+                .cloned()
+                .collect();
+            for r in new {
+                m.push_log("audit", r);
+            }
+            m.store = *s;
+            m.stale = true;
+            Vec::new()
+        }
+        Msg::PromAlerts(a) => {
+            if a != m.prom_alerts {
+                m.prom_alerts = a;
+                m.stale = true;
+            }
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            // The clock shows minutes: redraw when the minute or the facts changed.
+            let minute_changed =
+                now.format("%H:%M").to_string() != m.now.format("%H:%M").to_string();
+            m.now = now;
+            if m.stale {
+                m.refresh();
+            } else if minute_changed {
+                m.dirty = true;
+            }
+            clamp(m);
+            Vec::new()
+        }
+        Msg::PromError(e) => {
+            if e != m.prom_error {
+                if let Some(e) = &e {
+                    m.push_log("warn", format!("prometheus: {e}"));
+                } else if m.prom_error.is_some() {
+                    m.push_log("info", "prometheus: answering again");
+                }
+                m.prom_error = e;
+                m.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Done {
+            what,
+            kind: Outcome::Walk,
+            said,
+        } => {
+            m.busy = None;
+            for l in said.out.iter().chain(said.err.iter()) {
+                m.push_log(
+                    if said.code == 0 { "audit" } else { "warn" },
+                    format!("{what}: {l}"),
+                );
+            }
+            let mut lines = said.out.clone();
+            lines.extend(said.err.iter().cloned());
+            // The walk it is about (a new walk's id comes with its outcome).
+            let id = match &m.popup {
+                Some(Popup::Walk(v)) => Some(v.id.clone()),
+                _ => said.subject.clone(),
+            };
+            m.popup = Some(match id {
+                Some(id) => Popup::Walk(WalkView {
+                    id,
+                    typing: None,
+                    said: lines,
+                }),
+                None => Popup::Message {
+                    title: format!("{what}: refused"),
+                    lines,
+                },
+            });
+            m.dirty = true;
+            vec![Command::ReloadStore]
+        }
+        Msg::Done { what, said, .. } => {
+            m.busy = None;
+            let ok = said.code == 0;
+            for l in &said.out {
+                m.push_log("audit", format!("{what}: {l}"));
+            }
+            for l in &said.err {
+                m.push_log(if ok { "info" } else { "error" }, format!("{what}: {l}"));
+            }
+            let mut lines = said.out.clone();
+            lines.extend(said.err.iter().cloned());
+            m.popup = Some(Popup::Message {
+                title: format!("{what}: {}", if ok { "done" } else { "refused" }),
+                lines,
+            });
+            m.dirty = true;
+            vec![Command::ReloadStore]
+        }
+    }
+}
+
+pub(super) fn clamp(m: &mut Model) {
+    let n = m.row_count();
+    let i = m.panel.index();
+    if m.cursor[i] >= n {
+        m.cursor[i] = n.saturating_sub(1);
+    }
+}

@@ -1,0 +1,105 @@
+//! The walk view's keys: run checks, confirm with a note, answer, approve, run with
+//! confirmation, skip with a reason.
+
+use super::Command;
+use crate::app::model::{Model, Popup, WalkInput, WalkView};
+use crate::ops::walks::StepAction;
+use crossterm::event::{KeyCode, KeyEvent};
+
+pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Command> {
+    if let Some((what, mut text)) = v.typing.take() {
+        match (what, k.code) {
+            (_, KeyCode::Esc) => {}
+            (WalkInput::ConfirmRun, KeyCode::Char('y')) => {
+                m.busy = Some(format!("runbook step {}", v.id));
+                let cmd = Command::RunbookStep {
+                    id: v.id.clone(),
+                    action: StepAction::Run,
+                    note: String::new(),
+                };
+                m.popup = Some(Popup::Walk(v));
+                return vec![cmd];
+            }
+            (WalkInput::ConfirmRun, _) => {}
+            (_, KeyCode::Enter) => {
+                let (action, note) = match what {
+                    WalkInput::SkipReason if text.trim().is_empty() => {
+                        v.typing = Some((what, text));
+                        m.popup = Some(Popup::Walk(v));
+                        return Vec::new();
+                    }
+                    WalkInput::SkipReason => (StepAction::Skip(text.clone()), String::new()),
+                    _ => (StepAction::Confirm, text.clone()),
+                };
+                m.busy = Some(format!("runbook step {}", v.id));
+                let cmd = Command::RunbookStep {
+                    id: v.id.clone(),
+                    action,
+                    note,
+                };
+                m.popup = Some(Popup::Walk(v));
+                return vec![cmd];
+            }
+            (_, KeyCode::Backspace) => {
+                text.pop();
+                v.typing = Some((what, text));
+            }
+            (_, KeyCode::Char(c)) if text.chars().count() < 200 => {
+                text.push(c);
+                v.typing = Some((what, text));
+            }
+            _ => v.typing = Some((what, text)),
+        }
+        m.popup = Some(Popup::Walk(v));
+        return Vec::new();
+    }
+    let write = |m: &mut Model, v: WalkView, action: StepAction| {
+        if m.read_only {
+            m.push_log("info", "read-only: actions are disabled");
+            m.popup = Some(Popup::Walk(v));
+            return Vec::new();
+        }
+        m.busy = Some(format!("runbook step {}", v.id));
+        let cmd = Command::RunbookStep {
+            id: v.id.clone(),
+            action,
+            note: String::new(),
+        };
+        m.popup = Some(Popup::Walk(v));
+        vec![cmd]
+    };
+    match k.code {
+        KeyCode::Esc | KeyCode::Char('q') => {
+            m.popup = None;
+            Vec::new()
+        }
+        KeyCode::Enter if !m.read_only => {
+            m.busy = Some(format!("runbook resume {}", v.id));
+            let cmd = Command::RunbookResume { id: v.id.clone() };
+            m.popup = Some(Popup::Walk(v));
+            vec![cmd]
+        }
+        KeyCode::Char('c') if !m.read_only => {
+            v.typing = Some((WalkInput::Note, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('s') if !m.read_only => {
+            v.typing = Some((WalkInput::SkipReason, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('r') if !m.read_only => {
+            v.typing = Some((WalkInput::ConfirmRun, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('y') => write(m, v, StepAction::Answer(true)),
+        KeyCode::Char('n') => write(m, v, StepAction::Answer(false)),
+        KeyCode::Char('a') => write(m, v, StepAction::Approve),
+        _ => {
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+    }
+}
