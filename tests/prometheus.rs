@@ -65,23 +65,7 @@ where
 }
 
 fn start_prometheus(dir: &Path, scrape_configs: &str, rules: &str) -> (Proc, String) {
-    let port = free_port();
-    std::fs::write(dir.join("rules.yml"), rules).unwrap();
-    std::fs::write(
-        dir.join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [{}]\nscrape_configs:\n{scrape_configs}",
-            dir.join("rules.yml").display()
-        ),
-    )
-    .unwrap();
-    let args = vec![
-        format!("--config.file={}", dir.join("prometheus.yml").display()),
-        format!("--storage.tsdb.path={}", dir.join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    let p = spawn("prometheus", &args, &dir.join("prometheus.log"));
-    (p, format!("http://127.0.0.1:{port}"))
+    start_prometheus_on(dir, free_port(), scrape_configs, rules)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,4 +315,119 @@ async fn gander_parses_exactly_the_samples_prometheus_scrapes_from_real_exporter
             l.name
         );
     }
+}
+
+/// The console's actions and the CLI decide on the same facts the same way: the facts
+/// the console gathers before recording (a fresh read of the service through the org's
+/// live source, Prometheus merged) give every gate the verdict `gander promote
+/// --dry-run --json` gives, for every service, with a real Prometheus scraping the fleet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_and_the_cli_give_the_same_gate_verdicts() {
+    use gander::engine::state_machine::StateMachine;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let running = demo::start_with(7, dir.path(), &[], Some(&url), true)
+        .await
+        .unwrap();
+    gander::ops::evidence::seed_demo(dir.path(), &running.config_dir, &running.artifacts).unwrap();
+    let fleet = running.fleet.clone();
+    let mut targets = String::from("  - job_name: demo\n    static_configs:\n");
+    for (i, s) in fleet.sims.iter().enumerate() {
+        targets.push_str(&format!(
+            "      - targets: ['{}']\n        labels: {{ service: {} }}\n",
+            fleet.addrs[i], s.name
+        ));
+    }
+    let (_prom, _) = start_prometheus_on(dir.path(), port, &targets, "groups: []\n");
+    let prom = Prometheus::new(http(), &url, Auth::None);
+    wait_until("Prometheus has rates", Duration::from_secs(30), || async {
+        prom.query("sum(rate(http_requests_total[1m]))")
+            .await
+            .ok()
+            .is_some_and(|v| !v.is_empty())
+    })
+    .await;
+    let config = gander::io::config_dir::load_dir(&running.config_dir)
+        .unwrap()
+        .config
+        .unwrap();
+    let ctx = gander::ops::Ctx::new(
+        std::sync::Arc::new(config.clone()),
+        &running.config_dir,
+        Some(dir.path()),
+    );
+    let live = gander::ops::live::LiveSource::from_config(&config).unwrap();
+    let graph = gander::engine::resolver::DepGraph::from_config(&config);
+    let sm = StateMachine::new(&config.rules);
+    let (mut compared, mut through_prometheus) = (0, 0);
+    for svc in &config.services {
+        let name = svc.name().to_string();
+        let mut facts =
+            gander::app::runtime::jobs::action_facts(&ctx, &live, &Default::default(), Some(&name))
+                .await;
+        gander::ops::store::read_into(ctx.state(), &ctx.config_dir, &config, &mut facts);
+        let from = facts.states.get(&name).cloned().unwrap_or_default();
+        let Some(to) = sm.promotions_from(&from).first().cloned() else {
+            continue;
+        };
+        let console = gander::engine::plan::plan(&config, &graph, &facts, &name, &to).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+            .arg("--config")
+            .arg(&running.config_dir)
+            .arg("--state-dir")
+            .arg(dir.path())
+            .args(["promote", &name, "--to", &to, "--dry-run", "--json"])
+            .output()
+            .unwrap();
+        let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let cli_gates: Vec<(String, String)> = cli["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["gate"].as_str().unwrap().to_string(),
+                    g["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let console_gates: Vec<(String, String)> = console
+            .gates
+            .iter()
+            .map(|g| (g.gate.clone(), g.status.as_str().to_string()))
+            .collect();
+        assert_eq!(console_gates, cli_gates, "{name} -> {to}");
+        assert_eq!(
+            serde_json::to_value(console.verdict).unwrap(),
+            cli["verdict"],
+            "{name}"
+        );
+        // Where Prometheus has both figures, they are the ones decided on.
+        if let gander::engine::facts::Known::Known(p) = &facts.services[&name].performance {
+            through_prometheus += usize::from(p.source.starts_with("prometheus"));
+        }
+        compared += 1;
+    }
+    assert!(compared >= 4, "only {compared} services had a next state");
+    assert!(through_prometheus >= 1, "no figure came through Prometheus");
+}
+
+fn start_prometheus_on(dir: &Path, port: u16, scrape_configs: &str, rules: &str) -> (Proc, String) {
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [{}]\nscrape_configs:\n{scrape_configs}",
+            dir.join("rules.yml").display()
+        ),
+    )
+    .unwrap();
+    let args = vec![
+        format!("--config.file={}", dir.join("prometheus.yml").display()),
+        format!("--storage.tsdb.path={}", dir.join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    let p = spawn("prometheus", &args, &dir.join("prometheus.log"));
+    (p, format!("http://127.0.0.1:{port}"))
 }

@@ -661,7 +661,7 @@ fn verify_rehashes_artifacts_referenced_by_digest() {
         &org.path("config/allowed_signers"),
     )
     .unwrap();
-    let lock = store.lock(true, Duration::from_secs(5)).unwrap();
+    let lock = store.lock_exclusive(Duration::from_secs(5)).unwrap();
     let read = store.read(&lock).unwrap();
     let digest = sha256_hex(&std::fs::read(state.join(rel)).unwrap());
     store

@@ -120,7 +120,7 @@ fn list(
         Ok(s) => s,
         Err(c) => return c,
     };
-    let read_chain = match store.lock(false, LOCK_WAIT).and_then(|l| store.read(&l)) {
+    let read_chain = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("gander: {e}");

@@ -152,7 +152,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             let Ok(store) = store_ctx::try_open_store(state.as_deref()) else {
                 return EXIT_USAGE;
             };
-            let read = match store.lock(false, LOCK_WAIT).and_then(|l| store.read(&l)) {
+            let read = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("gander: {e}");

@@ -32,7 +32,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         Ok(s) => s,
         Err(c) => return c,
     };
-    let lock = match store.lock(false, LOCK_WAIT) {
+    let lock = match store.lock_shared(LOCK_WAIT) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("gander: {e}");

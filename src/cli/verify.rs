@@ -26,7 +26,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         eprintln!("gander: warning: {e}\n  every signature will be reported as unverifiable");
     }
     // A shared lock: no append is half-written while we read.
-    let lock = match st.lock(false, LOCK_WAIT) {
+    let lock = match st.lock_shared(LOCK_WAIT) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("gander: {e}");

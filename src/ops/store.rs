@@ -8,7 +8,7 @@ use crate::engine::facts::{Facts, Known};
 use crate::engine::identity::AllowedSigners;
 use crate::engine::ledger::{self, Ledger};
 use crate::io::keys;
-use crate::io::store::{self, ChainRead, Draft, Lock, Signer, Store};
+use crate::io::store::{self, ChainRead, Draft, ExclusiveLock, Signer, Store};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -127,7 +127,7 @@ pub fn read_into(
         return None;
     }
     let store = Store::open(dir).ok()?;
-    let lock = store.lock(false, LOCK_WAIT).ok()?;
+    let lock = store.lock_shared(LOCK_WAIT).ok()?;
     let read = store.read(&lock).ok()?;
     let (_, signers) = load_signers(config_dir, config);
     Some(apply(&store, &read, signers.as_ref().ok(), facts))
@@ -138,7 +138,7 @@ pub fn read_into(
 /// the one time this operation records.
 pub struct Writer {
     pub store: Store,
-    pub lock: Lock,
+    pub lock: ExclusiveLock,
     pub read: ChainRead,
     pub signer: Signer,
     pub signers: AllowedSigners,
@@ -156,10 +156,10 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
         try_signer(&ctx.config_dir, config, ctx.key()).map_err(OpsError::Usage)?;
     let store = try_open_store(ctx.state()).map_err(OpsError::Usage)?;
     let lock = store
-        .lock(true, LOCK_WAIT)
+        .lock_exclusive(LOCK_WAIT)
         .map_err(|e| OpsError::Store(e.to_string()))?;
     let mut notes = Vec::new();
-    if let Some(prev) = &lock.recovered_from {
+    if let Some(prev) = lock.recovered_from() {
         notes.push(format!(
             "note: the previous lock holder is gone ({prev}); its lock was released by the kernel and is taken over"
         ));

@@ -27,6 +27,23 @@ pub struct Job {
     pub tx: mpsc::Sender<Msg>,
 }
 
+/// The live facts an action decides on: the last poll's, with the service it concerns
+/// read again through the org's live source (services and Prometheus, merged as the
+/// CLI merges them), so the console and `gander approve` agree on the same facts.
+pub async fn action_facts(
+    ctx: &Ctx,
+    live: &LiveSource,
+    board: &Board,
+    service: Option<&str>,
+) -> Facts {
+    let mut facts = Facts::from_config(&ctx.config, ctx.clock.now());
+    board.fill(&mut facts, &|_| "live metrics".into());
+    if let Some(s) = service {
+        live.round(Some(s), &mut facts).await;
+    }
+    facts
+}
+
 impl Job {
     pub async fn run(self, what: String, kind: Outcome, use_case: UseCase) {
         let Job {
@@ -37,11 +54,7 @@ impl Job {
             service,
             tx,
         } = self;
-        let mut facts = Facts::from_config(&ctx.config, ctx.clock.now());
-        board.fill(&mut facts, &|_| "live metrics".into());
-        if let Some(s) = &service {
-            live.round(Some(s), &mut facts).await;
-        }
+        let facts = action_facts(&ctx, &live, &board, service.as_deref()).await;
         let handle = tokio::runtime::Handle::current();
         let said = tokio::task::spawn_blocking(move || {
             let access = LiveAccess::on(live, handle);

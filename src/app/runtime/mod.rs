@@ -4,7 +4,7 @@
 //! only when the model changed (at most every 16 ms, so a burst of resizes is one draw).
 //! The terminal is restored on quit, panic, SIGTERM and SIGHUP.
 
-mod jobs;
+pub mod jobs;
 mod store_view;
 mod term_guard;
 

@@ -30,7 +30,7 @@ pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config)
         }
     };
     let read = match store
-        .lock(false, store_ctx::LOCK_WAIT)
+        .lock_shared(store_ctx::LOCK_WAIT)
         .and_then(|l| store.read(&l))
     {
         Ok(r) => r,

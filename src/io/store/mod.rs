@@ -1,0 +1,294 @@
+//! The promotion store under the state directory: the evidence chain and the seed 003
+//! audit layout, safe for several gander processes at once and for crashes.
+//!
+//! ```text
+//! STATE/audit/chain.jsonl          the evidence chain (append-only JSON lines)
+//! STATE/audit/chain.lock           flock'd by writers (exclusive) and verifiers (shared)
+//! STATE/audit/torn/                torn tails moved aside after a crash mid-append
+//! STATE/audit/promotions/{service}/{YYYYMMDD}/{request,validation,evidence,approval}/
+//!                                  one JSON file per record, named {seq}-{type}.json
+//! ```
+
+use crate::engine::chain::{self, GENESIS, Problem, Record, Signature};
+use crate::engine::identity;
+use chrono::{DateTime, Utc};
+use std::fs::{File, OpenOptions};
+
+mod layout;
+mod lock;
+mod verify;
+
+pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+pub use verify::{Finding, VerifyReport, verify};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the evidence chain is locked by {holder}; waited {waited}s\n  help: wait for that command to finish; a lock held by a process that died is released by the kernel"
+    )]
+    Busy { holder: String, waited: u64 },
+    #[error(
+        "cannot append: the chain has problems (first: line {line}: {message})\n  help: run `gander verify` and restore the chain from a backup before recording anything"
+    )]
+    Corrupt { line: usize, message: String },
+}
+
+pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub struct Store {
+    pub root: PathBuf,
+    pub audit: PathBuf,
+}
+
+/// What was read from the chain file.
+#[derive(Debug, Default)]
+pub struct ChainRead {
+    /// (1-based line, record) of every line that parsed.
+    pub records: Vec<(usize, Record)>,
+    /// Lines that are not records (before the last line: corruption).
+    pub bad_lines: Vec<Problem>,
+    /// An incomplete last line: a crash mid-append.
+    pub torn: Option<Torn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Torn {
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+    pub line: usize,
+}
+
+/// A record to append: everything but seq, prev_hash, hash and signatures.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub promotion_id: String,
+    pub service: String,
+    pub kind: String,
+    pub data: serde_json::Value,
+}
+
+/// Who signs: a private key and the principal allowed_signers gives it.
+pub struct Signer {
+    pub key: ssh_key::PrivateKey,
+    pub principal: String,
+}
+
+fn fsync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+impl Store {
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        let audit = state_dir.join("audit");
+        std::fs::create_dir_all(&audit).map_err(io_err(&audit))?;
+        Ok(Store {
+            root: state_dir.to_path_buf(),
+            audit,
+        })
+    }
+
+    pub fn chain_path(&self) -> PathBuf {
+        self.audit.join("chain.jsonl")
+    }
+
+    /// Read the chain. Takes no lock: call it while holding one.
+    pub fn read(&self, _lock: &impl Held) -> Result<ChainRead, StoreError> {
+        let path = self.chain_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ChainRead::default()),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let mut out = ChainRead::default();
+        let mut offset = 0usize;
+        let mut line_no = 0usize;
+        while offset < bytes.len() {
+            line_no += 1;
+            let end = bytes[offset..].iter().position(|b| *b == b'\n');
+            let Some(len) = end else {
+                // No newline: the last append never finished.
+                out.torn = Some(Torn {
+                    offset: offset as u64,
+                    bytes: bytes[offset..].to_vec(),
+                    line: line_no,
+                });
+                break;
+            };
+            let raw = &bytes[offset..offset + len];
+            let parsed = std::str::from_utf8(raw)
+                .map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to()))
+                .and_then(chain::parse_line);
+            match parsed {
+                Ok(r) => out.records.push((line_no, r)),
+                Err(message) => out.bad_lines.push(Problem {
+                    line: line_no,
+                    seq: None,
+                    message,
+                }),
+            }
+            offset += len + 1;
+        }
+        Ok(out)
+    }
+
+    /// Under the exclusive lock: move a torn tail aside to `audit/torn/` (never
+    /// dropped, never "repaired" into the chain) and cut the chain back to its last
+    /// complete record. Returns where the tail went.
+    pub fn set_aside_torn(
+        &self,
+        _lock: &ExclusiveLock,
+        read: &ChainRead,
+    ) -> Result<Option<PathBuf>, StoreError> {
+        let Some(t) = &read.torn else {
+            return Ok(None);
+        };
+        let dir = self.audit.join("torn");
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let name = dir.join(format!(
+            "chain-line{}-{}.partial",
+            t.line,
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ));
+        write_atomic(&name, &t.bytes)?;
+        let path = self.chain_path();
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        f.set_len(t.offset).map_err(io_err(&path))?;
+        f.sync_all().map_err(io_err(&path))?;
+        Ok(Some(name))
+    }
+
+    /// Append records under the exclusive lock: each gets the next seq, the previous
+    /// hash, the signer's SSHSIG and its own hash; all are written in one write and
+    /// fsynced before this returns. Refuses to append to a chain with problems.
+    ///
+    /// Only an [`ExclusiveLock`] opens it:
+    ///
+    /// ```no_run
+    /// # use gander::io::store::*;
+    /// # fn f(store: &Store, signer: &Signer) {
+    /// let lock = store.lock_exclusive(std::time::Duration::from_secs(1)).unwrap();
+    /// let read = store.read(&lock).unwrap();
+    /// store.append(&lock, &read, Vec::new(), signer, chrono::Utc::now());
+    /// # }
+    /// ```
+    ///
+    /// and a shared lock does not compile:
+    ///
+    /// ```compile_fail
+    /// # use gander::io::store::*;
+    /// # fn f(store: &Store, signer: &Signer) {
+    /// let lock = store.lock_shared(std::time::Duration::from_secs(1)).unwrap();
+    /// let read = store.read(&lock).unwrap();
+    /// store.append(&lock, &read, Vec::new(), signer, chrono::Utc::now());
+    /// # }
+    /// ```
+    pub fn append(
+        &self,
+        _lock: &ExclusiveLock,
+        read: &ChainRead,
+        drafts: Vec<Draft>,
+        signer: &Signer,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        if let Some(p) = read.bad_lines.first() {
+            return Err(StoreError::Corrupt {
+                line: p.line,
+                message: p.message.clone(),
+            });
+        }
+        if let Some(p) = chain::check_links(&read.records).first() {
+            return Err(StoreError::Corrupt {
+                line: p.line,
+                message: p.message.clone(),
+            });
+        }
+        let (mut seq, mut prev) = read
+            .records
+            .last()
+            .map_or((0, GENESIS.to_string()), |(_, r)| (r.seq, r.hash.clone()));
+        let timestamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut out = Vec::with_capacity(drafts.len());
+        let mut buf = String::new();
+        for d in drafts {
+            seq += 1;
+            let mut r = Record {
+                seq,
+                prev_hash: prev.clone(),
+                promotion_id: d.promotion_id,
+                timestamp: timestamp.clone(),
+                service: d.service,
+                evidence: chain::Evidence {
+                    kind: d.kind,
+                    data: d.data,
+                    signatures: Vec::new(),
+                },
+                hash: String::new(),
+            };
+            let sig = identity::sign(&signer.key, r.signed_form().as_bytes()).map_err(|e| {
+                StoreError::Io {
+                    path: self.chain_path(),
+                    source: std::io::Error::other(e),
+                }
+            })?;
+            r.evidence.signatures.push(Signature {
+                principal: signer.principal.clone(),
+                sshsig: sig,
+            });
+            r.hash = r.compute_hash();
+            prev = r.hash.clone();
+            buf.push_str(&r.line());
+            buf.push('\n');
+            out.push(r);
+        }
+        let path = self.chain_path();
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        f.write_all(buf.as_bytes()).map_err(io_err(&path))?;
+        f.sync_all().map_err(io_err(&path))?;
+        if out.first().is_some_and(|r| r.seq == 1) {
+            fsync_dir(&self.audit);
+        }
+        Ok(out)
+    }
+}
+
+/// Write a whole file crash-safely: temp file, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io_err(path))?;
+    fsync_dir(dir);
+    Ok(())
+}
