@@ -371,13 +371,13 @@ async fn the_console_and_the_cli_give_the_same_gate_verdicts() {
         let Some(to) = sm.promotions_from(&from).first().cloned() else {
             continue;
         };
-        let console = gander::engine::plan::plan(&config, &graph, &facts, &name, &to).unwrap();
+        let console = gander::engine::plan::plan(&config, &graph, &facts, &name, to).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_gander"))
             .arg("--config")
             .arg(&running.config_dir)
             .arg("--state-dir")
             .arg(dir.path())
-            .args(["promote", &name, "--to", &to, "--dry-run", "--json"])
+            .args(["promote", &name, "--to", to, "--dry-run", "--json"])
             .output()
             .unwrap();
         let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
