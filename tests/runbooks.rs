@@ -267,12 +267,27 @@ steps:
     );
     assert!(!std::path::Path::new("/tmp/gander-pwned").exists());
     let start = std::time::Instant::now();
-    let (_, out, _) = d.run("alice", &["runbook", "step", &id, "--run"]);
+    let (code, out, _) = d.run("alice", &["runbook", "step", &id, "--run"]);
     assert!(
         start.elapsed() < Duration::from_secs(10),
         "the 30 s command ran past its 1 s timeout"
     );
     assert!(out.contains("[stopped at the 1s timeout]"), "{out}");
+    // A timed-out command stops the walk like a failing check: it stays current.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("stopped at `hang`"), "{out}");
+    let (code, out, _) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "step",
+            &id,
+            "--skip",
+            "--reason",
+            "known to hang",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
     let (_, out, _) = d.run("alice", &["runbook", "step", &id, "--run"]);
     assert!(
         out.contains("more bytes not kept]"),
@@ -283,12 +298,14 @@ steps:
     let last: Vec<serde_json::Value> = chain
         .lines()
         .rev()
-        .take(3)
+        .take(4)
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(last[0]["evidence"]["data"]["output_bytes"], 5_000_000);
-    assert_eq!(last[1]["evidence"]["data"]["timed_out"], true);
-    assert_eq!(last[2]["evidence"]["data"]["argv"][2], hostile);
+    assert_eq!(last[1]["evidence"]["data"]["outcome"], "skipped");
+    assert_eq!(last[2]["evidence"]["data"]["timed_out"], true);
+    assert_eq!(last[2]["evidence"]["data"]["outcome"], "timeout");
+    assert_eq!(last[3]["evidence"]["data"]["argv"][2], hostile);
     d.verify();
 }
 
@@ -314,6 +331,7 @@ fn every_shipped_runbook_can_be_walked_to_its_end() {
         );
         let id = Demo::walk_id(&out);
         assert!(id.starts_with("RBW-"), "{name}: {out}{err}");
+        let mut ran: Vec<String> = Vec::new();
         for _ in 0..20 {
             let w = d.walk(&id);
             let cur = &w["current"];
@@ -329,9 +347,15 @@ fn every_shipped_runbook_can_be_walked_to_its_end() {
                 "manual" => ("alice", vec!["--confirm", "--note", "done"]),
                 "decision" => ("alice", vec!["--answer", "yes"]),
                 "approval" => ("bob", vec!["--approve"]),
+                // A command that failed stops the walk; the operator skips it with a reason.
+                "command" if ran.contains(&step) => (
+                    "alice",
+                    vec!["--skip", "--reason", "failed in the demo (no backup there)"],
+                ),
                 "command" => ("alice", vec!["--run"]),
                 k => panic!("{k}"),
             };
+            ran.push(step.clone());
             let mut full = vec!["runbook", "step", &id];
             full.extend(args);
             let (code, out, err) = d.run(who, &full);

@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod evidence;
+pub mod head;
 pub mod order;
 pub mod output;
 pub mod package;
@@ -81,8 +82,10 @@ pub enum Command {
     Reject(record::VoteArgs),
     /// List open and recent promotions with their gate verdicts
     Promotions(promotions::Args),
-    /// Verify the evidence chain: hashes, links, sequence, signatures, artifacts
+    /// Verify the evidence chain: hashes, links, sequence, signatures, artifacts, head
     Verify(verify::Args),
+    /// Print the chain's head (SEQ:HASH) to check later with `verify --expect-head`
+    Head(head::Args),
     /// Add evidence files (SARIF, JUnit, Cobertura, LCOV, CycloneDX, SPDX, k6) or list them
     Evidence(evidence::Args),
     /// Runbooks: list, show, and walk them (checks run live, every step recorded)
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reject(a) => record::vote(cli.config, state, a, Vote::Reject),
         Command::Promotions(a) => promotions::run(cli.config, state, a),
         Command::Verify(a) => verify::run(cli.config, state, a),
+        Command::Head(a) => head::run(state, a),
         Command::Evidence(a) => evidence::run(cli.config, state, a),
         Command::Runbook(a) => runbook::run(cli.config, state, a),
         Command::Package(a) => package::run(cli.config, state, a),

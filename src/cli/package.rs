@@ -201,6 +201,10 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             EXIT_OK
         }
         Sub::Show { id } => {
+            if let Err(why) = crate::engine::names::check(&id) {
+                eprintln!("gander: no package `{}`: {why}", id.escape_debug());
+                return EXIT_USAGE;
+            }
             let Some(dir) = state.as_deref().map(|s| s.join("packages").join(&id)) else {
                 return EXIT_USAGE;
             };

@@ -10,9 +10,36 @@ pub struct Args {
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
+    /// Also check the chain against a head written down earlier (`gander head`)
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub expect_head: Option<String>,
+}
+
+/// `SEQ:HASH` as `gander head` prints it.
+fn parse_head(s: &str) -> Option<(u64, String)> {
+    let (seq, hash) = s.split_once(':')?;
+    let hash = hash.trim();
+    (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(())
+        .and(
+            seq.trim()
+                .parse()
+                .ok()
+                .map(|n| (n, hash.to_ascii_lowercase())),
+        )
 }
 
 pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
+    let expect = match args.expect_head.as_deref().map(|h| (h, parse_head(h))) {
+        None => None,
+        Some((_, Some(h))) => Some(h),
+        Some((h, None)) => {
+            eprintln!(
+                "gander: --expect-head {h}: write SEQ:HASH as `gander head` prints it (a number, a colon, 64 hex digits)"
+            );
+            return EXIT_USAGE;
+        }
+    };
     let (config, located) = match super::load_or_report(config_flag) {
         Ok(c) => c,
         Err(code) => return code,
@@ -41,7 +68,20 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         }
     };
     drop(lock);
-    let report = store::verify(&st, &read, signers.as_ref().ok());
+    let mut report = store::verify(&st, &read, signers.as_ref().ok());
+    // Truncation and forks: against the head this user last saw, and the one given.
+    report.problems.extend(crate::io::heads::check(&st, &read));
+    if let Some((seq, hash)) = &expect {
+        report.problems.extend(crate::io::heads::compare(
+            &read,
+            *seq,
+            hash,
+            "the expected head is",
+        ));
+    }
+    if report.ok() && signers.is_ok() {
+        crate::io::heads::remember_read(&st, &read);
+    }
     if args.json {
         output::print_json("verify", &report);
     } else {

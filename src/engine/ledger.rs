@@ -28,6 +28,8 @@ pub enum PromotionStatus {
     Completed,
     Rejected,
     Expired,
+    /// Closed because the service was demoted while it was open.
+    Demoted,
     /// Closed for another reason (withdrawn).
     Closed,
 }
@@ -39,6 +41,7 @@ impl PromotionStatus {
             PromotionStatus::Completed => "completed",
             PromotionStatus::Rejected => "rejected",
             PromotionStatus::Expired => "expired",
+            PromotionStatus::Demoted => "demoted",
             PromotionStatus::Closed => "closed",
         }
     }
@@ -210,13 +213,15 @@ impl Ledger {
                         p.closed_reason = Some(text(d, "reason"));
                     }
                 }
-                kind::TRANSITION => {
+                // A demotion completes its own promotion like a transition.
+                kind::TRANSITION | kind::DEMOTION => {
                     p.status = PromotionStatus::Completed;
                     p.closed_at = Some(at);
                 }
                 kind::CLOSURE => {
                     p.status = match text(d, "status").as_str() {
                         "expired" => PromotionStatus::Expired,
+                        "demoted" => PromotionStatus::Demoted,
                         "rejected" => PromotionStatus::Rejected,
                         _ => PromotionStatus::Closed,
                     };

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ledger;
 pub mod live;
 pub mod load;
+pub mod names;
 pub mod package;
 pub mod plan;
 pub mod policy;

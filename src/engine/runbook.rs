@@ -80,6 +80,9 @@ pub struct Step {
     pub argv: Vec<String>,
     #[serde(default)]
     pub timeout: Option<super::config::Duration>,
+    /// `command`: a failed or timed-out run does not stop the walk.
+    #[serde(default)]
+    pub allow_failure: bool,
     /// `decision`: the question and where each answer goes.
     #[serde(default)]
     pub question: Option<String>,
@@ -222,6 +225,17 @@ pub fn load(sources: &[Source]) -> (Vec<Named>, Vec<Diagnostic>) {
             .and_then(|s| s.to_str())
             .unwrap_or("runbook")
             .to_string();
+        if let Err(why) = super::names::check(&name) {
+            diags.push(Diagnostic::error(
+                &src.path,
+                Pos { line: 1, column: 1 },
+                format!(
+                    "the runbook's name (its file name) `{}` is not a valid name: {why}",
+                    name.escape_debug()
+                ),
+            ));
+            continue;
+        }
         out.push(Named {
             name,
             file: src.path.clone(),
@@ -241,6 +255,18 @@ fn check(rb: &Runbook, file: &str, node: &Node, diags: &mut Vec<Diagnostic>) {
         .chain(["service"])
         .collect();
     let at = |i: usize, key: &str| node.locate(&["steps", &i.to_string(), key]);
+    for (i, p) in rb.parameters.iter().enumerate() {
+        if let Err(why) = super::names::check(&p.name) {
+            diags.push(Diagnostic::error(
+                file,
+                node.locate(&["parameters", &i.to_string(), "name"]),
+                format!(
+                    "parameter `{}` is not a valid name: {why}",
+                    p.name.escape_debug()
+                ),
+            ));
+        }
+    }
     if rb.steps.is_empty() {
         diags.push(Diagnostic::error(
             file,

@@ -50,7 +50,15 @@ impl Walk {
             let Some(d) = self.outcome(&step.id) else {
                 return Some(step);
             };
+            // A failed check, and a failed or timed-out command (unless it may fail),
+            // stay current: the walk stops there until it is run again or skipped.
             if step.kind == StepKind::Check && d.outcome == "fail" {
+                return Some(step);
+            }
+            if step.kind == StepKind::Command
+                && matches!(d.outcome.as_str(), "failed" | "timeout")
+                && !step.allow_failure
+            {
                 return Some(step);
             }
             let next = match step.kind {

@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod config_dir;
 pub mod demo;
+pub mod heads;
 pub mod http;
 pub mod keys;
 pub mod log;

@@ -127,6 +127,13 @@ pub fn create(ctx: &Ctx, version: Option<String>, wanted: Vec<String>) -> Said {
     let now = w.now;
     let version = version.unwrap_or_else(|| format!("1.0.0+{}", now.format("%Y%m%dT%H%M%SZ")));
     let id = format!("gg-{}", version.replace('+', "-"));
+    if let Err(why) = crate::engine::names::check(&id) {
+        said.err.push(format!(
+            "--version {}: not usable in a package name: {why}",
+            version.escape_debug()
+        ));
+        return said.with_code(EXIT_USAGE);
+    }
     let root = w.store.root.join("packages").join(&id);
     if root.exists() {
         said.err.push(format!("package {id} exists already"));
@@ -242,7 +249,13 @@ pub fn create(ctx: &Ctx, version: Option<String>, wanted: Vec<String>) -> Said {
         let f = std::fs::File::create(&tgz)?;
         let enc = flate2::write::GzEncoder::new(f, flate2::Compression::default());
         let mut t = tar::Builder::new(enc);
-        t.append_dir_all(&id, &root)?;
+        // The manifest first: a verifier bounds every later file by it.
+        for name in crate::io::archive::PACKAGE_FILES {
+            t.append_path_with_name(root.join(name), format!("{id}/{name}"))?;
+        }
+        for f in &files {
+            t.append_path_with_name(root.join(&f.path), format!("{id}/{}", f.path))?;
+        }
         t.into_inner()?.finish()?.sync_all()
     })();
     if let Err(e) = tar_result {

@@ -131,7 +131,26 @@ pub fn request(
     let ledger = s.ledger();
     let me = s.signer.principal.clone();
     let mut facts = s.facts(live);
-    let open = ledger.open_for(service).cloned();
+    let mut open = ledger.open_for(service).cloned();
+    let sm = crate::engine::state_machine::StateMachine::new(&config.rules);
+    let from_state = facts.states.get(service).cloned().unwrap_or_default();
+    let demotion = sm.demotion_reason(&from_state, to).is_some();
+    let mut closing = Vec::new();
+    if let Some(p) = open.as_ref().filter(|p| p.to != to && demotion) {
+        // A demotion (a compliance violation) overrides an open promotion: that one is
+        // closed first, on the record, with the reason.
+        said.err.push(format!(
+            "{} ({} -> {}) is closed: {service} is being demoted to `{to}`",
+            p.id, p.from, p.to
+        ));
+        closing.push(Draft {
+            promotion_id: p.id.clone(),
+            service: service.to_string(),
+            kind: kind::CLOSURE.into(),
+            data: json!({"status": "demoted", "reason": format!("{service} demoted to `{to}`: {reason}")}),
+        });
+        open = None;
+    }
     if let Some(p) = &open {
         if p.to != to {
             let secs = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -170,7 +189,7 @@ pub fn request(
             "nothing recorded: the state machine refuses this transition",
         );
     }
-    let mut drafts = Vec::new();
+    let mut drafts = closing;
     let promotion = match open {
         Some(p) => {
             said.out

@@ -97,6 +97,10 @@ pub fn apply(
     let ledger = Ledger::fold(&records(read), &signed_by(signers));
     ledger.fill(facts);
     let report = store::verify(store, read, signers);
+    let head = crate::io::heads::check(store, read);
+    if report.ok() && head.is_none() && signers.is_some() {
+        crate::io::heads::remember_read(store, read);
+    }
     facts.chain = if signers.is_none() && !read.records.is_empty() {
         Known::unknown("no allowed_signers file: signatures cannot be checked")
     } else {
@@ -105,7 +109,9 @@ pub fn apply(
             report
                 .problems
                 .first()
-                .map(|p| format!("line {}: {}", p.line, p.message)),
+                .map(|p| (p.line, p.message.clone()))
+                .or_else(|| head.map(|h| (h.line, h.message)))
+                .map(|(line, m)| format!("line {line}: {m}")),
             report.unverified_signatures as u64,
         ))
     };
@@ -180,6 +186,21 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
             Err(e) => return Err(OpsError::Usage(e.to_string())),
         }
     }
+    // Nothing is added to a chain that does not verify completely: hashes, links,
+    // sequence, every signature, every artifact digest, and the last head this user saw.
+    let report = store::verify(&store, &read, Some(&signers));
+    let head = crate::io::heads::check(&store, &read);
+    if let Some((line, message)) = report
+        .problems
+        .first()
+        .map(|p| (p.line, p.message.clone()))
+        .or_else(|| head.map(|h| (h.line, h.message)))
+    {
+        return Err(OpsError::Store(format!(
+            "nothing recorded: the chain does not verify (first problem: line {line}: {message})\n  help: `gander verify` shows every problem; restore {} from a copy before recording anything",
+            store.chain_path().display()
+        )));
+    }
     Ok(Writer {
         store,
         lock,
@@ -215,6 +236,9 @@ impl Writer {
         let base = self.read.records.last().map_or(0, |(l, _)| *l);
         for (i, r) in recs.iter().enumerate() {
             self.read.records.push((base + i + 1, r.clone()));
+        }
+        if let Some(last) = recs.last() {
+            crate::io::heads::remember(&self.store, last.seq, &last.hash);
         }
         Ok(recs)
     }

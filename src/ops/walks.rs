@@ -194,10 +194,16 @@ pub fn complete(
             let r = run_argv(&argv, timeout);
             said.out.push(format!("$ {}", shell_words(&argv)));
             said.out.extend(r.output_text.lines().map(str::to_string));
-            let outcome = if r.code == Some(0) { "ran" } else { "failed" };
+            let outcome = if r.timed_out {
+                "timeout"
+            } else if r.code == Some(0) {
+                "ran"
+            } else {
+                "failed"
+            };
             (
                 outcome.to_string(),
-                json!({"argv": argv, "exit_code": r.code, "timed_out": r.timed_out, "duration_ms": r.ms, "output_bytes": r.total, "output_sha256": r.sha256}),
+                json!({"argv": argv, "exit_code": r.code, "signal": r.signal, "timed_out": r.timed_out, "duration_ms": r.ms, "output_bytes": r.total, "output_sha256": r.sha256}),
             )
         }
         _ => {
@@ -222,6 +228,10 @@ pub fn complete(
     data["step"] = json!(step.id);
     data["outcome"] = json!(outcome);
     data["note"] = json!(note);
+    let (exit_code, signal) = (
+        data.get("exit_code").and_then(|c| c.as_i64()),
+        data.get("signal").and_then(|c| c.as_i64()),
+    );
     let draft = Draft {
         promotion_id: id.to_string(),
         service: w.service.clone(),
@@ -237,6 +247,29 @@ pub fn complete(
         step.id,
         s.w.principal()
     ));
+    if step.kind == StepKind::Command
+        && matches!(outcome.as_str(), "failed" | "timeout")
+        && !matches!(action, StepAction::Skip(_))
+    {
+        let why = match (outcome.as_str(), exit_code, signal) {
+            ("timeout", _, _) => "it ran past its timeout and was stopped".to_string(),
+            (_, Some(c), _) => format!("it exited with {c}"),
+            (_, None, Some(sig)) => format!("it was ended by signal {sig}"),
+            _ => "it could not run".to_string(),
+        };
+        if !step.allow_failure {
+            said.out.push(format!(
+                "{id}: stopped at `{}`: {why}; fix it and `gander runbook step {id} --run` again, or `--skip --reason …`",
+                step.id
+            ));
+            said.code = EXIT_FAILED;
+            return said;
+        }
+        said.out.push(format!(
+            "{id}: `{}` failed ({why}) but may fail; going on",
+            step.id
+        ));
+    }
     said.code = advance(&mut s, config, &b, id, &mut said);
     said
 }

@@ -137,6 +137,27 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+/// How much larger than its text a document may grow by expanding aliases.
+const EXPANSION: usize = 10;
+/// The budget of a small document (so a short file may still use a few aliases).
+const MIN_BUDGET: usize = 64 * 1024;
+/// Nesting deeper than this is refused (a config needs a handful of levels).
+const MAX_DEPTH: usize = 64;
+
+/// A node's size as the budget counts it: one per node plus its scalar bytes.
+fn size_of(n: &Node) -> usize {
+    match &n.kind {
+        Kind::Scalar { text, .. } => 1 + text.len(),
+        Kind::Seq(items) => 1 + items.iter().map(size_of).sum::<usize>(),
+        Kind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size_of(k) + size_of(v))
+                .sum::<usize>()
+        }
+    }
+}
+
 enum Frame {
     Seq(Pos, Vec<Node>, Option<usize>),
     Map(Pos, Vec<(Node, Node)>, Option<Node>, Option<usize>),
@@ -146,7 +167,12 @@ enum Frame {
 /// Errors name the file, line and column; duplicate keys are all reported.
 pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Each anchor's node and its size (nodes plus scalar bytes), so an alias costs what
+    // it expands to: a few hundred bytes of nested aliases ("billion laughs") would
+    // otherwise grow to gigabytes.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let budget = text.len().saturating_mul(EXPANSION).max(MIN_BUDGET);
+    let mut spent = 0usize;
     let mut root: Option<Node> = None;
     let mut docs = 0usize;
     let mut diags = Vec::new();
@@ -170,6 +196,34 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             }
         };
         let pos = pos_of(&span);
+        if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+            && stack.len() >= MAX_DEPTH
+        {
+            diags.push(
+                Diagnostic::error(file, pos, format!("nested more than {MAX_DEPTH} levels deep"))
+                    .with_help("a gander config needs a handful of levels; this looks like a generated or hostile file"),
+            );
+            return Err(diags);
+        }
+        spent += match &event {
+            Event::Scalar(v, ..) => 1 + v.len(),
+            Event::SequenceStart(..) | Event::MappingStart(..) => 1,
+            Event::Alias(id) => anchors.get(id).map_or(0, |(_, size)| *size),
+            _ => 0,
+        };
+        if spent > budget {
+            diags.push(
+                Diagnostic::error(
+                    file,
+                    pos,
+                    format!(
+                        "aliases expand this document past {budget} bytes ({EXPANSION}× its size); refused"
+                    ),
+                )
+                .with_help("an alias repeats its anchor's whole value; nested aliases multiply (a YAML alias bomb)"),
+            );
+            return Err(diags);
+        }
         let finished: Option<(Node, usize)> = match event {
             Event::DocumentStart(_) => {
                 docs += 1;
@@ -193,7 +247,7 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
                 anchor,
             )),
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => Some((n.clone(), 0)),
+                Some((n, _)) => Some((n.clone(), 0)),
                 None => {
                     diags.push(Diagnostic::error(file, pos, "alias to an unknown anchor"));
                     return Err(diags);
@@ -233,7 +287,8 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             continue;
         };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            let size = size_of(&node);
+            anchors.insert(anchor, (node.clone(), size));
         }
         match stack.last_mut() {
             None => root = Some(node),

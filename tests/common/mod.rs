@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests (each test file includes this module).
 #![allow(dead_code)]
 
+pub mod org;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -69,6 +71,7 @@ impl Demo {
             .arg(&self.state)
             .args(args)
             .env("GANDER_KEY", self.state.join("keys").join(who))
+            .env("GANDER_HEADS_DIR", self.state.join("heads"))
             .output()
             .unwrap();
         (

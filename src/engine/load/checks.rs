@@ -197,6 +197,15 @@ pub(super) fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
         );
     }
     let p = &o.packaging;
+    for (i, s) in p.stages.iter().enumerate() {
+        if let Err(why) = crate::engine::names::check(s) {
+            diags.push(Diagnostic::error(
+                &org.path,
+                org.node.locate(&["packaging", "stages", &i.to_string()]),
+                format!("stage `{}` is not a valid name: {why}", s.escape_debug()),
+            ));
+        }
+    }
     if p.stages.is_empty() {
         diags.push(Diagnostic::error(
             file,
@@ -316,14 +325,14 @@ pub(super) fn check_services(
         } else {
             names.insert(name.clone(), i);
         }
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
+        if let Err(why) = crate::engine::names::check(name) {
             diags.push(
-                Diagnostic::error(&p.path, pos, format!("service name `{name}` is not a valid name"))
-                    .with_help("use letters, digits, `-`, `_` and `.` (it names directories in the audit store)"),
+                Diagnostic::error(
+                    &p.path,
+                    pos,
+                    format!("service name `{}` is not a valid name: {why}", name.escape_debug()),
+                )
+                .with_help("use letters, digits, `-`, `_` and `.`, starting with a letter or digit (it names directories in the audit store)"),
             );
         }
     }

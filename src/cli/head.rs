@@ -1,0 +1,65 @@
+//! `gander head`: the chain's current head as `SEQ:HASH`, to write in a ticket or a wiki
+//! and check later with `gander verify --expect-head`; `--forget` drops the head this
+//! user remembers of the store (after resetting it on purpose).
+
+use super::{EXIT_FAILED, EXIT_OK, output};
+use crate::ops::store::LOCK_WAIT;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub json: bool,
+    /// Forget the head this user remembers of this store
+    #[arg(long)]
+    pub forget: bool,
+}
+
+pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
+    let st = match super::open_store(state.as_deref()) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    if args.forget {
+        return match crate::io::heads::forget(&st) {
+            Ok(true) => {
+                println!(
+                    "forgot the head remembered for {}",
+                    st.chain_path().display()
+                );
+                EXIT_OK
+            }
+            Ok(false) => {
+                println!("no head was remembered for {}", st.chain_path().display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("gander: {e}");
+                EXIT_FAILED
+            }
+        };
+    }
+    let read = match st.lock_shared(LOCK_WAIT).and_then(|l| st.read(&l)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gander: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let (seq, hash) = read
+        .records
+        .last()
+        .map_or((0, crate::engine::chain::GENESIS.to_string()), |(_, r)| {
+            (r.seq, r.hash.clone())
+        });
+    if args.json {
+        output::print_json(
+            "head",
+            &json!({"chain": st.chain_path().display().to_string(), "seq": seq, "hash": hash}),
+        );
+    } else {
+        println!("{seq}:{hash}");
+    }
+    EXIT_OK
+}

@@ -1,0 +1,145 @@
+//! The last head each user has seen of each store: the highest `(seq, hash)` read or
+//! written, kept in the user's own data directory (never in the store), so a chain that
+//! is now shorter (truncated) or different at that seq (forked, rewritten) is noticed even
+//! when every remaining record verifies.
+//!
+//! ```text
+//! $XDG_DATA_HOME/gander/heads/{sha256 of the chain's path, 16 hex}.json
+//!     {"chain": "/srv/gander/audit/chain.jsonl", "seq": 42, "hash": "…", "seen_at": "…"}
+//! ```
+
+use super::store::{ChainRead, Finding, Store, write_atomic};
+use crate::engine::chain::sha256_hex;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub chain: String,
+    pub seq: u64,
+    pub hash: String,
+    pub seen_at: String,
+}
+
+/// Where this user's heads are: `$GANDER_HEADS_DIR`, else the user data dir's `heads/`.
+pub fn dir() -> Option<PathBuf> {
+    std::env::var_os("GANDER_HEADS_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "gander").map(|d| d.data_dir().join("heads"))
+        })
+}
+
+fn chain_name(store: &Store) -> String {
+    let p = store.chain_path();
+    std::fs::canonicalize(&p)
+        .or_else(|_| std::fs::canonicalize(&store.audit).map(|a| a.join("chain.jsonl")))
+        .unwrap_or(p)
+        .display()
+        .to_string()
+}
+
+fn file_for(store: &Store) -> Option<PathBuf> {
+    let name = chain_name(store);
+    Some(dir()?.join(format!("{}.json", &sha256_hex(name.as_bytes())[..16])))
+}
+
+/// The head remembered for this store, if any.
+pub fn load(store: &Store) -> Option<Head> {
+    let text = std::fs::read_to_string(file_for(store)?).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Remember `(seq, hash)` when it is beyond what is remembered (best effort: a
+/// read-only home must not stop a command).
+pub fn remember(store: &Store, seq: u64, hash: &str) {
+    let Some(path) = file_for(store) else {
+        return;
+    };
+    if load(store).is_some_and(|h| h.seq >= seq) {
+        return;
+    }
+    let head = Head {
+        chain: chain_name(store),
+        seq,
+        hash: hash.to_string(),
+        seen_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    if let Some(d) = path.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    if let Ok(text) = serde_json::to_string(&head) {
+        let _ = write_atomic(&path, text.as_bytes());
+    }
+}
+
+/// Remember the last record of a chain that was read and verified.
+pub fn remember_read(store: &Store, read: &ChainRead) {
+    if let Some((_, r)) = read.records.last() {
+        remember(store, r.seq, &r.hash);
+    }
+}
+
+/// Forget the remembered head (after resetting a store on purpose).
+pub fn forget(store: &Store) -> std::io::Result<bool> {
+    match file_for(store) {
+        Some(p) if p.exists() => std::fs::remove_file(p).map(|_| true),
+        _ => Ok(false),
+    }
+}
+
+/// Compare a chain with a head: `None` when the chain reaches it with the same hash.
+pub fn compare(read: &ChainRead, seq: u64, hash: &str, what: &str) -> Option<Finding> {
+    if seq == 0 {
+        return None; // every chain extends the genesis
+    }
+    let last = read
+        .records
+        .last()
+        .map(|(l, r)| (*l, r.seq))
+        .unwrap_or((0, 0));
+    match read.records.iter().find(|(_, r)| r.seq == seq) {
+        None if seq > last.1 => Some(Finding {
+            line: last.0 + 1,
+            seq: Some(seq),
+            message: format!(
+                "truncated: the chain ends at seq {} but {what} seq {seq} ({}…); records were removed",
+                last.1,
+                hash.get(..12).unwrap_or(hash)
+            ),
+        }),
+        None => Some(Finding {
+            line: last.0 + 1,
+            seq: Some(seq),
+            message: format!("{what} seq {seq}, which this chain does not hold"),
+        }),
+        Some((line, r)) if r.hash != hash => Some(Finding {
+            line: *line,
+            seq: Some(seq),
+            message: format!(
+                "forked: seq {seq} has hash {}… but {what} {}…; the history was rewritten",
+                r.hash.get(..12).unwrap_or(&r.hash),
+                hash.get(..12).unwrap_or(hash)
+            ),
+        }),
+        Some(_) => None,
+    }
+}
+
+/// Check a chain against the head this user last saw of it.
+pub fn check(store: &Store, read: &ChainRead) -> Option<Finding> {
+    let h = load(store)?;
+    compare(
+        read,
+        h.seq,
+        &h.hash,
+        &format!("this user saw (at {}) a record at", h.seen_at),
+    )
+    .map(|mut f| {
+        f.message.push_str(
+            "\n  help: restore the chain from a copy; if the store was reset on purpose, `gander head --forget`",
+        );
+        f
+    })
+}

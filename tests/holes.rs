@@ -1,0 +1,566 @@
+//! The holes a hostile review found, each reproduced as the reviewer did it and now
+//! refused: writers on a chain that does not verify, truncation, a demotion that left
+//! its promotion open, YAML alias bombs, names that are paths, runaway commands, and
+//! package verification that trusted too much.
+
+mod common;
+use common::copy_dir;
+use common::org::Org;
+use gander::engine::chain::{Record, parse_line};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn lines(org: &Org) -> Vec<String> {
+    String::from_utf8(org.chain_bytes())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_lines(org: &Org, ls: &[String]) {
+    let mut s = ls.join("\n");
+    s.push('\n');
+    std::fs::write(org.chain(), s).unwrap();
+}
+
+/// Every writer refuses, exit 1, and the chain is byte for byte what it was.
+fn writers_refuse(org: &Org, id: &str, why: &str) {
+    let before = org.chain_bytes();
+    let junit = org.path("junit.xml");
+    std::fs::write(
+        &junit,
+        r#"<testsuite name="t" tests="1"><testcase name="a" classname="c"/></testsuite>"#,
+    )
+    .unwrap();
+    let attempts: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "alice",
+            vec!["evidence", "add", "service-b", junit.to_str().unwrap()],
+        ),
+        (
+            "alice",
+            vec!["promote", "c1", "--to", "compliance_ready", "--offline"],
+        ),
+        ("bob", vec!["approve", id, "--offline"]),
+        ("bob", vec!["reject", id, "--reason", "no"]),
+        (
+            "alice",
+            vec![
+                "runbook",
+                "run",
+                "evidence_chain_corruption",
+                "--service",
+                "service-b",
+            ],
+        ),
+    ];
+    for (who, args) in attempts {
+        let (code, out, err) = org.run(who, &args);
+        assert_eq!(code, 1, "{why}: {args:?} was not refused: {out}{err}");
+        assert!(
+            err.contains("the chain does not verify"),
+            "{why}: {args:?}: {err}"
+        );
+        assert_eq!(
+            org.chain_bytes(),
+            before,
+            "{why}: {args:?} wrote to the chain"
+        );
+    }
+}
+
+#[test]
+fn writers_refuse_a_chain_that_does_not_verify() {
+    // A signature that no longer verifies (the record's data edited, hash recomputed
+    // and relinked: "history rewritten with recomputed hashes").
+    let org = Org::new();
+    let id = org.request();
+    let mut ls = lines(&org);
+    let mut recs: Vec<Record> = ls.iter().map(|l| parse_line(l).unwrap()).collect();
+    recs[0].evidence.data["reason"] = "rewritten".into();
+    let mut prev = gander::engine::chain::GENESIS.to_string();
+    for r in recs.iter_mut() {
+        r.prev_hash = prev.clone();
+        r.hash = r.compute_hash();
+        prev = r.hash.clone();
+    }
+    ls = recs.iter().map(|r| r.line()).collect();
+    write_lines(&org, &ls);
+    assert_eq!(org.verify().0, 1);
+    writers_refuse(&org, &id, "rewritten history");
+
+    // An unsigned record forged at the end, correctly hashed and linked.
+    let org = Org::new();
+    let id = org.request();
+    let mut ls = lines(&org);
+    let last = parse_line(ls.last().unwrap()).unwrap();
+    let mut forged = last.clone();
+    forged.seq += 1;
+    forged.prev_hash = last.hash.clone();
+    forged.evidence.kind = "approval".into();
+    forged.evidence.data = serde_json::json!({"by": "bob", "reason": "forged"});
+    forged.evidence.signatures.clear();
+    forged.hash = forged.compute_hash();
+    ls.push(forged.line());
+    write_lines(&org, &ls);
+    writers_refuse(&org, &id, "unsigned forged record");
+
+    // An evidence file changed, and one removed, after it was recorded.
+    for remove in [false, true] {
+        let org = Org::new();
+        let id = org.request();
+        let junit = org.path("ok.xml");
+        std::fs::write(
+            &junit,
+            r#"<testsuite name="t" tests="1"><testcase name="a" classname="c"/></testsuite>"#,
+        )
+        .unwrap();
+        let (code, _, err) = org.run(
+            "alice",
+            &["evidence", "add", "service-b", junit.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{err}");
+        let rec: Record = parse_line(lines(&org).last().unwrap()).unwrap();
+        let copy = org
+            .path("state")
+            .join(rec.evidence.data["artifacts"][0]["path"].as_str().unwrap());
+        if remove {
+            std::fs::remove_file(&copy).unwrap();
+        } else {
+            std::fs::write(&copy, "<testsuite/>").unwrap();
+        }
+        writers_refuse(
+            &org,
+            &id,
+            if remove {
+                "artifact removed"
+            } else {
+                "artifact changed"
+            },
+        );
+    }
+}
+
+#[test]
+fn truncation_and_forks_are_reported_against_the_last_head_seen() {
+    let org = Org::new();
+    let id = org.request();
+    assert_eq!(org.run("bob", &["approve", &id, "--offline"]).0, 0);
+    // `gander head` prints SEQ:HASH; verify accepts it as the expected head.
+    let (code, head, _) = org.run("alice", &["head"]);
+    assert_eq!(code, 0);
+    let head = head.trim().to_string();
+    let (seq, hash) = head.split_once(':').unwrap();
+    assert_eq!(hash.len(), 64);
+    assert_eq!(org.verify().0, 0);
+    let all = lines(&org);
+    assert_eq!(seq, all.len().to_string());
+    // The last two records removed: everything left verifies, but this user saw more.
+    write_lines(&org, &all[..all.len() - 2]);
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "truncated: the chain ends at seq {}",
+            all.len() - 2
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!("seq {seq}")), "{out}");
+    // Writers refuse it too.
+    let (code, _, err) = org.run(
+        "alice",
+        &["promote", "c1", "--to", "compliance_ready", "--offline"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("truncated"), "{err}");
+    // An auditor with the head written down, on a fresh machine (no remembered head).
+    let fresh = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(org.path("config"))
+        .arg("--state-dir")
+        .arg(org.path("state"))
+        .args(["verify", "--expect-head", &head])
+        .env("GANDER_HEADS_DIR", org.path("auditor-heads"))
+        .output()
+        .unwrap();
+    assert_eq!(fresh.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&fresh.stdout).contains("truncated"));
+    // Put back: verifies again, also against the written-down head.
+    write_lines(&org, &all);
+    let (code, out) = org.verify();
+    assert_eq!(code, 0, "{out}");
+    // A fork: the last record replaced by another that verifies on its own terms is
+    // not possible without a key, but a rewritten tail is caught by its hash.
+    let mut forked = all.clone();
+    let mut r = parse_line(forked.last().unwrap()).unwrap();
+    r.evidence.data["reason"] = "other".into();
+    r.hash = r.compute_hash();
+    *forked.last_mut().unwrap() = r.line();
+    write_lines(&org, &forked);
+    let (code, out) = org.verify();
+    assert_eq!(code, 1);
+    assert!(out.contains("forked") || out.contains("signature"), "{out}");
+    // A malformed --expect-head is a usage error.
+    let (code, _, err) = org.run("alice", &["verify", "--expect-head", "12:abc"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("SEQ:HASH"), "{err}");
+}
+
+#[test]
+fn a_completed_demotion_closes_its_promotion() {
+    let org = Org::new();
+    let (code, out, err) = org.run(
+        "alice",
+        &[
+            "promote",
+            "service-a",
+            "--to",
+            "sandbox",
+            "--reason",
+            "violation",
+            "--offline",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("is now `sandbox`"), "{out}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    let (_, out, _) = org.run("alice", &["promotions", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["open"].as_array().unwrap().is_empty(), "{v}");
+    // It takes no approval, and service-a can be promoted again at once.
+    let (code, _, err) = org.run("bob", &["approve", &id, "--offline"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is completed"), "{err}");
+    let (code, out, err) = org.run(
+        "alice",
+        &[
+            "promote",
+            "service-a",
+            "--to",
+            "compliance_ready",
+            "--offline",
+        ],
+    );
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert!(!err.contains("already has an open promotion"), "{err}");
+    assert_eq!(org.verify().0, 0);
+}
+
+#[test]
+fn a_demotion_closes_an_open_promotion_of_the_service_on_the_record() {
+    // Rules where compliant services may go on to `certified` (with an approval).
+    let org = Org::with(|cfg| {
+        let p = cfg.join("policies/compliance_rules.yaml");
+        let t = std::fs::read_to_string(&p).unwrap().replace(
+            "  compliant:\n    allowed_transitions: [sandbox]",
+            "  compliant:\n    allowed_transitions: [sandbox, certified]",
+        ) + "";
+        let t = t.replace(
+            "demotions:",
+            "  certified:\n    allowed_transitions: [sandbox]\n    requirements: [approved_promotion]\n    gates: [approval_check]\ndemotions:",
+        );
+        std::fs::write(p, t).unwrap();
+    });
+    let (code, out, err) = org.run(
+        "alice",
+        &["promote", "service-a", "--to", "certified", "--offline"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let open_id = out.split(':').next().unwrap().trim().to_string();
+    let (code, out, err) = org.run(
+        "bob",
+        &[
+            "promote",
+            "service-a",
+            "--to",
+            "sandbox",
+            "--reason",
+            "CVE in prod",
+            "--offline",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(&format!("{open_id} (compliant -> certified) is closed")),
+        "{err}"
+    );
+    let recs = org.records();
+    let closure = recs
+        .iter()
+        .find(|r| r.promotion_id == open_id && r.evidence.kind == "closure")
+        .expect("a closure record");
+    assert_eq!(closure.evidence.data["status"], "demoted");
+    let (code, _, err) = org.run("bob", &["approve", &open_id, "--offline"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is demoted"), "{err}");
+    assert_eq!(org.verify().0, 0);
+}
+
+/// `gander validate` on the example config with one service file replaced.
+fn validate_with(service_yaml: &str, limit_bytes: Option<u64>) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config");
+    copy_dir(Path::new("config"), &cfg);
+    let victim = std::fs::read_dir(cfg.join("services"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&victim, service_yaml).unwrap();
+    let mut cmd = match limit_bytes {
+        // The address-space limit makes "never exceeds a memory bound" a hard fact.
+        Some(n) => {
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--as={n}")).arg(env!("CARGO_BIN_EXE_gander"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_gander")),
+    };
+    let out = cmd
+        .arg("--config")
+        .arg(&cfg)
+        .arg("validate")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn yaml_alias_bombs_are_refused_within_a_memory_bound() {
+    // The reviewer's 449-byte shape, one level deeper than the one that took 1.34 GB.
+    let mut bomb =
+        String::from("service:\n  name: bomb\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    assert!(bomb.len() < 800);
+    let (code, err) = validate_with(&bomb, Some(512 << 20));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("aliases expand this document past"), "{err}");
+    assert!(err.contains(".yaml:"), "names the file: {err}");
+    // Deep nesting is refused without needing the stack or hundreds of MB.
+    let deep = format!("service: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    let (code, err) = validate_with(&deep, Some(512 << 20));
+    assert_eq!(code, 2, "{err}");
+    // Refused by the parser's own recursion limit here; gander's (64 levels) refuses
+    // the shallower cases a parser would still accept.
+    assert!(
+        err.contains("nested more than 64 levels") || err.contains("recursion limit exceeded"),
+        "{err}"
+    );
+    assert!(err.contains(".yaml:1:"), "names file:line:col: {err}");
+    let deep = format!(
+        "service: {}{}
+",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let (code, err) = validate_with(&deep, None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nested more than 64 levels"), "{err}");
+    // A few honest aliases still work.
+    let honest = "service:\n  name: honest\n  spec:\n    api_version: v1\n    compliance_mode: sandbox\n    dependencies:\n      runtime: &deps []\n      data: *deps\n";
+    let (_, err) = validate_with(honest, None);
+    assert!(!err.contains("aliases expand"), "{err}");
+}
+
+#[test]
+fn names_that_are_paths_are_refused_at_load_time() {
+    for bad in [".", "..", ".hidden", "a/b"] {
+        let yaml = format!(
+            "service:\n  name: \"{bad}\"\n  spec:\n    api_version: v1\n    compliance_mode: sandbox\n"
+        );
+        let (code, err) = validate_with(&yaml, None);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("is not a valid name"), "{bad}: {err}");
+        assert!(err.contains(".yaml:2:"), "{bad}: file:line:col: {err}");
+    }
+}
+
+/// A runbook of one command step, walked to it; returns (exit code, output, elapsed).
+fn run_command_step(argv: &str, extra: &str) -> (i32, String, Duration, common::Demo) {
+    let d = common::Demo::start();
+    std::fs::create_dir_all(d.config.join("runbooks")).unwrap();
+    std::fs::write(
+        d.config.join("runbooks/runaway.yaml"),
+        format!("title: Runaway\nsteps:\n  - id: cmd\n    kind: command\n    title: Run it\n    argv: {argv}\n{extra}  - id: after\n    kind: manual\n    title: After\n"),
+    )
+    .unwrap();
+    let (code, out, err) = d.run(
+        "alice",
+        &["runbook", "run", "runaway", "--service", "service-a"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    let start = std::time::Instant::now();
+    let (code, out, err) = d.run("alice", &["runbook", "step", &id, "--run"]);
+    (code, out + &err, start.elapsed(), d)
+}
+
+fn sleeps_with(marker: &str) -> usize {
+    let out = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn a_timed_out_command_and_its_children_are_stopped_and_the_walk_stops() {
+    // The shell and a backgrounded grandchild both sleep well past the timeout.
+    let (code, out, took, _d) = run_command_step(
+        r#"[/bin/sh, -c, "sleep 41.17 & sleep 41.17"]"#,
+        "    timeout: 1s\n",
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "ran {took:?} past a 1 s timeout"
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("stopped at `cmd`: it ran past its timeout"),
+        "{out}"
+    );
+    assert_eq!(sleeps_with("sleep 41.17"), 0, "a child outlived the step");
+}
+
+#[test]
+fn a_failed_command_stops_the_walk_unless_it_may_fail() {
+    let (code, out, _, d) = run_command_step("[/bin/false]", "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("stopped at `cmd`: it exited with 1"), "{out}");
+    let (_, walks, _) = d.run("alice", &["runbook", "walks", "--json"]);
+    assert!(walks.contains(r#""id": "cmd""#), "still at cmd: {walks}");
+    let (code, out, _, _) = run_command_step("[/bin/false]", "    allow_failure: true\n");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("failed (it exited with 1) but may fail"),
+        "{out}"
+    );
+    // A background child left by a command that exited at once does not outlive it.
+    let (code, out, _, _) = run_command_step(r#"[/bin/sh, -c, "sleep 42.19 &"]"#, "");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        sleeps_with("sleep 42.19"),
+        0,
+        "a background child outlived the step"
+    );
+}
+
+fn package(d: &common::Demo) -> std::path::PathBuf {
+    let (code, _, err) = d.run("alice", &["package", "create", "--version", "3.0.0"]);
+    assert_eq!(code, 0, "{err}");
+    d.state.join("packages/gg-3.0.0")
+}
+
+fn verify_pkg(d: &common::Demo, p: &Path, tmp: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(&d.config)
+        .arg("--state-dir")
+        .arg(&d.state)
+        .args(["package", "verify"])
+        .arg(p)
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn package_verification_checks_sums_refuses_links_and_bounds_extraction() {
+    let d = common::Demo::start();
+    let good = package(&d);
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    assert_eq!(verify_pkg(&d, &good, tmp.path()).0, 0);
+    // Garbage, and zeroed, SHA256SUMS fail as `sha256sum -c` fails them.
+    for (name, text) in [
+        ("garbage", "hello world\n".to_string()),
+        ("zeroed", "\0".repeat(4096)),
+    ] {
+        let p = work.path().join(name).join("gg-3.0.0");
+        copy_dir(&good, &p);
+        std::fs::write(p.join("SHA256SUMS"), &text).unwrap();
+        let sums = Command::new("sha256sum")
+            .args(["-c", "--strict", "SHA256SUMS"])
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert!(!sums.status.success(), "{name}: sha256sum passes it");
+        let (code, out) = verify_pkg(&d, &p, tmp.path());
+        assert_eq!(code, 1, "{name}: {out}");
+        assert!(out.contains("SHA256SUMS"), "{name}: {out}");
+    }
+    // A directory package whose services/x is a symlink to a folder outside.
+    let p = work.path().join("linked").join("gg-3.0.0");
+    copy_dir(&good, &p);
+    let svc = std::fs::read_dir(p.join("services"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let outside = work.path().join("outside");
+    std::fs::rename(&svc, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &svc).unwrap();
+    let (code, out) = verify_pkg(&d, &p, tmp.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("a symbolic link"), "{out}");
+    // The tarball verifies and leaves nothing behind in TMPDIR.
+    let tgz = d.state.join("packages/gg-3.0.0.tar.gz");
+    let (code, out) = verify_pkg(&d, &tgz, tmp.path());
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "left a copy in TMPDIR"
+    );
+    // A small tarball with a huge entry the manifest does not allow: refused before
+    // it is written, and nothing left behind.
+    let bomb = work.path().join("bomb.tar.gz");
+    let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).unwrap(),
+        flate2::Compression::best(),
+    ));
+    for f in ["manifest.json", "manifest.json.sig", "SHA256SUMS"] {
+        t.append_path_with_name(good.join(f), format!("gg-3.0.0/{f}"))
+            .unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_size(64 << 20);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    t.append_data(
+        &mut h,
+        "gg-3.0.0/summary.md",
+        std::io::repeat(0).take(64 << 20),
+    )
+    .unwrap();
+    t.into_inner().unwrap().finish().unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < (1 << 20));
+    let (code, out) = verify_pkg(&d, &bomb, tmp.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("more than the") && out.contains("refused before writing it"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "left a copy in TMPDIR"
+    );
+}
+
+use std::io::Read as _;
