@@ -21,6 +21,58 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// Text as it may reach a terminal: control characters (escape sequences, carriage
+/// returns, bells…) written out as `\u{1b}` so a value cannot rewrite the screen or
+/// fake a command line. Newlines and tabs are kept.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Text for a screen cell grid: each control character becomes its one-column Control
+/// Picture (`␛` for ESC, `␊` for a newline), so what a value holds is seen, never obeyed.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| match c as u32 {
+                n @ 0..=0x1f => char::from_u32(0x2400 + n).unwrap_or('?'),
+                0x7f => '\u{2421}',
+                _ if c.is_control() => '\u{fffd}',
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
+/// Where the first byte that is not UTF-8 sits: `valid_up_to` as `from_utf8` reports
+/// it, turned into a 1-based line and column (columns count characters).
+pub fn utf8_error_at(bytes: &[u8], valid_up_to: usize) -> Pos {
+    let before = &bytes[..valid_up_to.min(bytes.len())];
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Pos { line, column }
+}
+
 /// One problem found in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

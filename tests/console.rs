@@ -592,3 +592,30 @@ fn the_packages_panel_promotes_approves_and_rolls_back_through_confirmed_dialogs
         Some("four-eyes: you (alice) requested gg-1.0.0 and cannot approve it")
     );
 }
+
+/// A value with terminal escapes (a reason, a note, a label) is drawn as visible
+/// Control Pictures: nothing that reaches the terminal can move the cursor or recolour.
+#[test]
+fn control_characters_in_values_never_reach_the_terminal() {
+    let mut m = model("bob");
+    m.push_log("warn", "evil\u{1b}[2J\u{1b}]0;owned\u{7}\rreason");
+    press(&mut m, "6");
+    let mut t = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    t.draw(|f| gander::ui::render(f, &m)).unwrap();
+    let cells: String = t
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        !cells.chars().any(char::is_control),
+        "a control character reached the buffer"
+    );
+    assert!(
+        cells.contains("evil␛[2J"),
+        "the escape is shown, not hidden:\n{}",
+        t.backend()
+    );
+}

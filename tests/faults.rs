@@ -117,12 +117,13 @@ async fn a_50_mb_body_is_refused_at_the_cap() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_utf8_names_the_byte() {
+async fn invalid_utf8_names_the_line_and_column() {
     let (r, _d) = fleet().await;
     set(&r, "identity", Fault::BadUtf8);
     let (_, o) = live_after(&http(2000), &target(&r, "identity")).await;
     let e = metrics_error(&o);
-    assert!(e.starts_with("body is not UTF-8 (byte "), "{e}");
+    assert!(e.starts_with("body is not UTF-8 (line "), "{e}");
+    assert!(e.contains(", column "), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

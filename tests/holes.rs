@@ -564,3 +564,99 @@ fn package_verification_checks_sums_refuses_links_and_bounds_extraction() {
 }
 
 use std::io::Read as _;
+
+#[test]
+fn a_config_file_that_is_not_utf8_is_refused_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config");
+    copy_dir(Path::new("config"), &cfg);
+    std::fs::write(
+        cfg.join("services/service-a.yaml"),
+        b"service:\n  name: caf\xe9\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("service-a.yaml:2:12: error: not UTF-8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn runbook_parameters_must_match_their_declared_pattern() {
+    let d = common::Demo::start();
+    let (code, _, err) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "compliance_violation",
+            "--service",
+            "service-a",
+            "--param",
+            "ticket=$(id)",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("does not match the parameter's pattern"),
+        "{err}"
+    );
+    let (code, out, err) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "compliance_violation",
+            "--service",
+            "service-a",
+            "--param",
+            "ticket=INC-4242",
+        ],
+    );
+    assert!(code == 0 || code == 1, "{out}{err}");
+    // Every shipped runbook declares a pattern for each of its parameters.
+    for f in std::fs::read_dir("runbooks").unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        let params = text.matches("\n  - name:").count();
+        let patterns = text.matches("\n    pattern:").count();
+        assert_eq!(params, patterns, "{text}");
+    }
+}
+
+#[test]
+fn leftovers_of_a_killed_writer_are_swept_or_reported() {
+    let org = Org::new();
+    org.request();
+    let audit = org.path("state/audit");
+    // A temp file of a writer that died (no such pid), and an evidence copy no record names.
+    let tmp = audit.join("promotions/.00000009-approval.json.tmp-4194301");
+    std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
+    std::fs::write(&tmp, "half").unwrap();
+    let stray = audit.join("services/service-b/evidence/20260101/tests/junit.xml");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, "<testsuite/>").unwrap();
+    let (code, out) = org.verify();
+    assert_eq!(code, 0, "a note, not a problem: {out}");
+    assert!(
+        out.contains("audit/services/service-b/evidence/20260101/tests/junit.xml: an evidence copy no record references"),
+        "{out}"
+    );
+    let (code, _, err) = org.run(
+        "alice",
+        &["promote", "c1", "--to", "compliance_ready", "--offline"],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(
+        err.contains("removed 1 temp file left by a writer that died"),
+        "{err}"
+    );
+    assert!(!tmp.exists());
+}

@@ -230,3 +230,22 @@ fn agrees_with_prometheus_parse_where_prometheus_parse_is_right() {
         assert!(compared > 100, "{name}: only {compared} compared");
     }
 }
+
+/// A label twice in one sample fails a Prometheus scrape; gander refuses it too, naming
+/// the line and the column of the second one instead of keeping either value.
+#[test]
+fn a_duplicate_label_is_refused_at_its_line_and_column() {
+    let page = "# TYPE a counter\na{l=\"x\",l=\"y\"} 1\n";
+    let e = gander::metrics::text::parse(page, None).unwrap_err();
+    assert_eq!((e.line, e.column), (2, 9), "{e}");
+    assert!(e.message.contains("label `l` appears twice"), "{e}");
+}
+
+/// Invalid UTF-8 is placed by line and column, not by byte offset.
+#[test]
+fn invalid_utf8_is_placed_by_line_and_column() {
+    let bytes = b"a 1\nb{l=\"caf\xe9\"} 2\n";
+    let e = String::from_utf8(bytes.to_vec()).unwrap_err();
+    let at = gander::diag::utf8_error_at(bytes, e.utf8_error().valid_up_to());
+    assert_eq!((at.line, at.column), (2, 9));
+}

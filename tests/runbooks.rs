@@ -243,7 +243,29 @@ steps:
 "#;
     std::fs::create_dir_all(d.config.join("runbooks")).unwrap();
     std::fs::write(d.config.join("runbooks/command_safety.yaml"), rb).unwrap();
-    let hostile = "x; rm -rf / $(touch /tmp/gander-pwned) `id` \"quoted\" 'single'\nnewline";
+    // Control characters are refused outright (they could redraw what the person
+    // confirming sees); everything else reaches the command as one literal argument.
+    for bad in ["x\u{1b}[2Jfake", "line\nnext"] {
+        let (code, _, err) = d.run(
+            "alice",
+            &[
+                "runbook",
+                "run",
+                "command_safety",
+                "--service",
+                "service-a",
+                "--param",
+                &format!("target={bad}"),
+            ],
+        );
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("holds control characters"), "{err}");
+        assert!(
+            !err.contains('\u{1b}'),
+            "the refusal printed the raw escape: {err:?}"
+        );
+    }
+    let hostile = "x; rm -rf / $(touch /tmp/gander-pwned) `id` \"quoted\" 'single'";
     let (code, out, err) = d.run(
         "alice",
         &[

@@ -291,7 +291,7 @@ impl Model {
         self.log.push_back(LogLine {
             at: self.now,
             level,
-            text: text.into(),
+            text: crate::diag::visible(&text.into()).into_owned(),
         });
         while self.log.len() > 500 {
             self.log.pop_front();

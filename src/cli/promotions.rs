@@ -108,7 +108,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             },
         );
         if let Some(r) = &p.closed_reason {
-            println!("      closed: {r}");
+            println!("      closed: {}", crate::diag::printable(r));
         }
         if p.status == PromotionStatus::Open {
             for b in p
@@ -120,7 +120,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 .flatten()
                 .filter_map(|b| b.as_str())
             {
-                println!("      {b}");
+                println!("      {}", crate::diag::printable(b));
             }
         }
     };

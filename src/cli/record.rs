@@ -10,11 +10,12 @@ use std::path::PathBuf;
 
 /// Print what a use case said to the terminal and return its exit code.
 pub fn print(said: Said) -> i32 {
+    use crate::diag::printable;
     for l in &said.out {
-        println!("{l}");
+        println!("{}", printable(l));
     }
     for l in &said.err {
-        eprintln!("gander: {l}");
+        eprintln!("gander: {}", printable(l));
     }
     said.code
 }

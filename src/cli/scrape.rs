@@ -91,7 +91,7 @@ pub fn run(args: Args) -> i32 {
             Err(e) => {
                 eprintln!("gander: {}: {e}", args.url);
                 return match e {
-                    FetchError::NotUtf8(_) | FetchError::TooLarge(_) | FetchError::Status(_) => EXIT_FAILED,
+                    FetchError::NotUtf8(..) | FetchError::TooLarge(_) | FetchError::Status(_) => EXIT_FAILED,
                     _ => EXIT_UNREACHABLE,
                 };
             }
@@ -101,11 +101,8 @@ pub fn run(args: Args) -> i32 {
             Ok(b) => match String::from_utf8(b) {
                 Ok(s) => (s, None),
                 Err(e) => {
-                    eprintln!(
-                        "gander: {}: not UTF-8 at byte {}",
-                        args.url,
-                        e.utf8_error().valid_up_to()
-                    );
+                    let at = crate::diag::utf8_error_at(e.as_bytes(), e.utf8_error().valid_up_to());
+                    eprintln!("gander: {}:{}:{}: not UTF-8", args.url, at.line, at.column);
                     return EXIT_FAILED;
                 }
             },

@@ -97,6 +97,11 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         if let Some(t) = &report.torn_tail {
             println!("{}:{}: note: {}", report.chain, t.line, t.message);
         }
+        for u in &report.unreferenced {
+            println!(
+                "note: {u}: an evidence copy no record references (a crash between copying and recording?); it is not evidence"
+            );
+        }
         if report.ok() {
             println!(
                 "{}: ok: {} records, hashes and links intact, {} signatures verified against {}, {} artifacts match",

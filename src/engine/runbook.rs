@@ -50,6 +50,33 @@ pub struct Parameter {
     pub description: String,
     #[serde(default)]
     pub default: Option<String>,
+    /// A regular expression the whole value must match (checked before a walk starts).
+    #[serde(default)]
+    pub pattern: Option<String>,
+}
+
+impl Parameter {
+    /// Why `value` is refused for this parameter, if it is: its pattern does not match the
+    /// whole value, or it holds control characters.
+    pub fn refuse(&self, value: &str) -> Option<String> {
+        if value.chars().any(char::is_control) {
+            return Some(format!(
+                "`{}` holds control characters",
+                crate::diag::printable(value)
+            ));
+        }
+        let p = self.pattern.as_deref()?;
+        match regex::Regex::new(&format!("^(?:{p})$")) {
+            Ok(re) if re.is_match(value) => None,
+            Ok(_) => Some(format!(
+                "`{}` does not match the parameter's pattern `{p}`",
+                crate::diag::printable(value)
+            )),
+            Err(e) => Some(format!(
+                "the parameter's pattern `{p}` is not a regular expression: {e}"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +283,18 @@ fn check(rb: &Runbook, file: &str, node: &Node, diags: &mut Vec<Diagnostic>) {
         .collect();
     let at = |i: usize, key: &str| node.locate(&["steps", &i.to_string(), key]);
     for (i, p) in rb.parameters.iter().enumerate() {
+        if let Some(pat) = &p.pattern
+            && let Err(e) = regex::Regex::new(pat)
+        {
+            diags.push(Diagnostic::error(
+                file,
+                node.locate(&["parameters", &i.to_string(), "pattern"]),
+                format!(
+                    "pattern `{pat}` is not a regular expression: {}",
+                    e.to_string().lines().last().unwrap_or_default()
+                ),
+            ));
+        }
         if let Err(why) = super::names::check(&p.name) {
             diags.push(Diagnostic::error(
                 file,

@@ -20,6 +20,12 @@ pub enum ConfigDirError {
     },
     #[error("{}: not a directory\n  help: --config and GANDER_CONFIG name the directory that holds org-config.yaml", .path.display())]
     NotADir { path: PathBuf },
+    #[error("{}:{line}:{column}: error: not UTF-8 text\n  help: save the file as UTF-8", .path.display())]
+    NotUtf8 {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
 }
 
 /// Where the configuration was found and why.
@@ -73,10 +79,17 @@ pub fn locate(explicit: Option<&Path>, from_env: bool) -> Result<Located, Config
 
 fn read(path: &Path) -> Result<Option<Source>, ConfigDirError> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(Source::new(
-            path.display().to_string(),
-            String::from_utf8_lossy(&bytes).into_owned(),
-        ))),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Some(Source::new(path.display().to_string(), text))),
+            Err(e) => {
+                let at = crate::diag::utf8_error_at(e.as_bytes(), e.utf8_error().valid_up_to());
+                Err(ConfigDirError::NotUtf8 {
+                    path: path.into(),
+                    line: at.line,
+                    column: at.column,
+                })
+            }
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ConfigDirError::Unreadable {
             path: path.into(),

@@ -50,8 +50,8 @@ pub enum FetchError {
     Truncated,
     #[error("HTTP {0}")]
     Status(u16),
-    #[error("body is not UTF-8 (byte {0})")]
-    NotUtf8(usize),
+    #[error("body is not UTF-8 (line {0}, column {1})")]
+    NotUtf8(usize, usize),
     #[error("{0}")]
     Other(String),
 }
@@ -221,8 +221,10 @@ impl Http {
                 Err(e) => return Err(classify(&e, self.cfg.timeout)),
             }
         }
-        let body = String::from_utf8(body)
-            .map_err(|e| FetchError::NotUtf8(e.utf8_error().valid_up_to()))?;
+        let body = String::from_utf8(body).map_err(|e| {
+            let at = crate::diag::utf8_error_at(e.as_bytes(), e.utf8_error().valid_up_to());
+            FetchError::NotUtf8(at.line, at.column)
+        })?;
         Ok(Fetched {
             status,
             content_type,

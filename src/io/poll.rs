@@ -61,7 +61,7 @@ const METRICS_ACCEPT: &str =
 fn transport(e: &FetchError) -> bool {
     !matches!(
         e,
-        FetchError::Status(_) | FetchError::NotUtf8(_) | FetchError::TooLarge(_)
+        FetchError::Status(_) | FetchError::NotUtf8(..) | FetchError::TooLarge(_)
     )
 }
 

@@ -19,7 +19,7 @@ pub enum PromError {
 impl PromError {
     /// The server could not be reached at all (exit code 3).
     pub fn unreachable(&self) -> bool {
-        matches!(self, PromError::Fetch(e) if !matches!(e, FetchError::Status(_) | FetchError::NotUtf8(_) | FetchError::TooLarge(_)))
+        matches!(self, PromError::Fetch(e) if !matches!(e, FetchError::Status(_) | FetchError::NotUtf8(..) | FetchError::TooLarge(_)))
     }
 }
 

@@ -186,6 +186,20 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
             Err(e) => return Err(OpsError::Usage(e.to_string())),
         }
     }
+    let swept = store.sweep_temp(&lock);
+    if !swept.is_empty() {
+        notes.push(format!(
+            "note: removed {} temp file{} left by a writer that died mid-write ({})",
+            swept.len(),
+            if swept.len() == 1 { "" } else { "s" },
+            swept
+                .iter()
+                .take(3)
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     // Nothing is added to a chain that does not verify completely: hashes, links,
     // sequence, every signature, every artifact digest, and the last head this user saw.
     let report = store::verify(&store, &read, Some(&signers));

@@ -69,6 +69,11 @@ pub fn start(
         }
         p.insert(k, v);
     }
+    for x in &b.runbook.parameters {
+        if let Some(why) = p.get(&x.name).and_then(|v| x.refuse(v)) {
+            return fail(said, EXIT_USAGE, format!("--param {}: {why}", x.name));
+        }
+    }
     p.insert("service".into(), service.to_string());
     let missing: Vec<&str> = b
         .runbook

@@ -68,6 +68,25 @@ pub fn fit(s: &str, w: usize) -> String {
 }
 
 pub fn render(f: &mut Frame, m: &Model) {
+    render_screen(f, m);
+    scrub(f.buffer_mut());
+}
+
+/// No control character reaches the terminal from what is drawn (a reason, a note, a
+/// runbook parameter, an alert label): each is shown as its visible Control Picture
+/// (`␛` for ESC), so a value can never move the cursor or fake what the screen says.
+pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if !sym.chars().any(char::is_control) {
+            continue;
+        }
+        let clean = crate::diag::visible(sym).into_owned();
+        cell.set_symbol(&clean);
+    }
+}
+
+fn render_screen(f: &mut Frame, m: &Model) {
     let area = f.area();
     if area.width < 20 || area.height < 5 {
         // Too small for anything useful; say so rather than draw garbage.

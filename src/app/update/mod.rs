@@ -168,8 +168,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                     format!("{what}: {l}"),
                 );
             }
-            let mut lines = said.out.clone();
+            let mut lines: Vec<String> = said.out.clone();
             lines.extend(said.err.iter().cloned());
+            let lines: Vec<String> = lines
+                .iter()
+                .map(|l| crate::diag::visible(l).into_owned())
+                .collect();
             // The walk it is about (a new walk's id comes with its outcome).
             let id = match &m.popup {
                 Some(Popup::Walk(v)) => Some(v.id.clone()),
@@ -198,8 +202,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             for l in &said.err {
                 m.push_log(if ok { "info" } else { "error" }, format!("{what}: {l}"));
             }
-            let mut lines = said.out.clone();
+            let mut lines: Vec<String> = said.out.clone();
             lines.extend(said.err.iter().cloned());
+            let lines: Vec<String> = lines
+                .iter()
+                .map(|l| crate::diag::visible(l).into_owned())
+                .collect();
             m.popup = Some(Popup::Message {
                 title: format!("{what}: {}", if ok { "done" } else { "refused" }),
                 lines,

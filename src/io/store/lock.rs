@@ -65,7 +65,7 @@ impl Held for SharedLock {
     }
 }
 
-fn pid_alive(pid: i32) -> bool {
+pub(super) fn pid_alive(pid: i32) -> bool {
     #[cfg(unix)]
     {
         // SAFETY: signal 0 only checks for existence.

@@ -275,6 +275,42 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Under the exclusive lock: remove the temp files (`.NAME.tmp-PID`) that writers
+    /// killed mid-write left in the audit tree, when their process is gone. Returns them.
+    pub fn sweep_temp(&self, _lock: &ExclusiveLock) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
+        let mut stack = vec![self.audit.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(p),
+                    Ok(t) if t.is_file() => {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        let pid = name
+                            .strip_prefix('.')
+                            .and_then(|n| n.rsplit_once(".tmp-"))
+                            .and_then(|(_, pid)| pid.parse::<i32>().ok());
+                        if let Some(pid) = pid
+                            && pid != std::process::id() as i32
+                            && !lock::pid_alive(pid)
+                            && std::fs::remove_file(&p).is_ok()
+                        {
+                            removed.push(p);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        removed
+    }
+}
+
 /// Write a whole file crash-safely: temp file, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));

@@ -25,6 +25,9 @@ pub struct VerifyReport {
     pub problems: Vec<Finding>,
     /// A torn last line (crash mid-append): not part of the chain; reported.
     pub torn_tail: Option<Finding>,
+    /// Evidence copies in the audit layout that no record references (left by a crash
+    /// between copying and recording): a note, not a problem.
+    pub unreferenced: Vec<String>,
 }
 
 impl VerifyReport {
@@ -158,5 +161,42 @@ pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>)
             seq: None,
             message: format!("torn last line ({} bytes without a newline: a crash mid-append); it is not part of the chain and the next write moves it to audit/torn/", t.bytes.len()),
         }),
+        unreferenced: unreferenced(store, read),
     }
+}
+
+/// Files under `audit/services/*/evidence/` that no record's artifacts name.
+fn unreferenced(store: &Store, read: &ChainRead) -> Vec<String> {
+    let named: std::collections::HashSet<&str> = read
+        .records
+        .iter()
+        .filter_map(|(_, r)| r.evidence.data.get("artifacts")?.as_array())
+        .flatten()
+        .filter_map(|a| a.get("path")?.as_str())
+        .collect();
+    let mut out = Vec::new();
+    let mut stack = vec![store.audit.join("services")];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(t) if t.is_file() => {
+                    let rel = p
+                        .strip_prefix(&store.root)
+                        .map(|r| r.to_string_lossy().replace('\\', "/"))
+                        .unwrap_or_default();
+                    if rel.contains("/evidence/") && !named.contains(rel.as_str()) {
+                        out.push(rel);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
 }

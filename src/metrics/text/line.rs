@@ -139,6 +139,7 @@ impl<'a> LineParser<'a> {
         labels: &mut Vec<Label<'a>>,
     ) -> Result<Option<Cow<'a, str>>, ParseError> {
         self.i += 1; // '{'
+        let start = labels.len();
         let mut quoted_name = None;
         let mut first = true;
         loop {
@@ -148,6 +149,7 @@ impl<'a> LineParser<'a> {
                 return Ok(quoted_name);
             }
             let was_quoted = self.peek() == Some(b'"');
+            let name_at = self.i;
             let lname = self.label_name()?;
             self.skip_ws();
             if first && was_quoted && matches!(self.peek(), Some(b',') | Some(b'}')) {
@@ -169,6 +171,11 @@ impl<'a> LineParser<'a> {
             self.i += 1;
             self.skip_ws();
             let value = self.quoted()?;
+            if labels[start..].iter().any(|l| l.name == lname) {
+                // Prometheus fails such a scrape; keeping one of the values would lie.
+                self.i = name_at;
+                return self.err(format!("label `{lname}` appears twice in one sample"));
+            }
             labels.push(Label { name: lname, value });
             self.skip_ws();
             match self.peek() {
