@@ -20,7 +20,7 @@ fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
     assert!(ok.success());
     let private = ssh_key::PrivateKey::read_openssh_file(&key).unwrap();
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let signers = AllowedSigners::parse(&format!("alice {public}")).unwrap();
+    let signers = AllowedSigners::parse(&format!("alice {public}"));
     let mut out = Vec::with_capacity(n);
     let mut prev = GENESIS.to_string();
     for i in 0..n {
@@ -48,6 +48,7 @@ fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
         r.evidence.signatures.push(Signature {
             principal: "alice".into(),
             sshsig: sig,
+            key: None,
         });
         r.hash = r.compute_hash();
         prev = r.hash.clone();

@@ -397,6 +397,7 @@ fn walk_model(identity: &str) -> Model {
             service: "service-b".into(),
             params: [("service".to_string(), "service-b".to_string())].into(),
             started_by: "alice".into(),
+            started_key: None,
             started_at: "2026-11-22T09:10:00Z".into(),
             done: vec![
                 done("verify_dependencies", "pass", "alice", "", 8),

@@ -74,17 +74,20 @@ fn good_facts(requester: &str) -> ServiceFacts {
         activities: Known::Known(vec![]),
         request: Known::Known(Some(Request {
             requester: requester.into(),
+            requester_key: Some(format!("SHA256:{requester}-key")),
             to: "compliant".into(),
             approvals: vec![
                 Approval {
                     by: "alice".into(),
                     at: now() - Duration::hours(2),
                     signed: true,
+                    key: None,
                 },
                 Approval {
                     by: "bob".into(),
                     at: now() - Duration::hours(1),
                     signed: true,
+                    key: None,
                 },
             ],
             rejections: vec![],
@@ -360,32 +363,44 @@ fn four_eyes_expiry_signatures_and_eligibility_decide_what_counts() {
                 by: "alice".into(),
                 at: now(),
                 signed: true,
+                key: None,
             }, // requester
             Approval {
                 by: "bob".into(),
                 at: now() - Duration::hours(80),
                 signed: true,
+                key: None,
             }, // expired (72h)
             Approval {
                 by: "dana".into(),
                 at: now(),
                 signed: false,
+                key: None,
             }, // unsigned
             Approval {
                 by: "mallory".into(),
                 at: now(),
                 signed: true,
+                key: None,
             }, // not eligible
             Approval {
                 by: "dana".into(),
                 at: now(),
                 signed: true,
+                key: None,
             }, // counts
             Approval {
                 by: "dana".into(),
                 at: now(),
                 signed: true,
+                key: None,
             }, // same person again
+            Approval {
+                by: "bob".into(),
+                at: now(),
+                signed: true,
+                key: Some("SHA256:alice-key".into()),
+            }, // alice's own key listed as "bob" too: still alice
         ];
     }
     let p = plan_for(&c, &facts(&c, "service-b", sf), "service-b", "compliant");
@@ -393,10 +408,11 @@ fn four_eyes_expiry_signatures_and_eligibility_decide_what_counts() {
     assert_eq!(r.status, Status::Pending);
     assert_eq!(
         r.reason,
-        "1 of 2 approvals (dana); alice's approval does not count (the requester's own); \
+        "1 of 2 approvals (dana); alice's approval does not count (the requester's own (by name or key)); \
          bob's approval does not count (expired); dana's approval does not count (unsigned); \
          mallory's approval does not count (not an eligible approver); \
-         dana's approval does not count (a second approval by the same person)"
+         dana's approval does not count (a second approval by the same person); \
+         bob's approval does not count (the requester's own (by name or key))"
     );
     assert_eq!(p.verdict, Verdict::AwaitingApproval);
 }

@@ -164,17 +164,19 @@ fn a_signature_made_by_ssh_keygen_is_accepted_and_a_wrong_one_is_not() {
     let sig = std::fs::read_to_string(msg.with_extension("sig")).unwrap();
     let signers = AllowedSigners::parse(
         &std::fs::read_to_string(org.path("config/allowed_signers")).unwrap(),
-    )
-    .unwrap();
+    );
+    let now = chrono::Utc::now();
     signers
-        .verify("bob", rec.signed_form().as_bytes(), &sig)
+        .verify("bob", rec.signed_form().as_bytes(), &sig, now)
         .unwrap();
     // The same signature does not make alice of bob, nor sign other content.
     let e = signers
-        .verify("alice", rec.signed_form().as_bytes(), &sig)
+        .verify("alice", rec.signed_form().as_bytes(), &sig, now)
         .unwrap_err();
     assert!(e.contains("is not allowed to sign as `alice`"), "{e}");
-    let e = signers.verify("bob", b"other content", &sig).unwrap_err();
+    let e = signers
+        .verify("bob", b"other content", &sig, now)
+        .unwrap_err();
     assert!(e.starts_with("signature does not verify"), "{e}");
     // Another namespace (git's) is refused.
     std::fs::remove_file(msg.with_extension("sig")).unwrap();
@@ -187,7 +189,7 @@ fn a_signature_made_by_ssh_keygen_is_accepted_and_a_wrong_one_is_not() {
     assert!(signed.success());
     let git_sig = std::fs::read_to_string(msg.with_extension("sig")).unwrap();
     let e = signers
-        .verify("bob", rec.signed_form().as_bytes(), &git_sig)
+        .verify("bob", rec.signed_form().as_bytes(), &git_sig, now)
         .unwrap_err();
     assert_eq!(e, "signature is for namespace `git`, not `gander`");
 }
@@ -204,7 +206,7 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
             2,
             "no promotion `PRM-20990101-000009`",
         ),
-        ("mallory", vec!["approve", &id], 2, "is not in"),
+        ("mallory", vec!["approve", &id], 2, "is not accepted by"),
         ("bob", vec!["reject", &id], 2, "a rejection needs a reason"),
         (
             "alice",
@@ -540,10 +542,13 @@ fn verify_rehashes_artifacts_referenced_by_digest() {
     std::fs::write(state.join(rel), b"{\"version\":\"2.1.0\",\"runs\":[]}").unwrap();
     let signers =
         gander::io::keys::load_allowed_signers(&org.path("config/allowed_signers")).unwrap();
-    let signer = gander::io::keys::load_signer(
-        &org.path("keys/alice"),
+    let signer = gander::io::keys::choose_signer(
+        Some(&org.path("keys/alice")),
+        None,
+        None,
         &signers,
         &org.path("config/allowed_signers"),
+        chrono::Utc::now(),
     )
     .unwrap();
     let lock = store.lock_exclusive(Duration::from_secs(5)).unwrap();

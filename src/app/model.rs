@@ -197,6 +197,8 @@ pub struct Model {
     pub read_only: bool,
     /// The principal the operator's key maps to, or why there is none.
     pub identity: Result<String, String>,
+    /// The fingerprint of the operator's key (four-eyes is by key, not only by name).
+    pub identity_key: Option<String>,
     pub busy: Option<String>,
     pub keymap: Keymap,
     pub theme: Theme,
@@ -230,6 +232,7 @@ impl Model {
             store: StoreView::default(),
             prom_alerts: Vec::new(),
             prom_error: None,
+            identity_key: None,
             now,
             statuses: Vec::new(),
             local_alerts: Vec::new(),

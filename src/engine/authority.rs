@@ -33,6 +33,13 @@ pub enum Refusal {
         subject: String,
         at: DateTime<Utc>,
     },
+    /// One key under two names is one person: its second approval is refused.
+    SameKey {
+        who: String,
+        other: String,
+        subject: String,
+        key: String,
+    },
     NotAnApprover {
         who: String,
         service: String,
@@ -57,6 +64,7 @@ impl Refusal {
             Refusal::FourEyes { who, .. }
             | Refusal::FourEyesStep { who, .. }
             | Refusal::AlreadyApproved { who, .. }
+            | Refusal::SameKey { who, .. }
             | Refusal::NotAnApprover { who, .. } => who,
             Refusal::Closed { .. } => "",
         }
@@ -79,6 +87,14 @@ impl Refusal {
             Refusal::AlreadyApproved { subject, at, .. } => format!(
                 "{who} already approved {subject} at {}",
                 at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Refusal::SameKey {
+                other,
+                subject,
+                key,
+                ..
+            } => format!(
+                "{who} signs with key {key}, the key `{other}` used on {subject}: one key is one person, whatever names it is listed under"
             ),
             Refusal::NotAnApprover {
                 service, eligible, ..
@@ -119,9 +135,21 @@ pub fn approvers(config: &Config, service: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Is `who` barred from approving what `requester` asked for? (four-eyes)
-pub fn own_request(config: &Config, requester: &str, who: &str) -> bool {
-    config.org.approval.four_eyes && requester == who
+/// The same person: the same principal, or the same key (when both are known).
+pub fn same_person(a: &str, a_key: Option<&str>, b: &str, b_key: Option<&str>) -> bool {
+    a == b || matches!((a_key, b_key), (Some(x), Some(y)) if x == y)
+}
+
+/// Is `who` (signing with `who_key`) barred from approving what `requester` asked for?
+/// (four-eyes, by name and by key)
+pub fn own_request(
+    config: &Config,
+    requester: &str,
+    requester_key: Option<&str>,
+    who: &str,
+    who_key: Option<&str>,
+) -> bool {
+    config.org.approval.four_eyes && same_person(requester, requester_key, who, who_key)
 }
 
 /// The approvers of `service` who may approve `requester`'s promotion: never the
@@ -129,14 +157,20 @@ pub fn own_request(config: &Config, requester: &str, who: &str) -> bool {
 pub fn approvers_besides(config: &Config, service: &str, requester: &str) -> Vec<String> {
     approvers(config, service)
         .into_iter()
-        .filter(|e| !own_request(config, requester, e))
+        .filter(|e| !own_request(config, requester, None, e, None))
         .collect()
 }
 
 /// May `who` cast `vote` on promotion `p`? Approvers may approve or reject; the
 /// requester may withdraw by rejecting but never approve their own (four-eyes); a
 /// person's second signed approval is refused; a closed promotion takes no votes.
-pub fn may_vote(config: &Config, p: &Promotion, who: &str, vote: Vote) -> Result<(), Refusal> {
+pub fn may_vote(
+    config: &Config,
+    p: &Promotion,
+    who: &str,
+    who_key: Option<&str>,
+    vote: Vote,
+) -> Result<(), Refusal> {
     if p.status != PromotionStatus::Open {
         return Err(Refusal::Closed {
             subject: p.id.clone(),
@@ -146,7 +180,13 @@ pub fn may_vote(config: &Config, p: &Promotion, who: &str, vote: Vote) -> Result
     }
     let eligible = approvers(config, &p.service);
     if vote == Vote::Approve {
-        if own_request(config, &p.requester, who) {
+        if own_request(
+            config,
+            &p.requester,
+            p.requester_key.as_deref(),
+            who,
+            who_key,
+        ) {
             return Err(Refusal::FourEyes {
                 who: who.to_string(),
                 subject: p.id.clone(),
@@ -158,6 +198,18 @@ pub fn may_vote(config: &Config, p: &Promotion, who: &str, vote: Vote) -> Result
                 who: who.to_string(),
                 subject: p.id.clone(),
                 at: v.at,
+            });
+        }
+        if let Some(v) = p
+            .approvals
+            .iter()
+            .find(|v| v.signed && same_person(&v.by, v.key.as_deref(), who, who_key))
+        {
+            return Err(Refusal::SameKey {
+                who: who.to_string(),
+                other: v.by.clone(),
+                subject: p.id.clone(),
+                key: who_key.unwrap_or_default().to_string(),
             });
         }
     }
@@ -175,6 +227,7 @@ pub fn may_vote(config: &Config, p: &Promotion, who: &str, vote: Vote) -> Result
 /// One approval as the gate sees it.
 pub struct Ballot<'a> {
     pub by: &'a str,
+    pub key: Option<&'a str>,
     pub at: DateTime<Utc>,
     pub signed: bool,
 }
@@ -185,18 +238,22 @@ pub fn count_approvals<'a>(
     config: &Config,
     service: &str,
     requester: &str,
+    requester_key: Option<&str>,
     ballots: impl IntoIterator<Item = Ballot<'a>>,
     now: DateTime<Utc>,
 ) -> (Vec<&'a str>, Vec<(&'a str, &'static str)>) {
     let policy = &config.org.approval;
     let eligible = approvers(config, service);
     let mut counted: Vec<&str> = Vec::new();
+    let mut counted_keys: Vec<&str> = Vec::new();
     let mut ignored = Vec::new();
     for a in ballots {
         let why_not = if !a.signed {
             Some("unsigned")
-        } else if own_request(config, requester, a.by) {
-            Some("the requester's own")
+        } else if own_request(config, requester, requester_key, a.by, a.key) {
+            Some("the requester's own (by name or key)")
+        } else if a.key.is_some_and(|k| counted_keys.contains(&k)) {
+            Some("a second approval with the same key: one key is one person")
         } else if !eligible.iter().any(|e| e == a.by) {
             Some("not an eligible approver")
         } else if (now - a.at).num_seconds() > policy.expiry.secs() as i64 {
@@ -207,7 +264,10 @@ pub fn count_approvals<'a>(
             None
         };
         match why_not {
-            None => counted.push(a.by),
+            None => {
+                counted.push(a.by);
+                counted_keys.extend(a.key);
+            }
             Some(w) => ignored.push((a.by, w)),
         }
     }
@@ -216,8 +276,14 @@ pub fn count_approvals<'a>(
 
 /// May `who` approve a package's promotion to a stage that `requester` asked for?
 /// Always four-eyes: a release to a guarded stage is never approved by its requester.
-pub fn may_approve_stage(package: &str, requester: &str, who: &str) -> Result<(), Refusal> {
-    if requester == who {
+pub fn may_approve_stage(
+    package: &str,
+    requester: &str,
+    requester_key: Option<&str>,
+    who: &str,
+    who_key: Option<&str>,
+) -> Result<(), Refusal> {
+    if same_person(requester, requester_key, who, who_key) {
         return Err(Refusal::FourEyes {
             who: who.to_string(),
             subject: package.to_string(),
@@ -227,17 +293,30 @@ pub fn may_approve_stage(package: &str, requester: &str, who: &str) -> Result<()
     Ok(())
 }
 
-/// Has a package's stage request been approved by someone other than its requester?
-pub fn stage_approved(requester: &str, approvers: &[String]) -> bool {
-    approvers
-        .iter()
-        .any(|a| may_approve_stage("", requester, a).is_ok())
+/// Has a package's stage request been approved by someone other than its requester
+/// (by name and by key)?
+pub fn stage_approved(
+    requester: &str,
+    requester_key: Option<&str>,
+    approvers: &[String],
+    approver_keys: &[Option<String>],
+) -> bool {
+    approvers.iter().enumerate().any(|(i, a)| {
+        let key = approver_keys.get(i).and_then(|k| k.as_deref());
+        may_approve_stage("", requester, requester_key, a, key).is_ok()
+    })
 }
 
 /// May `who` approve an approval step of a walk `started_by` started? Never the same
 /// person.
-pub fn may_approve_step(walk: &str, started_by: &str, who: &str) -> Result<(), Refusal> {
-    if started_by == who {
+pub fn may_approve_step(
+    walk: &str,
+    started_by: &str,
+    started_key: Option<&str>,
+    who: &str,
+    who_key: Option<&str>,
+) -> Result<(), Refusal> {
+    if same_person(started_by, started_key, who, who_key) {
         return Err(Refusal::FourEyesStep {
             who: who.to_string(),
             walk: walk.to_string(),

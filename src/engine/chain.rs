@@ -32,6 +32,10 @@ pub struct Signature {
     pub principal: String,
     /// The armored `-----BEGIN SSH SIGNATURE-----` block.
     pub sshsig: String,
+    /// `SHA256:…` of the key that signed, so an auditor sees which key it was (records
+    /// written before gander recorded it have none; verify checks it when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// What a record is about.
@@ -147,7 +151,13 @@ impl Record {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str("{\"principal\":");
+                out.push('{');
+                if let Some(k) = &s.key {
+                    out.push_str("\"key\":");
+                    escape_into(k, &mut out);
+                    out.push(',');
+                }
+                out.push_str("\"principal\":");
                 escape_into(&s.principal, &mut out);
                 out.push_str(",\"sshsig\":");
                 escape_into(&s.sshsig, &mut out);
@@ -182,6 +192,18 @@ impl Record {
     /// The canonical form without `hash` and with no signatures: what a signer signs.
     pub fn signed_form(&self) -> String {
         self.canonical_fields(false, false)
+    }
+
+    /// The key fingerprint its first signature names (checked by verify), if recorded.
+    pub fn signer_key(&self) -> Option<String> {
+        self.evidence.signatures.first().and_then(|s| s.key.clone())
+    }
+
+    /// The record's own time (`timestamp`), when it reads as RFC 3339.
+    pub fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(&self.timestamp)
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
     }
 
     pub fn compute_hash(&self) -> String {
@@ -307,9 +329,15 @@ mod tests {
         r.evidence.signatures.push(Signature {
             principal: "ali\"ce".into(),
             sshsig: "-----BEGIN SSH SIGNATURE-----\nabc\n-----END SSH SIGNATURE-----\n".into(),
+            key: None,
         });
         r.hash = r.compute_hash();
         assert_eq!(r.line(), r.line_via_json_tree());
+        // With the key's fingerprint recorded too (sorted before `principal`).
+        let mut k = r.clone();
+        k.evidence.signatures[0].key = Some("SHA256:abc".into());
+        k.hash = k.compute_hash();
+        assert_eq!(k.line(), k.line_via_json_tree());
         let mut v = serde_json::to_value(&r).unwrap();
         v.as_object_mut().unwrap().remove("hash");
         assert_eq!(r.hashed_form(), canonical(&v));

@@ -95,6 +95,9 @@ pub struct Approval {
     pub at: DateTime<Utc>,
     /// Signed with a key that `allowed_signers` maps to `by`.
     pub signed: bool,
+    /// The key that signed it, when recorded (people are counted by key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,6 +111,9 @@ pub struct Rejection {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Request {
     pub requester: String,
+    /// The key that signed the request, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_key: Option<String>,
     pub to: String,
     pub approvals: Vec<Approval>,
     pub rejections: Vec<Rejection>,

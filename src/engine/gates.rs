@@ -474,8 +474,10 @@ impl Ctx<'_> {
             self.config,
             svc.name(),
             &req.requester,
+            req.requester_key.as_deref(),
             req.approvals.iter().map(|a| super::authority::Ballot {
                 by: &a.by,
+                key: a.key.as_deref(),
                 at: a.at,
                 signed: a.signed,
             }),

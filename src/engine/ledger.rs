@@ -54,6 +54,8 @@ pub struct Vote {
     pub reason: String,
     /// Its signature verifies against allowed_signers and names `by`.
     pub signed: bool,
+    /// The key that signed it (when recorded): people are counted by key.
+    pub key: Option<String>,
     pub seq: u64,
 }
 
@@ -64,6 +66,8 @@ pub struct Promotion {
     pub from: String,
     pub to: String,
     pub requester: String,
+    /// The key that signed the request (when recorded).
+    pub requester_key: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub status: PromotionStatus,
@@ -162,6 +166,7 @@ impl Ledger {
                     from: text(d, "from_state"),
                     to: text(d, "target_state"),
                     requester: text(d, "requester"),
+                    requester_key: r.signer_key(),
                     requested_at: at,
                     expires_at: d
                         .get("expires_at")
@@ -199,6 +204,7 @@ impl Ledger {
                     let by = text(d, "by");
                     let vote = Vote {
                         signed: signed_by(r, &by),
+                        key: r.signer_key(),
                         by,
                         at,
                         reason: text(d, "reason"),
@@ -273,6 +279,7 @@ impl Ledger {
             sf.request = Known::Known(self.open_for(name).map(|p| {
                 Request {
                     requester: p.requester.clone(),
+                    requester_key: p.requester_key.clone(),
                     to: p.to.clone(),
                     approvals: p
                         .approvals
@@ -281,6 +288,7 @@ impl Ledger {
                             by: v.by.clone(),
                             at: v.at,
                             signed: v.signed,
+                            key: v.key.clone(),
                         })
                         .collect(),
                     rejections: p

@@ -186,6 +186,9 @@ pub struct Snapshot {
     pub reason: String,
 }
 
+/// The requester's key and each approver's key of one stage request.
+pub type RequestKeys = (Option<String>, Vec<Option<String>>);
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stages {
     /// Stage -> snapshots, oldest first; the last is current.
@@ -194,6 +197,9 @@ pub struct Stages {
     pub packages: BTreeMap<String, (String, Vec<String>)>,
     /// Open requests: (package, stage) -> (requester, approvals).
     pub requests: BTreeMap<(String, String), (String, Vec<String>)>,
+    /// The keys behind `requests`: (requester's key, each approver's key), so a person is
+    /// counted by key, never by name.
+    pub request_keys: BTreeMap<(String, String), RequestKeys>,
     pub archived: Vec<String>,
 }
 
@@ -250,20 +256,25 @@ pub fn fold(records: &[super::chain::Record]) -> Stages {
                     .insert(r.promotion_id.clone(), (text(d, "version"), svcs));
             }
             kind::REQUEST => {
-                st.requests
-                    .insert((r.promotion_id.clone(), text(d, "stage")), (by, Vec::new()));
+                let k = (r.promotion_id.clone(), text(d, "stage"));
+                st.request_keys
+                    .insert(k.clone(), (r.signer_key(), Vec::new()));
+                st.requests.insert(k, (by, Vec::new()));
             }
             kind::APPROVAL => {
-                if let Some(req) = st
-                    .requests
-                    .get_mut(&(r.promotion_id.clone(), text(d, "stage")))
-                {
+                let k = (r.promotion_id.clone(), text(d, "stage"));
+                if let Some(req) = st.requests.get_mut(&k) {
                     req.1.push(by);
+                }
+                if let Some(req) = st.request_keys.get_mut(&k) {
+                    req.1.push(r.signer_key());
                 }
             }
             kind::STAGE | kind::ROLLBACK => {
                 let stage = text(d, "stage");
                 st.requests.remove(&(r.promotion_id.clone(), stage.clone()));
+                st.request_keys
+                    .remove(&(r.promotion_id.clone(), stage.clone()));
                 st.history.entry(stage).or_default().push(Snapshot {
                     package: r.promotion_id.clone(),
                     since: r.timestamp.clone(),

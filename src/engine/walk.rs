@@ -27,6 +27,9 @@ pub struct Walk {
     pub service: String,
     pub params: BTreeMap<String, String>,
     pub started_by: String,
+    /// The key that started it (when recorded): four-eyes is by key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_key: Option<String>,
     pub started_at: String,
     pub done: Vec<Done>,
 }
@@ -103,6 +106,7 @@ pub fn fold(records: &[Record]) -> Vec<Walk> {
                             .collect()
                     })
                     .unwrap_or_default(),
+                started_key: r.signer_key(),
                 started_by: r
                     .evidence
                     .signatures

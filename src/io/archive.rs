@@ -65,7 +65,10 @@ fn verify_dir(root: &Path, signers: &AllowedSigners) -> Result<Manifest, Vec<Str
     match read_meta(root, "manifest.json.sig") {
         Err(e) => problems.push(e),
         Ok(sig) => {
-            if let Err(e) = signers.verify(&m.created_by, mtext.as_bytes(), &sig) {
+            let at = chrono::DateTime::parse_from_rfc3339(&m.created_at)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+            if let Err(e) = signers.verify(&m.created_by, mtext.as_bytes(), &sig, at) {
                 problems.push(format!("manifest.json.sig: {e}"));
             }
         }

@@ -218,7 +218,7 @@ pub fn create(ctx: &Ctx, version: Option<String>, wanted: Vec<String>) -> Said {
         files: files.clone(),
     };
     let mtext = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
-    let sig = match crate::engine::identity::sign(&w.signer.key, mtext.as_bytes()) {
+    let sig = match w.signer.sign(mtext.as_bytes()) {
         Ok(s) => s,
         Err(e) => {
             said.err.push(e.to_string());
@@ -362,7 +362,15 @@ pub fn promote(ctx: &Ctx, id: &str, to: &str, reason: &str) -> Said {
     let approved = st
         .requests
         .get(&(id.to_string(), to.to_string()))
-        .is_some_and(|(req, apps)| authority::stage_approved(req, apps));
+        .is_some_and(|(req, apps)| {
+            let keys = st.request_keys.get(&(id.to_string(), to.to_string()));
+            authority::stage_approved(
+                req,
+                keys.and_then(|k| k.0.as_deref()),
+                apps,
+                keys.map(|k| k.1.as_slice()).unwrap_or_default(),
+            )
+        });
     if needs_approval && !approved {
         if st.requests.contains_key(&(id.to_string(), to.to_string())) {
             said.err.push(format!(
@@ -415,7 +423,17 @@ pub fn approve(ctx: &Ctx, id: &str, stage: &str) -> Said {
             .push(format!("no open request to promote {id} to `{stage}`"));
         return said.with_code(EXIT_FAILED);
     };
-    if let Err(r) = authority::may_approve_stage(id, &requester, w.principal()) {
+    let requester_key = st
+        .request_keys
+        .get(&(id.to_string(), stage.to_string()))
+        .and_then(|k| k.0.clone());
+    if let Err(r) = authority::may_approve_stage(
+        id,
+        &requester,
+        requester_key.as_deref(),
+        w.principal(),
+        Some(&w.signer.fingerprint),
+    ) {
         said.err.push(format!("{r}; nothing recorded"));
         return said.with_code(EXIT_FAILED);
     }

@@ -172,6 +172,7 @@ pub fn request(
         // Evaluate as the request this will be.
         sf.request = Known::Known(Some(Request {
             requester: me.clone(),
+            requester_key: Some(s.signer.fingerprint.clone()),
             to: to.to_string(),
             approvals: Vec::new(),
             rejections: Vec::new(),
@@ -225,6 +226,7 @@ pub fn request(
                 from: plan.from.clone(),
                 to: to.to_string(),
                 requester: me.clone(),
+                requester_key: Some(s.signer.fingerprint.clone()),
                 requested_at: s.now,
                 expires_at: Some(expires),
                 status: PromotionStatus::Open,
@@ -281,7 +283,7 @@ pub fn cast(ctx: &Ctx, live: Facts, id: &str, reason: &str, vote: Vote) -> Said 
         return said.fail(EXIT_USAGE, format!("no promotion `{id}`\n  help: {help}"));
     };
     said.subject = Some(p.id.clone());
-    if let Err(r) = authority::may_vote(config, &p, &me, vote) {
+    if let Err(r) = authority::may_vote(config, &p, &me, Some(&s.signer.fingerprint), vote) {
         return said.fail(EXIT_FAILED, format!("{r}; nothing recorded"));
     }
     let vote = Draft {

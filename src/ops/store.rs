@@ -37,18 +37,6 @@ pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
     }
 }
 
-/// `--key`, then `GANDER_KEY`, then `signing.key`, then `~/.ssh/id_ed25519`.
-pub fn key_path(flag: Option<&Path>, config: &Config) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| {
-            std::env::var_os("GANDER_KEY")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(|| config.org.signing.key.as_deref().map(keys::expand))
-        .unwrap_or_else(|| keys::expand("~/.ssh/id_ed25519"))
-}
-
 pub fn load_signers(
     config_dir: &Path,
     config: &Config,
@@ -65,8 +53,14 @@ pub fn try_signer(
 ) -> Result<(Signer, AllowedSigners), String> {
     let (sp, signers) = load_signers(config_dir, config);
     let signers = signers?;
-    let kp = key_path(key_flag, config);
-    let s = keys::load_signer(&kp, &signers, &sp)?;
+    let s = keys::choose_signer(
+        key_flag,
+        config.org.signing.key.as_deref(),
+        config.org.signing.agent_key.as_deref(),
+        &signers,
+        &sp,
+        chrono::Utc::now(),
+    )?;
     Ok((s, signers))
 }
 
@@ -77,8 +71,9 @@ pub fn signed_by<'a>(signers: Option<&'a AllowedSigners>) -> impl Fn(&Record, &s
             return false;
         };
         let msg = r.signed_form();
+        let at = r.time().unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         r.evidence.signatures.iter().any(|s| {
-            s.principal == principal && a.verify(principal, msg.as_bytes(), &s.sshsig).is_ok()
+            s.principal == principal && a.verify(principal, msg.as_bytes(), &s.sshsig, at).is_ok()
         })
     }
 }

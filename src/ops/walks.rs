@@ -186,7 +186,13 @@ pub fn complete(
             ((if *yes { "yes" } else { "no" }).to_string(), json!({}))
         }
         (StepAction::Approve, StepKind::Approval) => {
-            if let Err(r) = authority::may_approve_step(id, &w.started_by, s.w.principal()) {
+            if let Err(r) = authority::may_approve_step(
+                id,
+                &w.started_by,
+                w.started_key.as_deref(),
+                s.w.principal(),
+                Some(&s.w.signer.fingerprint),
+            ) {
                 return fail(said, EXIT_FAILED, r.to_string());
             }
             ("approved".to_string(), json!({}))

@@ -68,8 +68,9 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
         }
     };
     let (keymap, problems) = Keymap::load(Some(&opts.config_dir));
-    let identity = store_ctx::try_signer(&opts.config_dir, &opts.config, opts.key.as_deref())
-        .map(|(s, _)| s.principal);
+    let signer = store_ctx::try_signer(&opts.config_dir, &opts.config, opts.key.as_deref());
+    let identity_key = signer.as_ref().ok().map(|(s, _)| s.fingerprint.clone());
+    let identity = signer.map(|(s, _)| s.principal);
     let mut model = Model::new(
         opts.config.clone(),
         keymap,
@@ -78,6 +79,7 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
         opts.read_only,
         Utc::now(),
     );
+    model.identity_key = identity_key;
     let (books, book_problems) = crate::io::runbooks::load(&opts.config_dir);
     model.runbooks = books;
     for d in book_problems {

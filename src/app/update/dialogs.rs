@@ -131,8 +131,21 @@ pub(super) fn package_approve(m: &mut Model) {
         return;
     };
     let info = vec![format!("{id} -> {stage}, requested by {requester}")];
+    let requester_key = m
+        .store
+        .packages
+        .request_keys
+        .get(&(id.clone(), stage.clone()))
+        .and_then(|k| k.0.clone());
     let refusal = match &m.identity {
-        Ok(me) => authority::may_approve_stage(&id, &requester, me).err(),
+        Ok(me) => authority::may_approve_stage(
+            &id,
+            &requester,
+            requester_key.as_deref(),
+            me,
+            m.identity_key.as_deref(),
+        )
+        .err(),
         Err(_) => None,
     };
     package_dialog(m, PackageCmd::Approve { id, stage }, info, false);
@@ -183,7 +196,7 @@ pub(super) fn open_vote(m: &mut Model, id: &str, approve: bool) {
     let vote = if approve { Vote::Approve } else { Vote::Reject };
     let blocked = match &m.identity {
         Err(e) => Some(format!("no identity: {e}")),
-        Ok(me) => match authority::may_vote(&m.config, &p, me, vote) {
+        Ok(me) => match authority::may_vote(&m.config, &p, me, m.identity_key.as_deref(), vote) {
             Err(r) => Some(r.to_you()),
             Ok(()) => {
                 info.push(format!(

@@ -33,6 +33,10 @@ pub struct Signing {
     /// `GANDER_KEY` override it.
     #[serde(default)]
     pub key: Option<String>,
+    /// Pin the ssh-agent key to sign with, by fingerprint (`SHA256:…`), when the agent
+    /// holds several that allowed_signers accepts.
+    #[serde(default)]
+    pub agent_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

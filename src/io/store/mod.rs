@@ -10,7 +10,6 @@
 //! ```
 
 use crate::engine::chain::{self, GENESIS, Problem, Record, Signature};
-use crate::engine::identity;
 use chrono::{DateTime, Utc};
 use std::fs::{File, OpenOptions};
 
@@ -82,11 +81,7 @@ pub struct Draft {
     pub data: serde_json::Value,
 }
 
-/// Who signs: a private key and the principal allowed_signers gives it.
-pub struct Signer {
-    pub key: ssh_key::PrivateKey,
-    pub principal: String,
-}
+pub use super::keys::Signer;
 
 fn fsync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
@@ -244,15 +239,16 @@ impl Store {
                 },
                 hash: String::new(),
             };
-            let sig = identity::sign(&signer.key, r.signed_form().as_bytes()).map_err(|e| {
-                StoreError::Io {
+            let sig = signer
+                .sign(r.signed_form().as_bytes())
+                .map_err(|e| StoreError::Io {
                     path: self.chain_path(),
                     source: std::io::Error::other(e),
-                }
-            })?;
+                })?;
             r.evidence.signatures.push(Signature {
                 principal: signer.principal.clone(),
                 sshsig: sig,
+                key: Some(signer.fingerprint.clone()),
             });
             r.hash = r.compute_hash();
             prev = r.hash.clone();

@@ -56,20 +56,63 @@ fn check_records(
             });
         }
         let msg = r.signed_form();
+        // Validity is judged at the record's own time, as git does for commits.
+        let at = r.time();
         for s in &r.evidence.signatures {
             checked += 1;
-            let result = match signers {
-                Some(a) => a.verify(&s.principal, msg.as_bytes(), &s.sshsig),
-                None => Err("no allowed_signers file to check it against".into()),
+            let result = match (signers, at) {
+                (Some(a), Some(at)) => a.verify(&s.principal, msg.as_bytes(), &s.sshsig, at),
+                (Some(_), None) => Err(format!("timestamp `{}` is not a time", r.timestamp)),
+                (None, _) => Err("no allowed_signers file to check it against".into()),
             };
-            if let Err(e) = result {
-                unverified += 1;
-                problems.push(Finding {
-                    line: *line,
-                    seq: Some(r.seq),
-                    message: format!("signature of `{}`: {e}", s.principal),
-                });
+            match result {
+                Err(e) => {
+                    unverified += 1;
+                    problems.push(Finding {
+                        line: *line,
+                        seq: Some(r.seq),
+                        message: format!("signature of `{}`: {e}", s.principal),
+                    });
+                }
+                Ok(proven) => {
+                    // The key the entry names must be the key that signed.
+                    if let Some(k) = &s.key
+                        && *k != proven.fingerprint
+                    {
+                        problems.push(Finding {
+                            line: *line,
+                            seq: Some(r.seq),
+                            message: format!(
+                                "signature of `{}` names key {k} but was made by {}",
+                                s.principal, proven.fingerprint
+                            ),
+                        });
+                    }
+                }
             }
+        }
+        // The person a record says acted is the person its signature proves.
+        let acting = match r.evidence.kind.as_str() {
+            "approval" | "rejection" => r.evidence.data.get("by"),
+            "request" => r.evidence.data.get("requester"),
+            _ => None,
+        };
+        if let Some(who) = acting.and_then(|v| v.as_str())
+            && !r.evidence.signatures.iter().any(|s| s.principal == who)
+        {
+            problems.push(Finding {
+                line: *line,
+                seq: Some(r.seq),
+                message: format!(
+                    "says `{who}` acted but is signed by {}",
+                    r.evidence
+                        .signatures
+                        .iter()
+                        .map(|s| format!("`{}`", s.principal))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
         }
         if let Some(list) = r.evidence.data.get("artifacts").and_then(|a| a.as_array()) {
             for a in list {
