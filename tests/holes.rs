@@ -346,7 +346,7 @@ fn yaml_alias_bombs_are_refused_within_a_memory_bound() {
     assert!(bomb.len() < 800);
     let (code, err) = validate_with(&bomb, Some(512 << 20));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("aliases expand this document past"), "{err}");
+    assert!(err.contains("past") && err.contains("refused"), "{err}");
     assert!(err.contains(".yaml:"), "names the file: {err}");
     // Deep nesting is refused without needing the stack or hundreds of MB.
     let deep = format!("service: {}{}\n", "[".repeat(5000), "]".repeat(5000));
@@ -659,4 +659,235 @@ fn leftovers_of_a_killed_writer_are_swept_or_reported() {
         "{err}"
     );
     assert!(!tmp.exists());
+}
+
+/// A record written by hand, as someone with a key and write access to the file would:
+/// linked, hashed and signed by `key_of` as `principal`.
+fn forge(org: &Org, key_of: &str, principal: &str, kind: &str, id: &str, data: serde_json::Value) {
+    let mut ls = lines(org);
+    let last = parse_line(ls.last().unwrap()).unwrap();
+    let signers =
+        gander::io::keys::load_allowed_signers(&org.path("config/allowed_signers")).unwrap();
+    let signer = gander::io::keys::choose_signer(
+        Some(&org.path(&format!("keys/{key_of}"))),
+        None,
+        None,
+        &signers,
+        &org.path("config/allowed_signers"),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let mut r = last.clone();
+    r.seq += 1;
+    r.prev_hash = last.hash.clone();
+    r.promotion_id = id.into();
+    r.evidence.kind = kind.into();
+    r.evidence.data = data;
+    r.evidence.signatures.clear();
+    let sig = signer.sign(r.signed_form().as_bytes()).unwrap();
+    r.evidence
+        .signatures
+        .push(gander::engine::chain::Signature {
+            principal: principal.into(),
+            sshsig: sig,
+            key: Some(signer.fingerprint.clone()),
+        });
+    r.hash = r.compute_hash();
+    ls.push(r.line());
+    write_lines(org, &ls);
+}
+
+#[test]
+fn a_record_that_names_another_actor_than_its_signer_is_refused() {
+    // alice forges a request "by bob" and approves it herself (the reviewer's 1a).
+    let org = Org::new();
+    org.request();
+    let data = serde_json::json!({"requester": "bob", "service": "c1", "target_state": "compliance_ready", "from_state": "sandbox", "reason": "forged", "expires_at": "2099-01-01T00:00:00Z"});
+    forge(
+        &org,
+        "alice",
+        "alice",
+        "request",
+        "PRM-20991231-000099",
+        data,
+    );
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("says `bob` acted but is signed by `alice`"),
+        "{out}"
+    );
+    let (code, _, err) = org.run("alice", &["approve", "PRM-20991231-000099", "--offline"]);
+    assert_eq!(code, 1, "{err}");
+    // An approval "by bob" signed by alice (1b).
+    let org = Org::new();
+    let id = org.request();
+    forge(
+        &org,
+        "alice",
+        "alice",
+        "approval",
+        &id,
+        serde_json::json!({"by": "bob", "reason": "x"}),
+    );
+    assert_eq!(org.verify().0, 1);
+}
+
+#[test]
+fn only_the_canonical_form_of_a_record_is_accepted() {
+    let org = Org::new();
+    org.request();
+    let mut ls = lines(&org);
+    ls[0] = ls[0].replacen(
+        "{\"evidence\":{",
+        "{\"approved_by\":\"bob\",\"evidence\":{",
+        1,
+    );
+    write_lines(&org, &ls);
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not in the canonical form"), "{out}");
+}
+
+#[test]
+fn records_run_together_are_corruption_not_a_torn_write() {
+    let org = Org::new();
+    let id = org.request();
+    assert_eq!(org.run("bob", &["approve", &id, "--offline"]).0, 0);
+    let all = lines(&org);
+    let n = all.len();
+    // The last three records with their newlines removed.
+    let text = all[..n - 3].join("\n") + "\n" + &all[n - 3..].join("");
+    std::fs::write(org.chain(), &text).unwrap();
+    // A user who never saw this chain (no remembered head) still cannot append.
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(org.path("config"))
+        .arg("--state-dir")
+        .arg(org.path("state"))
+        .args(["promote", "c1", "--to", "compliance_ready", "--offline"])
+        .env("GANDER_KEY", org.path("keys/bob"))
+        .env("GANDER_HEADS_DIR", org.path("fresh-heads"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without their newlines"));
+    assert_eq!(
+        std::fs::read_to_string(org.chain()).unwrap(),
+        text,
+        "nothing was cut"
+    );
+}
+
+#[test]
+fn a_symlinked_chain_is_refused() {
+    let org = Org::new();
+    let id = org.request();
+    assert_eq!(org.run("bob", &["approve", &id, "--offline"]).0, 0);
+    let elsewhere = org.path("evil.jsonl");
+    let all = lines(&org);
+    std::fs::write(&elsewhere, all[..2].join("\n") + "\n").unwrap();
+    std::fs::remove_file(org.chain()).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, org.chain()).unwrap();
+    let (code, out) = org.verify();
+    assert_ne!(code, 0, "{out}");
+    let (code, _, err) = org.run(
+        "alice",
+        &["promote", "c1", "--to", "compliance_ready", "--offline"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("symbolic link"), "{err}");
+}
+
+#[test]
+fn anchors_cost_what_they_hold() {
+    // Many aliases of a many-node anchor, and a long scalar under nested anchors: both
+    // refused within 512 MB (the reviewer's shapes, smaller).
+    let mut many = String::from("service:\n  name: x\n  a: &a [");
+    many.push_str(&vec!["a"; 2000].join(","));
+    many.push_str("]\n  b:\n");
+    for _ in 0..20_000 {
+        many.push_str("   - *a\n");
+    }
+    let (code, err) = validate_with(&many, Some(512 << 20));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("past") && err.contains("refused"), "{err}");
+    let nested = format!(
+        "service: {}\"{}\"{}\n",
+        (0..40).map(|i| format!("&a{i} [")).collect::<String>(),
+        "A".repeat(2 << 20),
+        "]".repeat(40)
+    );
+    let (code, err) = validate_with(&nested, Some(512 << 20));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("refused"), "{err}");
+}
+
+#[test]
+fn a_tarball_with_a_repeated_entry_or_an_unsigned_manifest_is_refused_before_extraction() {
+    let d = common::Demo::start();
+    let good = package(&d);
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let build =
+        |name: &str, f: &dyn Fn(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>)| {
+            let p = work.path().join(name);
+            let mut t = tar::Builder::new(flate2::write::GzEncoder::new(
+                std::fs::File::create(&p).unwrap(),
+                flate2::Compression::default(),
+            ));
+            f(&mut t);
+            t.into_inner().unwrap().finish().unwrap();
+            p
+        };
+    let meta = |t: &mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>| {
+        for f in ["manifest.json", "manifest.json.sig", "SHA256SUMS"] {
+            t.append_path_with_name(good.join(f), format!("gg-3.0.0/{f}"))
+                .unwrap();
+        }
+    };
+    // The real files, then summary.md again with other bytes.
+    let dup = build("dup.tar.gz", &|t| {
+        meta(t);
+        t.append_dir_all("gg-3.0.0", &good).unwrap();
+    });
+    let (code, out) = verify_pkg(&d, &dup, tmp.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("comes twice"), "{out}");
+    // A manifest whose signature does not hold: nothing else is written.
+    let forged = work.path().join("manifest.json");
+    std::fs::write(
+        &forged,
+        std::fs::read_to_string(good.join("manifest.json"))
+            .unwrap()
+            .replace("3.0.0", "6.6.6"),
+    )
+    .unwrap();
+    let unsigned = build("unsigned.tar.gz", &|t| {
+        t.append_path_with_name(&forged, "gg-3.0.0/manifest.json")
+            .unwrap();
+        t.append_path_with_name(good.join("manifest.json.sig"), "gg-3.0.0/manifest.json.sig")
+            .unwrap();
+        t.append_path_with_name(good.join("summary.md"), "gg-3.0.0/summary.md")
+            .unwrap();
+    });
+    let (code, out) = verify_pkg(&d, &unsigned, tmp.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused before extracting the rest"), "{out}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn what_a_chain_record_says_cannot_repaint_the_terminal() {
+    let org = Org::new();
+    org.request();
+    let mut ls = lines(&org);
+    let mut r = parse_line(&ls[0]).unwrap();
+    r.evidence.signatures[0].principal = "alice\u{1b}[2K\u{1b}[1A ok".into();
+    ls[0] = r.line();
+    write_lines(&org, &ls);
+    let (code, out) = org.verify();
+    assert_eq!(code, 1);
+    assert!(!out.contains('\u{1b}'), "raw escape in: {out:?}");
+    assert!(out.contains("\\u{1b}[2K"), "{out}");
 }

@@ -58,7 +58,10 @@ fn crate_paths(text: &str) -> Vec<(usize, String, String)> {
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                 .collect();
             let top = path.split("::").next().unwrap_or_default().to_string();
-            if !top.is_empty() {
+            let is_macro = after[path.len()..].starts_with('!');
+            if is_macro {
+                // `crate::out!(…)`: a macro exported at the root, not a module.
+            } else if !top.is_empty() {
                 out.push((i + 1, top, path));
             } else if let Some(group) = after.strip_prefix('{') {
                 // `use crate::{a::x, b};` names several modules.

@@ -74,11 +74,11 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     let mut faults = Vec::new();
     for f in &args.faults {
         let Some((svc, mode)) = f.split_once('=') else {
-            eprintln!("gander: --fault {f}: write SERVICE=MODE");
+            crate::err!("gander: --fault {f}: write SERVICE=MODE");
             return EXIT_USAGE;
         };
         let Some(mode) = Fault::parse(mode) else {
-            eprintln!(
+            crate::err!(
                 "gander: --fault {f}: unknown mode; one of: {}",
                 Fault::NAMES.join(", ")
             );
@@ -88,7 +88,7 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     }
     let dir = fresh_state_dir(state);
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("gander: {}: {e}", dir.display());
+        crate::err!("gander: {}: {e}", dir.display());
         return EXIT_USAGE;
     }
     let rt = match super::runtime() {
@@ -96,7 +96,7 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
         Err(c) => return c,
     };
     if !demo::OPERATORS.contains(&args.identity.as_str()) {
-        eprintln!(
+        crate::err!(
             "gander: --identity {}: the demo operators are {}",
             args.identity,
             demo::OPERATORS.join(" and ")
@@ -112,12 +112,12 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     )) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gander: cannot start the demo fleet: {e}");
+            crate::err!("gander: cannot start the demo fleet: {e}");
             return EXIT_USAGE;
         }
     };
     if let Err(e) = crate::ops::evidence::seed_demo(&dir, &running.config_dir, &running.artifacts) {
-        eprintln!("gander: cannot record the demo's evidence: {e}");
+        crate::err!("gander: cannot record the demo's evidence: {e}");
         return EXIT_USAGE;
     }
     use std::io::IsTerminal;
@@ -125,7 +125,7 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
         let config = match crate::io::config_dir::load_dir(&running.config_dir).map(|l| l.config) {
             Ok(Some(c)) => c,
             _ => {
-                eprintln!(
+                crate::err!(
                     "gander: the generated demo config does not load ({})",
                     running.config_dir.display()
                 );
@@ -152,16 +152,16 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
             "services": args.services,
         });
         if args.serve_only {
-            println!("{info}");
-            println!("demo fleet: {} services on 127.0.0.1; try:", args.services);
-            println!("  gander status --config {}", running.config_dir.display());
-            println!("  curl http://{}/services", running.control);
-            println!(
+            crate::out!("{info}");
+            crate::out!("demo fleet: {} services on 127.0.0.1; try:", args.services);
+            crate::out!("  gander status --config {}", running.config_dir.display());
+            crate::out!("  curl http://{}/services", running.control);
+            crate::out!(
                 "  curl http://{}/fault/service-b/down     (modes: {})",
                 running.control,
                 Fault::NAMES.join(", ")
             );
-            println!("serving until interrupted (Ctrl-C)");
+            crate::out!("serving until interrupted (Ctrl-C)");
             wait_for_signal().await;
             return EXIT_OK;
         }
@@ -174,7 +174,7 @@ async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
     let loaded = match crate::io::config_dir::load_dir(config_dir) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     };
@@ -189,7 +189,7 @@ async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
     }) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     };
@@ -201,7 +201,7 @@ async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
     let mut printed = 0u32;
-    println!(
+    crate::out!(
         "gander demo: {} services; config in {}; Ctrl-C to stop",
         config.services.len(),
         config_dir.display()
@@ -238,11 +238,15 @@ fn print_round(
         .max()
         .unwrap_or(7)
         .max(7);
-    println!();
-    println!("{}  {}", config.org.org.name, now.format("%H:%M:%S UTC"));
-    println!(
+    crate::out!();
+    crate::out!("{}  {}", config.org.org.name, now.format("%H:%M:%S UTC"));
+    crate::out!(
         "  {:<w$}  {:<16}  {:>7}  {:>6}  {:<28}  HEALTH",
-        "SERVICE", "STATE", "P95", "ERRORS", "NEXT"
+        "SERVICE",
+        "STATE",
+        "P95",
+        "ERRORS",
+        "NEXT"
     );
     for s in statuses.iter().take(40) {
         let l = board.services.get(&s.service);
@@ -257,9 +261,10 @@ fn print_round(
             .next
             .as_ref()
             .map_or("-".into(), |p| format!("{}: {}", p.to, p.verdict.as_str()));
-        println!(
+        crate::out!(
             "  {:<w$}  {:<16}  {p95:>7}  {err:>6}  {next:<28}  {health}",
-            s.service, s.state
+            s.service,
+            s.state
         );
     }
     if statuses.len() > 40 {
@@ -268,7 +273,7 @@ fn print_round(
             .values()
             .filter(|l| l.health != crate::engine::live::HealthState::Up)
             .count();
-        println!(
+        crate::out!(
             "  … and {} more ({} of {} not up)",
             statuses.len() - 40,
             down,

@@ -53,7 +53,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     };
     if config.service(&service).is_none() {
         let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
-        eprintln!(
+        crate::err!(
             "gander: no service `{service}`{}",
             crate::engine::diag::suggest(&service, names.iter().copied())
                 .map(|h| format!("\n  help: {h}"))
@@ -76,7 +76,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 None => None,
                 Some(Ok(k)) => Some(k),
                 Some(Err(_)) => {
-                    eprintln!(
+                    crate::err!(
                         "gander: --kind {}: one of sast, tests, coverage, sbom, metrics",
                         k.unwrap_or_default()
                     );
@@ -123,7 +123,7 @@ fn list(
     let read_chain = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_FAILED;
         }
     };
@@ -168,7 +168,7 @@ fn list(
         return EXIT_OK;
     }
     if items.is_empty() {
-        println!("no evidence on file for {service}: `gander evidence add {service} FILE…`");
+        crate::out!("no evidence on file for {service}: `gander evidence add {service} FILE…`");
         return EXIT_OK;
     }
     let max_age = config.org.evidence.max_age;
@@ -179,7 +179,7 @@ fn list(
                 .unwrap_or_else(|_| Utc::now()))
         .num_seconds()
             > max_age.secs() as i64;
-        println!(
+        crate::out!(
             "{} {:<8} {} {}{}  {}  (chain #{}, {})",
             if i.newest { "*" } else { " " },
             i.kind.as_str(),
@@ -191,6 +191,6 @@ fn list(
             i.collected_at
         );
     }
-    println!("* = the evidence the gates use (the newest of its kind)");
+    crate::out!("* = the evidence the gates use (the newest of its kind)");
     EXIT_OK
 }

@@ -24,18 +24,18 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     if args.forget {
         return match crate::io::heads::forget(&st) {
             Ok(true) => {
-                println!(
+                crate::out!(
                     "forgot the head remembered for {}",
                     st.chain_path().display()
                 );
                 EXIT_OK
             }
             Ok(false) => {
-                println!("no head was remembered for {}", st.chain_path().display());
+                crate::out!("no head was remembered for {}", st.chain_path().display());
                 EXIT_OK
             }
             Err(e) => {
-                eprintln!("gander: {e}");
+                crate::err!("gander: {e}");
                 EXIT_FAILED
             }
         };
@@ -43,7 +43,7 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     let read = match st.lock_shared(LOCK_WAIT).and_then(|l| st.read(&l)) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_FAILED;
         }
     };
@@ -59,7 +59,7 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
             &json!({"chain": st.chain_path().display().to_string(), "seq": seq, "hash": hash}),
         );
     } else {
-        println!("{seq}:{hash}");
+        crate::out!("{seq}:{hash}");
     }
     EXIT_OK
 }

@@ -141,7 +141,7 @@ fn console(
 ) -> i32 {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
-        eprintln!(
+        crate::err!(
             "gander: the console needs a terminal; for scripts use `gander status --json` (gander --help lists the commands)"
         );
         return EXIT_USAGE;
@@ -179,7 +179,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("gander: cannot start the async runtime: {e}");
+            crate::err!("gander: cannot start the async runtime: {e}");
             EXIT_USAGE
         })
 }
@@ -197,18 +197,18 @@ pub fn locate(flag: Option<PathBuf>) -> Result<Located, config_dir::ConfigDirErr
 
 pub fn print_diagnostics(diags: &[Diagnostic]) {
     for d in diags {
-        eprintln!("{d}");
+        crate::err!("{d}");
     }
 }
 
 /// Load a valid config or explain on stderr why not (the caller exits 2).
 pub fn load_or_report(flag: Option<PathBuf>) -> Result<(Config, Located), i32> {
     let located = locate(flag).map_err(|e| {
-        eprintln!("gander: {e}");
+        crate::err!("gander: {e}");
         EXIT_USAGE
     })?;
     let loaded = config_dir::load_dir(&located.dir).map_err(|e| {
-        eprintln!("gander: {e}");
+        crate::err!("gander: {e}");
         EXIT_USAGE
     })?;
     match loaded.config {
@@ -216,7 +216,7 @@ pub fn load_or_report(flag: Option<PathBuf>) -> Result<(Config, Located), i32> {
         None => {
             print_diagnostics(&loaded.diagnostics);
             let n = loaded.errors().count();
-            eprintln!(
+            crate::err!(
                 "gander: the configuration in {} has {n} error{}; run `gander validate` for the full report",
                 located.dir.display(),
                 if n == 1 { "" } else { "s" }
@@ -232,7 +232,7 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
     LiveSource::from_config(config)
         .and_then(|src| src.round_blocking(None, facts))
         .map_err(|e| {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             e.code()
         })
 }
@@ -240,7 +240,7 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
 /// The store under the state dir, or a clear error (exit 2).
 pub fn open_store(state: Option<&std::path::Path>) -> Result<crate::io::store::Store, i32> {
     crate::ops::store::try_open_store(state).map_err(|e| {
-        eprintln!("gander: {e}");
+        crate::err!("gander: {e}");
         EXIT_USAGE
     })
 }

@@ -43,7 +43,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         Ok(o) => o,
         Err(c) => {
             for cycle in c.cycles {
-                eprintln!("gander: dependency cycle: {}", cycle.join(" -> "));
+                crate::err!("gander: dependency cycle: {}", cycle.join(" -> "));
             }
             return super::EXIT_USAGE;
         }
@@ -69,13 +69,13 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         output::print_json("order", &Report { order: entries });
         return EXIT_OK;
     }
-    println!(
+    crate::out!(
         "Promotion order for {} ({} services, {} dependencies): each service comes after everything it depends on; ties go by name.",
         config.org.org.name,
         graph.len(),
         graph.edge_count()
     );
-    println!();
+    crate::out!();
     let w = entries
         .iter()
         .map(|e| e.service.len())
@@ -88,9 +88,11 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         .max()
         .unwrap_or(5)
         .max(5);
-    println!(
+    crate::out!(
         "  {:>3}  {:<w$}  {:<ws$}  DEPENDS ON",
-        "#", "SERVICE", "STATE"
+        "#",
+        "SERVICE",
+        "STATE"
     );
     for e in &entries {
         let deps = if e.depends_on.is_empty() {
@@ -102,9 +104,11 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        println!(
+        crate::out!(
             "  {:>3}  {:<w$}  {:<ws$}  {deps}",
-            e.position, e.service, e.state
+            e.position,
+            e.service,
+            e.state
         );
     }
     EXIT_OK

@@ -1,4 +1,20 @@
-//! Shared text and JSON output helpers.
+//! Shared text and JSON output helpers. Every line the CLI prints goes through
+//! [`out!`](crate::out) or [`err!`](crate::err), which escape control characters: what a
+//! chain record, an evidence file, a runbook or a package says cannot move the cursor,
+//! recolour or repaint a terminal.
+
+/// `println!` with control characters escaped.
+#[macro_export]
+macro_rules! out {
+    () => { println!() };
+    ($($t:tt)*) => { println!("{}", $crate::diag::printable(&format!($($t)*))) };
+}
+
+/// `eprintln!` with control characters escaped.
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => { eprintln!("{}", $crate::diag::printable(&format!($($t)*))) };
+}
 
 use crate::engine::gates::{CheckResult, Status};
 use serde::Serialize;

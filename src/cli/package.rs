@@ -104,7 +104,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             let signers = match crate::io::keys::load_allowed_signers(&path) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("gander: {e}");
+                    crate::err!("gander: {e}");
                     return EXIT_USAGE;
                 }
             };
@@ -129,7 +129,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 );
             } else {
                 for l in &lines {
-                    println!("{l}");
+                    crate::out!("{l}");
                 }
             }
             if ok { EXIT_OK } else { EXIT_FAILED }
@@ -155,7 +155,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             let read = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("gander: {e}");
+                    crate::err!("gander: {e}");
                     return EXIT_FAILED;
                 }
             };
@@ -166,7 +166,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             }
             for stage in &config.org.packaging.stages {
                 match st.history.get(stage) {
-                    None => println!("{stage:<8} (empty)"),
+                    None => crate::out!("{stage:<8} (empty)"),
                     Some(h) => {
                         let cur = h.last().map(|s| s.package.clone()).unwrap_or_default();
                         let prev: Vec<String> = h
@@ -176,7 +176,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                             .take(3)
                             .map(|s| s.package.clone())
                             .collect();
-                        println!(
+                        crate::out!(
                             "{stage:<8} {cur}  (before: {})",
                             if prev.is_empty() {
                                 "-".into()
@@ -188,7 +188,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 }
             }
             for (id, (v, svcs)) in &st.packages {
-                println!(
+                crate::out!(
                     "  {id} {v}: {}{}",
                     svcs.join(", "),
                     if st.archived.contains(id) {
@@ -202,7 +202,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         }
         Sub::Show { id } => {
             if let Err(why) = crate::engine::names::check(&id) {
-                eprintln!("gander: no package `{}`: {why}", id.escape_debug());
+                crate::err!("gander: no package `{}`: {why}", id.escape_debug());
                 return EXIT_USAGE;
             }
             let Some(dir) = state.as_deref().map(|s| s.join("packages").join(&id)) else {
@@ -210,11 +210,11 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             };
             match std::fs::read_to_string(dir.join("manifest.json")) {
                 Ok(t) => {
-                    println!("{t}");
+                    crate::out!("{t}");
                     EXIT_OK
                 }
                 Err(e) => {
-                    eprintln!("gander: {}: {e}", dir.display());
+                    crate::err!("gander: {}: {e}", dir.display());
                     EXIT_USAGE
                 }
             }

@@ -53,7 +53,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     };
     let Some(_) = config.service(&args.service) else {
         let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
-        eprintln!(
+        crate::err!(
             "gander: no service `{}` in {}\n  help: {}",
             args.service,
             located.dir.display(),
@@ -63,7 +63,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         return EXIT_USAGE;
     };
     if !config.rules.states.contains_key(&args.to) {
-        eprintln!(
+        crate::err!(
             "gander: `{}` is not a state\n  help: {}",
             args.to,
             crate::engine::diag::suggest(&args.to, config.rules.states.keys().map(String::as_str))
@@ -74,7 +74,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     if !args.dry_run {
         // Who is asking, before any network: a bad key writes nothing and waits for nothing.
         if let Err(e) = crate::ops::store::try_signer(&located.dir, &config, args.key.as_deref()) {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     }
@@ -86,7 +86,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
             Ok(r) => {
                 let u = r.unreachable();
                 if !u.is_empty() {
-                    eprintln!(
+                    crate::err!(
                         "gander: could not reach: {} (their facts are unknown)",
                         u.join(", ")
                     );
@@ -125,7 +125,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         );
         return p.verdict.exit_code();
     }
-    println!(
+    crate::out!(
         "Dry run: promote {} from `{}` to `{}` ({}; nothing is recorded)",
         p.service,
         p.from,
@@ -134,19 +134,19 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     );
     print_plan(&p);
     if let Some(f) = &first {
-        println!();
-        println!("First step: {} -> {}", f.from, f.to);
+        crate::out!();
+        crate::out!("First step: {} -> {}", f.from, f.to);
         print_plan(f);
     }
-    println!();
-    println!(
+    crate::out!();
+    crate::out!(
         "Legend: pass; pending = waits for people; STALE = evidence too old; UNKNOWN = no data, never a pass; FAIL."
     );
     p.verdict.exit_code()
 }
 
 pub fn print_plan(p: &Plan) {
-    println!(
+    crate::out!(
         "Verdict: {}",
         match p.verdict {
             Verdict::Ready => "READY: every requirement and gate passes",
@@ -156,26 +156,26 @@ pub fn print_plan(p: &Plan) {
         }
     );
     if let Some(r) = &p.refusal {
-        println!("  {r}");
+        crate::out!("  {r}");
     }
     if let Some(d) = &p.demotion {
-        println!("  demotion ({d}): gates never hold a demotion");
+        crate::out!("  demotion ({d}): gates never hold a demotion");
     }
     if !p.requirements.is_empty() {
-        println!("Requirements for entering `{}`:", p.to);
+        crate::out!("Requirements for entering `{}`:", p.to);
         for r in &p.requirements {
-            println!("{}", output::check_line("  ", r));
+            crate::out!("{}", output::check_line("  ", r));
         }
     }
     if !p.gates.is_empty() {
-        println!("Gates:");
+        crate::out!("Gates:");
         for g in &p.gates {
             let kind = match g.kind {
                 GateType::Blocking => "blocking",
                 GateType::Manual => "manual",
                 GateType::Advisory => "advisory",
             };
-            println!(
+            crate::out!(
                 "  {} {} ({kind}, stage {})",
                 output::tag(g.status),
                 g.gate,
@@ -185,7 +185,7 @@ pub fn print_plan(p: &Plan) {
                     .unwrap_or_default()
             );
             for c in &g.checks {
-                println!("{}", output::check_line("      ", c));
+                crate::out!("{}", output::check_line("      ", c));
             }
         }
     }

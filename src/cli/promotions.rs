@@ -35,14 +35,14 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     let lock = match store.lock_shared(LOCK_WAIT) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return super::EXIT_FAILED;
         }
     };
     let read = match store.read(&lock) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     };
@@ -91,7 +91,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 }
             })
             .collect();
-        println!(
+        crate::out!(
             "  {}  {:<14} {} -> {:<16} {:<10} by {:<10} {} ago  approvals {}/{need}{}  last check: {verdict}",
             p.id,
             p.service,
@@ -108,7 +108,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             },
         );
         if let Some(r) = &p.closed_reason {
-            println!("      closed: {}", crate::diag::printable(r));
+            crate::out!("      closed: {}", crate::diag::printable(r));
         }
         if p.status == PromotionStatus::Open {
             for b in p
@@ -120,15 +120,15 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 .flatten()
                 .filter_map(|b| b.as_str())
             {
-                println!("      {}", crate::diag::printable(b));
+                crate::out!("      {}", crate::diag::printable(b));
             }
         }
     };
-    println!("Open promotions ({}):", open.len());
+    crate::out!("Open promotions ({}):", open.len());
     for p in &open {
         line(p);
     }
-    println!("Recent ({}):", recent.len());
+    crate::out!("Recent ({}):", recent.len());
     for p in &recent {
         line(p);
     }

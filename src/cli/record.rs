@@ -12,10 +12,10 @@ use std::path::PathBuf;
 pub fn print(said: Said) -> i32 {
     use crate::diag::printable;
     for l in &said.out {
-        println!("{}", printable(l));
+        crate::out!("{}", printable(l));
     }
     for l in &said.err {
-        eprintln!("gander: {}", printable(l));
+        crate::err!("gander: {}", printable(l));
     }
     said.code
 }
@@ -67,7 +67,7 @@ pub fn vote(
     vote: Vote,
 ) -> i32 {
     if vote == Vote::Reject && args.reason.trim().is_empty() {
-        eprintln!("gander: a rejection needs a reason: --reason \"…\"");
+        crate::err!("gander: a rejection needs a reason: --reason \"…\"");
         return EXIT_USAGE;
     }
     let (config, located) = match super::load_or_report(config_flag) {

@@ -110,7 +110,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     let find = |name: &str| -> Result<&Named, i32> {
         books.iter().find(|b| b.name == name).ok_or_else(|| {
             let names: Vec<&str> = books.iter().map(|b| b.name.as_str()).collect();
-            eprintln!(
+            crate::err!(
                 "gander: no runbook `{name}`\n  help: {}",
                 crate::engine::diag::suggest(name, names.iter().copied())
                     .unwrap_or_else(|| format!("one of {}", names.join(", ")))
@@ -135,7 +135,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 output::print_json("runbooks", &json!({"runbooks": list}));
             } else {
                 for b in list {
-                    println!(
+                    crate::out!(
                         "{:<28} {} ({} steps)",
                         b.name,
                         b.runbook.title,
@@ -154,14 +154,14 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 output::print_json("runbook", b);
                 return EXIT_OK;
             }
-            println!(
+            crate::out!(
                 "{} — {}\n{}",
                 b.name,
                 b.runbook.title,
                 b.runbook.description.trim()
             );
             for (i, s) in b.runbook.steps.iter().enumerate() {
-                println!(
+                crate::out!(
                     "{:>2}. [{}] {} ({})",
                     i + 1,
                     walks::kind_word(s.kind),
@@ -169,10 +169,10 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                     s.id
                 );
                 if !s.argv.is_empty() {
-                    println!("      $ {}", s.argv.join(" "));
+                    crate::out!("      $ {}", s.argv.join(" "));
                 }
                 if let Some(c) = &s.check {
-                    println!(
+                    crate::out!(
                         "      check: {c} {}",
                         s.args
                             .iter()
@@ -191,7 +191,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             let read = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("gander: {e}");
+                    crate::err!("gander: {e}");
                     return EXIT_FAILED;
                 }
             };
@@ -222,7 +222,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                     .find(|b| b.name == w.runbook)
                     .and_then(|b| w.current(&b.runbook))
                     .map_or("finished".to_string(), |s| format!("at {}", s.id));
-                println!(
+                crate::out!(
                     "{}  {} for {}  started by {}  {} steps done, {cur}",
                     w.id,
                     w.runbook,
@@ -243,7 +243,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             let mut p = BTreeMap::new();
             for kv in params {
                 let Some((k, v)) = kv.split_once('=') else {
-                    eprintln!("gander: --param {kv}: write NAME=VALUE");
+                    crate::err!("gander: --param {kv}: write NAME=VALUE");
                     return EXIT_USAGE;
                 };
                 p.insert(k.to_string(), v.to_string());
@@ -281,7 +281,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 (false, None, false, true, false) => StepAction::Run,
                 (false, None, false, false, true) => StepAction::Skip(reason),
                 _ => {
-                    eprintln!(
+                    crate::err!(
                         "gander: say one of --confirm, --answer yes|no, --approve, --run, --skip --reason …"
                     );
                     return EXIT_USAGE;
@@ -310,7 +310,7 @@ fn walk_ctx(
     let live = LiveSource::from_config(config)
         .and_then(LiveAccess::own)
         .map_err(|e| {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             e.code()
         })?;
     Ok((ctx, live))

@@ -78,18 +78,18 @@ pub fn run(args: Args) -> i32 {
         }) {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("gander: {e}");
+                crate::err!("gander: {e}");
                 return super::EXIT_USAGE;
             }
         };
         match rt.block_on(http.get(&args.url, "application/openmetrics-text;version=1.0.0;q=0.9, text/plain;version=0.0.4;q=0.5, */*;q=0.1", &Auth::None)) {
             Ok(f) if (200..300).contains(&f.status) => (f.body, f.content_type),
             Ok(f) => {
-                eprintln!("gander: {}: HTTP {}", args.url, f.status);
+                crate::err!("gander: {}: HTTP {}", args.url, f.status);
                 return EXIT_FAILED;
             }
             Err(e) => {
-                eprintln!("gander: {}: {e}", args.url);
+                crate::err!("gander: {}: {e}", args.url);
                 return match e {
                     FetchError::NotUtf8(..) | FetchError::TooLarge(_) | FetchError::Status(_) => EXIT_FAILED,
                     _ => EXIT_UNREACHABLE,
@@ -102,12 +102,12 @@ pub fn run(args: Args) -> i32 {
                 Ok(s) => (s, None),
                 Err(e) => {
                     let at = crate::diag::utf8_error_at(e.as_bytes(), e.utf8_error().valid_up_to());
-                    eprintln!("gander: {}:{}:{}: not UTF-8", args.url, at.line, at.column);
+                    crate::err!("gander: {}:{}:{}: not UTF-8", args.url, at.line, at.column);
                     return EXIT_FAILED;
                 }
             },
             Err(e) => {
-                eprintln!("gander: {}: {e}", args.url);
+                crate::err!("gander: {}: {e}", args.url);
                 return super::EXIT_USAGE;
             }
         }
@@ -119,7 +119,7 @@ pub fn run(args: Args) -> i32 {
     let page = match parse(&body, hint) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("gander: {}: bad metrics page: {e}", args.url);
+            crate::err!("gander: {}: bad metrics page: {e}", args.url);
             return EXIT_FAILED;
         }
     };
@@ -157,7 +157,7 @@ pub fn run(args: Args) -> i32 {
             .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.to_string())))
             .collect();
         let ts = s.timestamp_ms.map(|t| format!(" @{t}")).unwrap_or_default();
-        println!(
+        crate::out!(
             "{:<9} {}{{{}}} {}{ts}",
             s.kind,
             s.name,
@@ -165,7 +165,7 @@ pub fn run(args: Args) -> i32 {
             value_text(raw.value)
         );
     }
-    eprintln!(
+    crate::err!(
         "{} series from {} ({})",
         series.len(),
         args.url,

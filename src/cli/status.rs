@@ -54,7 +54,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     for s in &args.services {
         if config.service(s).is_none() {
             let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
-            eprintln!(
+            crate::err!(
                 "gander: no service `{s}` in {}{}",
                 located.dir.display(),
                 crate::engine::diag::suggest(s, names.iter().copied())
@@ -115,18 +115,18 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         );
         return code;
     }
-    println!(
+    crate::out!(
         "{}: {} services, in promotion order ({})",
         config.org.org.name,
         all.len(),
         now.format("%Y-%m-%d %H:%M UTC")
     );
     if board.is_some() {
-        println!(
+        crate::out!(
             "Live: one poll of every service's health and metrics; states, approvals and the chain from the store. Evidence files are not read yet: unknown, and unknown never passes."
         );
     } else {
-        println!(
+        crate::out!(
             "Offline: facts come from the configuration only; evidence, live metrics and approvals are unknown, and unknown never passes."
         );
     }
@@ -137,11 +137,14 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         .unwrap_or(7)
         .max(7);
     let ws = all.iter().map(|s| s.state.len()).max().unwrap_or(5).max(5);
-    println!();
+    crate::out!();
     if board.is_some() {
-        println!(
+        crate::out!(
             "  {:<w$}  {:<ws$}  {:>7}  {:>6}  HEALTH",
-            "SERVICE", "STATE", "P95", "ERRORS"
+            "SERVICE",
+            "STATE",
+            "P95",
+            "ERRORS"
         );
         for s in &all {
             let l = live_of(&s.service);
@@ -152,23 +155,24 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
                 .and_then(|l| l.error_rate)
                 .map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
             let health = l.map_or("not polled".into(), |l| l.cell(now));
-            println!(
+            crate::out!(
                 "  {:<w$}  {:<ws$}  {p95:>7}  {err:>6}  {health}",
-                s.service, s.state
+                s.service,
+                s.state
             );
         }
-        println!();
+        crate::out!();
     }
-    println!("  {:<w$}  {:<ws$}  NEXT", "SERVICE", "STATE");
+    crate::out!("  {:<w$}  {:<ws$}  NEXT", "SERVICE", "STATE");
     for s in &all {
         let next = match &s.next {
             None => "none (top of the state machine)".to_string(),
             Some(p) => format!("-> {}: {}", p.to, p.verdict.as_str()),
         };
-        println!("  {:<w$}  {:<ws$}  {next}", s.service, s.state);
+        crate::out!("  {:<w$}  {:<ws$}  {next}", s.service, s.state);
     }
     for s in &all {
-        println!();
+        crate::out!();
         let deps = if s.dependencies.is_empty() {
             "no dependencies".to_string()
         } else {
@@ -186,17 +190,17 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         } else {
             format!("; needed by {}", s.downstream.join(", "))
         };
-        println!("{} [{}]: {deps}{down}", s.service, s.state);
+        crate::out!("{} [{}]: {deps}{down}", s.service, s.state);
         match &s.next {
-            None => println!("  at the top: the only way on is a demotion"),
+            None => crate::out!("  at the top: the only way on is a demotion"),
             Some(p) => {
-                println!("  next: {} -> {}: {}", p.from, p.to, p.verdict.as_str());
+                crate::out!("  next: {} -> {}: {}", p.from, p.to, p.verdict.as_str());
                 if p.verdict == Verdict::Ready {
                     continue;
                 }
                 for r in &p.requirements {
                     if r.status != Status::Pass {
-                        println!("{}", output::check_line("    ", r));
+                        crate::out!("{}", output::check_line("    ", r));
                     }
                 }
                 for g in p.gates.iter().filter(|g| g.holds()) {
@@ -204,14 +208,14 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
                         if p.requirements.iter().any(|r| r.check == c.check) {
                             continue;
                         }
-                        println!("{} [gate {}]", output::check_line("    ", c), g.gate);
+                        crate::out!("{} [gate {}]", output::check_line("    ", c), g.gate);
                     }
                 }
             }
         }
     }
     if !unreachable.is_empty() {
-        eprintln!("gander: could not reach: {}", unreachable.join(", "));
+        crate::err!("gander: could not reach: {}", unreachable.join(", "));
     }
     code
 }

@@ -27,14 +27,14 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
     let located = match super::locate(config) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     };
     let mut loaded = match config_dir::load_dir(&located.dir) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     };
@@ -64,7 +64,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         super::print_diagnostics(&loaded.diagnostics);
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
         match &loaded.config {
-            Some(c) => println!(
+            Some(c) => crate::out!(
                 "{}: ok ({}, {} states, {} gates, {}; {}) [found via {}]",
                 located.dir.display(),
                 plural(c.services.len(), "service"),
@@ -74,7 +74,7 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
                 plural(warnings, "warning"),
                 located.how
             ),
-            None => eprintln!(
+            None => crate::err!(
                 "{}: {} and {}",
                 located.dir.display(),
                 plural(errors, "error"),

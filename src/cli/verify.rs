@@ -34,7 +34,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         None => None,
         Some((_, Some(h))) => Some(h),
         Some((h, None)) => {
-            eprintln!(
+            crate::err!(
                 "gander: --expect-head {h}: write SEQ:HASH as `gander head` prints it (a number, a colon, 64 hex digits)"
             );
             return EXIT_USAGE;
@@ -50,20 +50,20 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     };
     let (sp, signers) = store_ctx::load_signers(&located.dir, &config);
     if let Err(e) = &signers {
-        eprintln!("gander: warning: {e}\n  every signature will be reported as unverifiable");
+        crate::err!("gander: warning: {e}\n  every signature will be reported as unverifiable");
     }
     // A shared lock: no append is half-written while we read.
     let lock = match st.lock_shared(LOCK_WAIT) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_FAILED;
         }
     };
     let read = match st.read(&lock) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return EXIT_USAGE;
         }
     };
@@ -86,7 +86,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         output::print_json("verify", &report);
     } else {
         for p in &report.problems {
-            println!(
+            crate::out!(
                 "{}:{}: {}{}",
                 report.chain,
                 p.line,
@@ -95,15 +95,15 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             );
         }
         if let Some(t) = &report.torn_tail {
-            println!("{}:{}: note: {}", report.chain, t.line, t.message);
+            crate::out!("{}:{}: note: {}", report.chain, t.line, t.message);
         }
         for u in &report.unreferenced {
-            println!(
+            crate::out!(
                 "note: {u}: an evidence copy no record references (a crash between copying and recording?); it is not evidence"
             );
         }
         if report.ok() {
-            println!(
+            crate::out!(
                 "{}: ok: {} records, hashes and links intact, {} signatures verified against {}, {} artifacts match",
                 report.chain,
                 report.records,
@@ -113,7 +113,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             );
         } else {
             let first = &report.problems[0];
-            println!(
+            crate::out!(
                 "{}: FAILED: first bad record at line {}{}: {} ({} problems in all)",
                 report.chain,
                 first.line,

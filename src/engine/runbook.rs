@@ -316,6 +316,21 @@ fn check(rb: &Runbook, file: &str, node: &Node, diags: &mut Vec<Diagnostic>) {
     }
     let mut seen = BTreeMap::new();
     for (i, s) in rb.steps.iter().enumerate() {
+        let why = if s.id == "end" {
+            Some("`end` is where a walk stops; name the step otherwise".to_string())
+        } else {
+            super::names::check(&s.id).err()
+        };
+        if let Some(why) = why {
+            diags.push(Diagnostic::error(
+                file,
+                at(i, "id"),
+                format!(
+                    "step id `{}` is not a valid name: {why}",
+                    s.id.escape_debug()
+                ),
+            ));
+        }
         if let Some(first) = seen.insert(s.id.as_str(), i) {
             diags.push(
                 Diagnostic::error(file, at(i, "id"), format!("duplicate step id `{}`", s.id))

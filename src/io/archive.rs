@@ -30,7 +30,7 @@ pub fn verify_package(path: &Path, signers: &AllowedSigners) -> Result<Manifest,
         .prefix("gander-verify-")
         .tempdir()
         .map_err(|e| vec![format!("cannot make a temporary directory: {e}")])?;
-    let root = extract_safely(path, tmp.path()).map_err(|e| vec![e])?;
+    let root = extract_safely(path, tmp.path(), Some(signers)).map_err(|e| vec![e])?;
     verify_dir(&root, signers)
     // `tmp` is removed here, whatever happened above.
 }
@@ -241,16 +241,25 @@ fn walk(root: &Path) -> (Vec<String>, Vec<String>) {
 }
 
 /// Extract a `.tar.gz` under `into`, refusing any entry that is not a plain file or
-/// directory (symlinks, hard links, devices) or whose path would leave `into`, and
-/// bounding every file by the manifest (which must come first). Returns the package
-/// root (its single top-level directory).
-pub fn extract_safely(tgz: &Path, into: &Path) -> Result<PathBuf, String> {
+/// directory (symlinks, hard links, devices), whose path would leave `into` or comes
+/// twice, and bounding every file by the manifest (which must come first, and, when
+/// `signers` are given, carry a good signature before any other file is written).
+/// Returns the package root (its single top-level directory).
+pub fn extract_safely(
+    tgz: &Path,
+    into: &Path,
+    signers: Option<&AllowedSigners>,
+) -> Result<PathBuf, String> {
     let name = tgz.display();
     let f = std::fs::File::open(tgz).map_err(|e| format!("{name}: {e}"))?;
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
     let mut top: Option<String> = None;
     // path -> size the manifest allows; None until the manifest has been read.
     let mut allowed: Option<BTreeMap<String, u64>> = None;
+    let mut manifest: Option<(Manifest, String)> = None;
+    let mut signed = signers.is_none();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut written: u64 = 0;
     for entry in ar
         .entries()
         .map_err(|e| format!("{name}: not a tar.gz: {e}"))?
@@ -288,6 +297,19 @@ pub fn extract_safely(tgz: &Path, into: &Path) -> Result<PathBuf, String> {
             std::fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
             continue;
         }
+        if !seen.insert(clean.to_string()) {
+            return Err(format!(
+                "{name}: `{}` comes twice; a second copy could hide behind the first; refused",
+                path.escape_debug()
+            ));
+        }
+        // Nothing but the package's own files until its manifest's signature holds.
+        if !signed && allowed.is_some() && !PACKAGE_FILES.contains(&inside) {
+            return Err(format!(
+                "{name}: `{}` comes before manifest.json.sig; a package tarball starts with its manifest and its signature; refused",
+                path.escape_debug()
+            ));
+        }
         let size = e.header().size().map_err(|e| format!("{name}: {e}"))?;
         let limit = match &allowed {
             None if inside == "manifest.json" => MAX_META,
@@ -317,18 +339,38 @@ pub fn extract_safely(tgz: &Path, into: &Path) -> Result<PathBuf, String> {
         if let Some(p) = dest.parent() {
             std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
         }
+        let budget = allowed
+            .as_ref()
+            .map_or(MAX_META, |a| a.values().sum::<u64>() + 3 * MAX_META);
+        if written + size > budget {
+            return Err(format!(
+                "{name}: more than the {budget} bytes the manifest accounts for; refused"
+            ));
+        }
         let mut out = std::fs::File::create(&dest).map_err(|e| e.to_string())?;
         // Never more than the header said (and so never more than allowed).
-        let copied =
-            std::io::copy(&mut (&mut e).take(limit), &mut out).map_err(|e| e.to_string())?;
+        written += std::io::copy(&mut (&mut e).take(limit), &mut out).map_err(|e| e.to_string())?;
         if allowed.is_none() {
             let text = std::fs::read_to_string(&dest)
                 .map_err(|e| format!("{name}: manifest.json: {e}"))?;
             let m: Manifest = serde_json::from_str(&text)
                 .map_err(|e| format!("{name}: manifest.json: not a package manifest: {e}"))?;
-            allowed = Some(m.files.into_iter().map(|f| (f.path, f.size)).collect());
+            allowed = Some(m.files.iter().map(|f| (f.path.clone(), f.size)).collect());
+            manifest = Some((m, text));
+        } else if inside == "manifest.json.sig"
+            && let (Some(signers), Some((m, text))) = (signers, &manifest)
+        {
+            let sig = std::fs::read_to_string(&dest).map_err(|e| format!("{name}: {e}"))?;
+            let at = chrono::DateTime::parse_from_rfc3339(&m.created_at)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+            signers
+                .verify(&m.created_by, text.as_bytes(), &sig, at)
+                .map_err(|e| {
+                    format!("{name}: manifest.json.sig: {e}; refused before extracting the rest")
+                })?;
+            signed = true;
         }
-        let _ = copied;
     }
     Ok(into.join(top.ok_or_else(|| format!("{name}: empty archive"))?))
 }

@@ -78,6 +78,18 @@ pub fn locate(explicit: Option<&Path>, from_env: bool) -> Result<Located, Config
 }
 
 fn read(path: &Path) -> Result<Option<Source>, ConfigDirError> {
+    if let Ok(md) = std::fs::metadata(path)
+        && md.len() > crate::yaml::MAX_FILE as u64
+    {
+        return Err(ConfigDirError::Unreadable {
+            path: path.into(),
+            source: std::io::Error::other(format!(
+                "{} bytes; a config file is at most {}",
+                md.len(),
+                crate::yaml::MAX_FILE
+            )),
+        });
+    }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Ok(Some(Source::new(path.display().to_string(), text))),

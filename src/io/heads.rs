@@ -31,13 +31,11 @@ pub fn dir() -> Option<PathBuf> {
         })
 }
 
+/// The store as the user names it (absolute, but symlinks not followed): pointing a
+/// symlink elsewhere must not select another remembered head.
 fn chain_name(store: &Store) -> String {
     let p = store.chain_path();
-    std::fs::canonicalize(&p)
-        .or_else(|_| std::fs::canonicalize(&store.audit).map(|a| a.join("chain.jsonl")))
-        .unwrap_or(p)
-        .display()
-        .to_string()
+    std::path::absolute(&p).unwrap_or(p).display().to_string()
 }
 
 fn file_for(store: &Store) -> Option<PathBuf> {

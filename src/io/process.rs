@@ -123,8 +123,9 @@ pub fn run_argv(argv: &[String], timeout: Duration) -> CommandResult {
         rx.recv_timeout(left).ok()
     };
     let (mut o, mut e) = (wait(&out), wait(&err));
+    // Whatever ignored the SIGTERM is killed now, pipes closed or not.
+    signal_group(group, SIGKILL);
     if o.is_none() || e.is_none() {
-        signal_group(group, SIGKILL);
         o = o.or_else(|| out.recv_timeout(GRACE).ok());
         e = e.or_else(|| err.recv_timeout(GRACE).ok());
     }

@@ -168,19 +168,6 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
     let mut read = store
         .read(&lock)
         .map_err(|e| OpsError::Usage(e.to_string()))?;
-    if read.torn.is_some() {
-        match store.set_aside_torn(&lock, &read) {
-            Ok(Some(path)) => {
-                notes.push(format!(
-                    "the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
-                    path.display()
-                ));
-                read.torn = None;
-            }
-            Ok(None) => {}
-            Err(e) => return Err(OpsError::Usage(e.to_string())),
-        }
-    }
     let swept = store.sweep_temp(&lock);
     if !swept.is_empty() {
         notes.push(format!(
@@ -209,6 +196,19 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
             "nothing recorded: the chain does not verify (first problem: line {line}: {message})\n  help: `gander verify` shows every problem; restore {} from a copy before recording anything",
             store.chain_path().display()
         )));
+    }
+    if read.torn.is_some() {
+        match store.set_aside_torn(&lock, &read) {
+            Ok(Some(path)) => {
+                notes.push(format!(
+                    "the chain ended in a torn record (a crash mid-append); it was moved to {} and is not part of the chain",
+                    path.display()
+                ));
+                read.torn = None;
+            }
+            Ok(None) => {}
+            Err(e) => return Err(OpsError::Usage(e.to_string())),
+        }
     }
     Ok(Writer {
         store,

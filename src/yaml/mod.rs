@@ -140,20 +140,25 @@ fn pos_of(span: &Span) -> Pos {
 /// How much larger than its text a document may grow by expanding aliases.
 const EXPANSION: usize = 10;
 /// The budget of a small document (so a short file may still use a few aliases).
-const MIN_BUDGET: usize = 64 * 1024;
+const MIN_BUDGET: usize = 1 << 20;
+/// What a node costs in memory beside its text (the tree's own bookkeeping).
+const NODE_BYTES: usize = 64;
+/// No config file is larger than this.
+pub const MAX_FILE: usize = 4 << 20;
 /// Nesting deeper than this is refused (a config needs a handful of levels).
 const MAX_DEPTH: usize = 64;
 
-/// A node's size as the budget counts it: one per node plus its scalar bytes.
+/// A node's size as the budget counts it: its bookkeeping plus its scalar bytes.
 fn size_of(n: &Node) -> usize {
     match &n.kind {
-        Kind::Scalar { text, .. } => 1 + text.len(),
-        Kind::Seq(items) => 1 + items.iter().map(size_of).sum::<usize>(),
+        Kind::Scalar { text, .. } => NODE_BYTES + text.len(),
+        Kind::Seq(items) => NODE_BYTES + items.iter().map(size_of).sum::<usize>(),
         Kind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| size_of(k) + size_of(v))
-                .sum::<usize>()
+            NODE_BYTES
+                + entries
+                    .iter()
+                    .map(|(k, v)| size_of(k) + size_of(v))
+                    .sum::<usize>()
         }
     }
 }
@@ -166,6 +171,13 @@ enum Frame {
 /// Parse one YAML document. An empty file is an empty mapping's absence: `Ok(None)`.
 /// Errors name the file, line and column; duplicate keys are all reported.
 pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
+    if text.len() > MAX_FILE {
+        return Err(vec![Diagnostic::error(
+            file,
+            Pos { line: 1, column: 1 },
+            format!("{} bytes; a config file is at most {MAX_FILE}", text.len()),
+        )]);
+    }
     let mut stack: Vec<Frame> = Vec::new();
     // Each anchor's node and its size (nodes plus scalar bytes), so an alias costs what
     // it expands to: a few hundred bytes of nested aliases ("billion laughs") would
@@ -206,8 +218,8 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             return Err(diags);
         }
         spent += match &event {
-            Event::Scalar(v, ..) => 1 + v.len(),
-            Event::SequenceStart(..) | Event::MappingStart(..) => 1,
+            Event::Scalar(v, ..) => NODE_BYTES + v.len(),
+            Event::SequenceStart(..) | Event::MappingStart(..) => NODE_BYTES,
             Event::Alias(id) => anchors.get(id).map_or(0, |(_, size)| *size),
             _ => 0,
         };
@@ -287,7 +299,17 @@ pub fn parse(file: &str, text: &str) -> Result<Option<Node>, Vec<Diagnostic>> {
             continue;
         };
         if anchor != 0 {
+            // The copy kept for later aliases costs what it holds, too.
             let size = size_of(&node);
+            spent += size;
+            if spent > budget {
+                diags.push(Diagnostic::error(
+                    file,
+                    node.pos,
+                    format!("anchors and aliases grow this document past {budget} bytes; refused"),
+                ));
+                return Err(diags);
+            }
             anchors.insert(anchor, (node.clone(), size));
         }
         match stack.last_mut() {

@@ -106,6 +106,18 @@ impl Store {
     /// Read the chain. Takes no lock: call it while holding one.
     pub fn read(&self, _lock: &impl Held) -> Result<ChainRead, StoreError> {
         let path = self.chain_path();
+        // The chain is a regular file in a real directory: a symlink could swap in
+        // another history under the same name.
+        for p in [&self.audit, &path] {
+            if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(StoreError::Io {
+                    path: p.to_path_buf(),
+                    source: std::io::Error::other(
+                        "is a symbolic link; the chain and its audit directory must be real files",
+                    ),
+                });
+            }
+        }
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ChainRead::default()),
@@ -118,18 +130,40 @@ impl Store {
             line_no += 1;
             let end = bytes[offset..].iter().position(|b| *b == b'\n');
             let Some(len) = end else {
-                // No newline: the last append never finished.
-                out.torn = Some(Torn {
-                    offset: offset as u64,
-                    bytes: bytes[offset..].to_vec(),
-                    line: line_no,
-                });
+                // No newline: the last append never finished. A crash leaves a prefix of
+                // one record; a tail that is a whole record, or several run together,
+                // was edited, and is corruption, not a torn write.
+                let tail = &bytes[offset..];
+                let whole = std::str::from_utf8(tail)
+                    .ok()
+                    .is_some_and(|t| t.contains("}{") || chain::parse_line(t).is_ok());
+                if whole {
+                    out.bad_lines.push(Problem {
+                        line: line_no,
+                        seq: None,
+                        message: "complete records without their newlines (the file was edited); not a torn write".into(),
+                    });
+                } else {
+                    out.torn = Some(Torn {
+                        offset: offset as u64,
+                        bytes: tail.to_vec(),
+                        line: line_no,
+                    });
+                }
                 break;
             };
             let raw = &bytes[offset..offset + len];
             let parsed = std::str::from_utf8(raw)
                 .map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to()))
-                .and_then(chain::parse_line);
+                .and_then(|text| {
+                    let r = chain::parse_line(text)?;
+                    // Only the canonical form is a record: extra fields, repeated keys
+                    // or other spacing would be text no hash or signature covers.
+                    if r.line() != text {
+                        return Err("not in the canonical form (`jq -cS` of the record); the line was edited".into());
+                    }
+                    Ok(r)
+                });
             match parsed {
                 Ok(r) => out.records.push((line_no, r)),
                 Err(message) => out.bad_lines.push(Problem {
