@@ -891,3 +891,60 @@ fn what_a_chain_record_says_cannot_repaint_the_terminal() {
     assert!(!out.contains('\u{1b}'), "raw escape in: {out:?}");
     assert!(out.contains("\\u{1b}[2K"), "{out}");
 }
+
+#[test]
+fn one_key_under_two_names_is_one_person() {
+    // The reviewer's bypass: alice's key listed again as "alice2", an approver.
+    let org = Org::with(|cfg| {
+        let p = cfg.join("org-config.yaml");
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("sre: [alice, bob]", "sre: [alice, alice2, bob]");
+        std::fs::write(p, t).unwrap();
+    });
+    let signers = org.path("config/allowed_signers");
+    let text = std::fs::read_to_string(&signers).unwrap();
+    let alice_line = text
+        .lines()
+        .find(|l| l.starts_with("alice "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &signers,
+        format!("{text}{}\n", alice_line.replacen("alice ", "alice2 ", 1)),
+    )
+    .unwrap();
+    // validate names both lines.
+    let (code, _, err) = org.run("alice", &["validate"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is listed again under another principal (first on line"),
+        "{err}"
+    );
+    // And whatever name the key signs as, it cannot approve its own request.
+    let id = org.request();
+    let before = org.chain_bytes();
+    let (code, _, err) = org.run("alice", &["approve", &id, "--offline"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("four-eyes"), "{err}");
+    assert_eq!(org.chain_bytes(), before);
+}
+
+#[test]
+fn a_key_past_its_valid_before_cannot_sign() {
+    let org = Org::new();
+    let signers = org.path("config/allowed_signers");
+    let text = std::fs::read_to_string(&signers).unwrap().replacen(
+        "alice ",
+        "alice valid-before=\"20200101\" ",
+        1,
+    );
+    std::fs::write(&signers, text).unwrap();
+    let (code, _, err) = org.run(
+        "alice",
+        &["promote", "c1", "--to", "compliance_ready", "--offline"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not accepted by"), "{err}");
+    assert!(org.chain_bytes().is_empty());
+}

@@ -17,6 +17,7 @@ pub mod scrape;
 pub mod status;
 pub mod validate;
 pub mod verify;
+pub mod whoami;
 
 use crate::engine::authority::Vote;
 use crate::engine::config::Config;
@@ -86,6 +87,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Print the chain's head (SEQ:HASH) to check later with `verify --expect-head`
     Head(head::Args),
+    /// Which key gander signs with, where it came from, who it is, what it may approve
+    Whoami(whoami::Args),
     /// Add evidence files (SARIF, JUnit, Cobertura, LCOV, CycloneDX, SPDX, k6) or list them
     Evidence(evidence::Args),
     /// Runbooks: list, show, and walk them (checks run live, every step recorded)
@@ -123,6 +126,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Promotions(a) => promotions::run(cli.config, state, a),
         Command::Verify(a) => verify::run(cli.config, state, a),
         Command::Head(a) => head::run(state, a),
+        Command::Whoami(a) => whoami::run(cli.config, a),
         Command::Evidence(a) => evidence::run(cli.config, state, a),
         Command::Runbook(a) => runbook::run(cli.config, state, a),
         Command::Package(a) => package::run(cli.config, state, a),

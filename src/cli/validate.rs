@@ -45,6 +45,38 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         loaded.config = None;
     }
     loaded.diagnostics.extend(rb_diags);
+    // allowed_signers, when there is one: lines ssh-keygen would skip are warnings; one
+    // key under two names is an error (one person could approve their own request).
+    if let Some(c) = &loaded.config {
+        let sp = crate::ops::store::signers_path(&located.dir, c);
+        if let Ok(a) = crate::io::keys::load_allowed_signers(&sp) {
+            let file = sp.display().to_string();
+            for w in &a.skipped {
+                let line = w
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                let msg = w.split_once(": ").map_or(w.as_str(), |(_, m)| m);
+                loaded.diagnostics.push(crate::diag::Diagnostic::warning(
+                    &file,
+                    crate::diag::Pos { line, column: 1 },
+                    format!("{msg}; ssh-keygen skips this line, and so does gander"),
+                ));
+            }
+            for (first, second, fp) in a.duplicate_keys() {
+                loaded.diagnostics.push(
+                    crate::diag::Diagnostic::error(
+                        &file,
+                        crate::diag::Pos { line: second, column: 1 },
+                        format!("key {fp} is listed again under another principal (first on line {first})"),
+                    )
+                    .with_help("one key is one person: list each key once, with all its names on that line"),
+                );
+                loaded.config = None;
+            }
+        }
+    }
     let errors = loaded.errors().count();
     let warnings = loaded.diagnostics.len() - errors;
     let services = loaded.config.as_ref().map_or(0, |c| c.services.len());
