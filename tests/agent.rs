@@ -225,3 +225,108 @@ fn a_passphrase_protected_key_signs_through_the_agent_that_holds_it() {
     assert!(!err.contains("passphrase"), "{err}");
     assert_eq!(org.verify().0, 0);
 }
+
+/// The on-call shape end to end: bob's key is in an agent on "his laptop"; he logs in to
+/// "the bastion" (a real sshd on loopback) with `ssh -A` and runs `gander approve` there,
+/// which signs through the forwarded agent.
+#[test]
+fn approve_on_a_bastion_through_a_forwarded_agent() {
+    let sshd_bin = Path::new("/usr/sbin/sshd");
+    assert!(
+        sshd_bin.exists(),
+        "sshd is installed (scripts/test.sh installs openssh-server)"
+    );
+    let org = Org::new();
+    std::fs::create_dir_all(org.path("home")).unwrap();
+    // alice requests with her key file (as before).
+    let id = org.request();
+    // Bob's laptop: an agent with his key; the file is gone.
+    let laptop = agent(org.dir.path(), "laptop");
+    add(&laptop, &org.path("keys/bob"), None);
+    std::fs::remove_file(org.path("keys/bob")).unwrap();
+    // The bastion: sshd on a free port, accepting bob's login key, allowing forwarding.
+    let d = org.path("sshd");
+    std::fs::create_dir_all(&d).unwrap();
+    let _ = std::fs::create_dir_all("/run/sshd");
+    for k in ["host", "login"] {
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(d.join(k))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    add(&laptop, &d.join("login"), None);
+    std::fs::copy(d.join("login.pub"), d.join("authorized_keys")).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let whoami = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    std::fs::write(
+        d.join("sshd_config"),
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\nPidFile none\nUsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\nAllowAgentForwarding yes\nAllowUsers {}\n",
+            d.join("host").display(),
+            d.join("authorized_keys").display(),
+            whoami.trim()
+        ),
+    )
+    .unwrap();
+    let mut sshd = Command::new(sshd_bin)
+        .args(["-D", "-e", "-f"])
+        .arg(d.join("sshd_config"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join("sshd.log")).unwrap())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // On the bastion: no key file, only the forwarded agent.
+    let remote = format!(
+        "env -u GANDER_KEY HOME={} GANDER_HEADS_DIR={} {} --config {} --state-dir {} approve {id} --offline",
+        org.path("home").display(),
+        org.path("heads").display(),
+        env!("CARGO_BIN_EXE_gander"),
+        org.path("config").display(),
+        org.path("state").display(),
+    );
+    let out = Command::new("ssh")
+        .args(["-A", "-T", "-p", &port.to_string()])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=no",
+        ])
+        .arg(format!("{}@127.0.0.1", whoami.trim()))
+        .arg(remote)
+        .env("SSH_AUTH_SOCK", &laptop.sock)
+        .output()
+        .unwrap();
+    let _ = sshd.kill();
+    let _ = sshd.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}\nsshd: {}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default()
+    );
+    assert!(stdout.contains("approved by bob"), "{stdout}");
+    let recs = org.records();
+    let approval = recs.iter().find(|r| r.evidence.kind == "approval").unwrap();
+    assert_eq!(
+        approval.evidence.signatures[0].key.as_deref(),
+        Some(fingerprint(&org.path("keys/bob.pub")).as_str())
+    );
+    assert_eq!(org.verify().0, 0);
+}
