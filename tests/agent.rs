@@ -330,3 +330,92 @@ fn approve_on_a_bastion_through_a_forwarded_agent() {
     );
     assert_eq!(org.verify().0, 0);
 }
+
+/// A key the agent holds as an SSH user certificate from the org's CA signs as the
+/// certificate, accepted through a `cert-authority` line; the plain key alone is not.
+#[test]
+fn an_agent_certificate_signs_through_a_cert_authority_line() {
+    let org = Org::new();
+    std::fs::create_dir_all(org.path("home")).unwrap();
+    let d = org.path("ca");
+    std::fs::create_dir_all(&d).unwrap();
+    let keygen = |args: &[&str]| {
+        let out = Command::new("ssh-keygen")
+            .args(args)
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", "ca"]);
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", "dana"]);
+    keygen(&[
+        "-q",
+        "-s",
+        "ca",
+        "-I",
+        "dana@laptop",
+        "-n",
+        "alice",
+        "-V",
+        "-1h:+8h",
+        "dana.pub",
+    ]);
+    // allowed_signers trusts the CA for alice (instead of alice's own key line).
+    let ca = std::fs::read_to_string(d.join("ca.pub")).unwrap();
+    let ca: Vec<&str> = ca.split_whitespace().take(2).collect();
+    let signers = org.path("config/allowed_signers");
+    let text = std::fs::read_to_string(&signers).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("alice "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        &signers,
+        format!("{text}alice cert-authority {} {}\n", ca[0], ca[1]),
+    )
+    .unwrap();
+    let a = agent(org.dir.path(), "certs");
+    add(&a, &d.join("dana"), None); // ssh-add loads dana-cert.pub beside it too
+    std::fs::remove_file(d.join("dana")).unwrap();
+    let (code, out, err) = run(&org, &a.sock, &["whoami", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["principal"], "alice");
+    let (code, out, err) = run(
+        &org,
+        &a.sock,
+        &["promote", "c1", "--to", "compliance_ready", "--offline"],
+    );
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert_eq!(org.verify().0, 0);
+    let rec = &org.records()[0];
+    assert!(
+        rec.evidence.signatures[0]
+            .sshsig
+            .contains("BEGIN SSH SIGNATURE")
+    );
+    // ssh-keygen agrees the record is alice's, through the CA.
+    let dir = org.path("audit-check");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("msg"), rec.signed_form()).unwrap();
+    std::fs::write(dir.join("msg.sig"), &rec.evidence.signatures[0].sshsig).unwrap();
+    let ok = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "gander", "-f"])
+        .arg(&signers)
+        .args(["-I", "alice", "-s"])
+        .arg(dir.join("msg.sig"))
+        .stdin(std::fs::File::open(dir.join("msg")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
