@@ -39,6 +39,7 @@ fn verdict(
         file: format!("audit/services/x/evidence/{kind}/report"),
         collected_at: now() - Duration::days(age_days),
         figure,
+        counts: Default::default(),
     }
 }
 

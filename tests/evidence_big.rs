@@ -82,7 +82,10 @@ fn a_200_mb_junit_file_is_read_in_bounded_memory() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let failures = n.div_ceil(100_000);
     assert!(
-        stdout.contains(&format!("{failures} failed, 0 errors of {n} tests")),
+        stdout.contains(&format!(
+            "{} passed, {failures} failed, 0 errors, 0 skipped of {n} tests",
+            n - failures
+        )),
         "{stdout}"
     );
     // SAFETY: getrusage fills a local struct.

@@ -84,13 +84,13 @@ fn a_failing_junit_turns_the_gate_red_and_a_passing_one_green() {
         &format!("{FIX}/nextest-fail.junit.xml"),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("✗ tests/fixtures/evidence/nextest-fail.junit.xml (tests junit): 1 failed, 0 errors of 2 tests"), "{out}");
+    assert!(out.starts_with("✗ tests/fixtures/evidence/nextest-fail.junit.xml (tests junit): 1 passed, 1 failed, 0 errors, 0 skipped of 2 tests"), "{out}");
     let (code, out, _) = org.run(&dry);
     assert_eq!(code, 1);
     let day = chrono::Utc::now().format("%Y%m%d");
     assert!(
         out.contains(&format!(
-            "[FAIL]    all_tests_passing: 1 failed, 0 errors of 2 tests: svc::tests::doubles_negative (audit/services/service-c/evidence/{day}/tests/nextest-fail.junit.xml)"
+            "[FAIL]    all_tests_passing: 1 passed, 1 failed, 0 errors, 0 skipped of 2 tests: svc::tests::doubles_negative (audit/services/service-c/evidence/{day}/tests/nextest-fail.junit.xml)"
         )),
         "{out}"
     );
@@ -110,7 +110,7 @@ fn a_failing_junit_turns_the_gate_red_and_a_passing_one_green() {
         "--dry-run",
         "--offline",
     ]);
-    assert!(out.contains("[FAIL]    all_tests_passing: 2 failed, 0 errors of 5 tests: tests.test_app::test_add_negative"), "{out}");
+    assert!(out.contains("[FAIL]    all_tests_passing: 3 passed, 2 failed, 0 errors, 0 skipped of 5 tests: tests.test_app::test_add_negative"), "{out}");
 
     let (code, _, err) = org.run(&[
         "evidence",
@@ -121,7 +121,9 @@ fn a_failing_junit_turns_the_gate_red_and_a_passing_one_green() {
     assert_eq!(code, 0, "{err}");
     let (_, out, _) = org.run(&dry);
     assert!(
-        out.contains("[pass]    all_tests_passing: 2 passed, 0 skipped of 2 tests"),
+        out.contains(
+            "[pass]    all_tests_passing: 2 passed, 0 failed, 0 errors, 0 skipped of 2 tests"
+        ),
         "{out}"
     );
 

@@ -28,22 +28,21 @@ fn junit_from_pytest_and_nextest() {
         (r.kind, r.format, r.passed),
         (EvidenceKind::Tests, "junit", true)
     );
-    assert_eq!(r.summary, "3 passed, 0 skipped of 3 tests");
+    assert_eq!(
+        r.summary,
+        "3 passed, 0 failed, 0 errors, 0 skipped of 3 tests"
+    );
     let r = read(&fixture("pytest-fail.junit.xml"), None, &policy()).unwrap();
     assert!(!r.passed);
     assert_eq!(
         r.summary,
-        "2 failed, 0 errors of 5 tests: tests.test_app::test_add_negative, tests.test_app.TestRatio::test_ratio_of_three"
+        "3 passed, 2 failed, 0 errors, 0 skipped of 5 tests: tests.test_app::test_add_negative, tests.test_app.TestRatio::test_ratio_of_three"
     );
     let r = read(&fixture("nextest-pass.junit.xml"), None, &policy()).unwrap();
     assert!(r.passed, "{}", r.summary);
     let r = read(&fixture("nextest-fail.junit.xml"), None, &policy()).unwrap();
     assert!(!r.passed);
-    assert!(
-        r.summary.starts_with("1 failed, 0 errors of"),
-        "{}",
-        r.summary
-    );
+    assert!(r.summary.contains("1 failed, 0 errors"), "{}", r.summary);
     assert!(
         r.details[0].ends_with("tests::doubles_negative"),
         "{:?}",
@@ -189,4 +188,101 @@ fn malformed_and_hostile_input_is_refused_with_file_and_position() {
         assert!(s.starts_with(&p.display().to_string()), "{name}: {s}");
         assert!(s.contains(needle), "{name}: {s}");
     }
+}
+
+/// JUnit counts testcases, not result elements: two `<failure>`s are one failed test, a
+/// `<failure>` and an `<error>` one errored test, two `<skipped/>` one skipped test (the
+/// count that used to wrap below zero), a Surefire rerun that passed is flaky. The
+/// expected figures are counted by hand from the file.
+#[test]
+fn junit_counts_each_testcase_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let xml = r#"<?xml version="1.0"?>
+<testsuites>
+  <testsuite name="s" tests="6">
+    <testcase classname="c" name="two_failures"><failure message="a"/><failure message="b"/></testcase>
+    <testcase classname="c" name="failure_and_error"><failure/><error/></testcase>
+    <testcase classname="c" name="skipped_twice"><skipped/><skipped/></testcase>
+    <testcase classname="c" name="flaky"><flakyFailure message="once"/></testcase>
+    <testcase classname="c" name="fine"/>
+    <testcase classname="c" name="also_fine"></testcase>
+  </testsuite>
+</testsuites>"#;
+    let r = read(&write(dir.path(), "t.xml", xml.as_bytes()), None, &policy()).unwrap();
+    assert_eq!(
+        r.counts,
+        vec![
+            ("tests", 6),
+            ("passed", 3),
+            ("failed", 1),
+            ("errors", 1),
+            ("skipped", 1),
+            ("flaky", 1)
+        ]
+    );
+    assert!(!r.passed);
+    assert!(
+        r.summary.starts_with(
+            "3 passed, 1 failed, 1 errors, 1 skipped, 1 flaky (passed on a rerun) of 6 tests"
+        ),
+        "{}",
+        r.summary
+    );
+    // One testcase, skipped twice: 0 passed, never 18446744073709551615.
+    let one =
+        r#"<testsuite name="s"><testcase name="x"><skipped/><skipped/></testcase></testsuite>"#;
+    let r = read(
+        &write(dir.path(), "one.xml", one.as_bytes()),
+        None,
+        &policy(),
+    )
+    .unwrap();
+    assert!(
+        r.summary
+            .starts_with("0 passed, 0 failed, 0 errors, 1 skipped of 1 tests"),
+        "{}",
+        r.summary
+    );
+}
+
+/// SARIF as §3.27.10 decides levels, with the subtle cases from other scanners' files:
+/// a byte-order mark, older versions, results absent from this run, `kind` other than
+/// `fail`, and a rule found by its index in an extension where ids repeat.
+#[test]
+fn sarif_levels_follow_the_specification() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = |results: &str| {
+        format!(
+            r#"{{"version":"2.1.0","runs":[{{"tool":{{"driver":{{"name":"d","rules":[{{"id":"R1","defaultConfiguration":{{"level":"note"}}}}]}},"extensions":[{{"name":"x","rules":[{{"id":"R1","defaultConfiguration":{{"level":"error"}}}}]}}]}},"results":[{results}]}}]}}"#
+        )
+    };
+    let r =
+        |name: &str, text: &str| read(&write(dir.path(), name, text.as_bytes()), None, &policy());
+    // With a BOM: read.
+    let bom = format!(
+        "\u{feff}{}",
+        doc(r#"{"ruleId":"R1","message":{"text":"m"}}"#)
+    );
+    let got = r("bom.sarif", &bom).unwrap();
+    assert!(got.passed, "{}", got.summary); // the driver's R1 is a note
+    // The same id, but the rule by index in the extension: an error.
+    let ext = doc(
+        r#"{"ruleId":"R1","rule":{"index":0,"toolComponent":{"index":0}},"message":{"text":"m"}}"#,
+    );
+    let got = r("ext.sarif", &ext).unwrap();
+    assert!(
+        !got.passed,
+        "the extension's R1 is an error: {}",
+        got.summary
+    );
+    // Absent from this run, and `kind: pass` without a level: not findings.
+    let quiet = doc(
+        r#"{"ruleId":"R1","rule":{"index":0,"toolComponent":{"index":0}},"baselineState":"absent","message":{"text":"m"}},{"ruleId":"X","kind":"pass","message":{"text":"m"}}"#,
+    );
+    let got = r("quiet.sarif", &quiet).unwrap();
+    assert!(got.passed, "{}", got.summary);
+    // SARIF 2.0.0 is refused with its version named.
+    let old = doc("").replace("\"2.1.0\"", "\"2.0.0\"");
+    let e = r("old.sarif", &old).unwrap_err();
+    assert!(e.to_string().contains("SARIF version 2.0.0"), "{e}");
 }

@@ -107,6 +107,8 @@ struct Item {
     collected_at: String,
     seq: u64,
     newest: bool,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    counts: serde_json::Map<String, serde_json::Value>,
 }
 
 fn list(
@@ -141,6 +143,7 @@ fn list(
             kind: *k,
             passed: v.passed,
             summary: v.summary.clone(),
+            counts: v.counts.clone(),
             file: v.file.clone(),
             collected_at: v
                 .collected_at

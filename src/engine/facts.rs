@@ -44,6 +44,10 @@ pub struct EvidenceVerdict {
     pub collected_at: DateTime<Utc>,
     /// The headline number where there is one (coverage percent).
     pub figure: Option<f64>,
+    /// Every key figure by name, as recorded (JUnit: tests, passed, failed, errors,
+    /// skipped, flaky).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub counts: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Latency and error rate observed for a service (live metrics or a load test).

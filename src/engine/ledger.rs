@@ -141,6 +141,11 @@ impl Ledger {
                             .unwrap_or_default()
                             .to_string(),
                         collected_at: at,
+                        counts: d
+                            .get("counts")
+                            .and_then(|c| c.as_object())
+                            .cloned()
+                            .unwrap_or_default(),
                         // Records hold integers: the figure is scaled (figure_scale).
                         figure: d.get("figure").and_then(|f| f.as_f64()).map(|f| {
                             f / d

@@ -14,6 +14,8 @@ fn at(file: &str, position: impl Into<String>, message: impl Into<String>) -> Re
 }
 
 pub fn read(text: &str, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
+    // A UTF-8 byte-order mark, as several Windows tools write, is not part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let v: Value = serde_json::from_str(text).map_err(|e| {
         let what = if e.is_eof() {
             "the JSON ends early (truncated?)".to_string()
@@ -63,6 +65,25 @@ fn level_of(s: &str) -> Option<SastLevel> {
 
 /// SARIF 2.1.0 from any scanner: results by level and rule, suppressions honoured.
 fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
+    match v.get("version").and_then(|x| x.as_str()) {
+        Some("2.1.0") => {}
+        Some(other) => {
+            return Err(at(
+                file,
+                "version",
+                format!(
+                    "SARIF version {other}; gander reads SARIF 2.1.0 (its levels and rules mean other things in earlier drafts)"
+                ),
+            ));
+        }
+        None => {
+            return Err(at(
+                file,
+                "version",
+                "SARIF without a `version` (2.1.0 expected)",
+            ));
+        }
+    }
     let runs = v
         .get("runs")
         .and_then(|r| r.as_array())
@@ -85,6 +106,12 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
         let rules = driver
             .and_then(|d| d.get("rules"))
             .and_then(|r| r.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let extensions: Vec<Value> = run
+            .get("tool")
+            .and_then(|t| t.get("extensions"))
+            .and_then(|e| e.as_array())
             .cloned()
             .unwrap_or_default();
         let results = match run.get("results") {
@@ -113,31 +140,61 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
                 suppressed += 1;
                 continue;
             }
+            // Results gone from this run (`baselineState: absent`) are not findings.
+            if r.get("baselineState").and_then(|b| b.as_str()) == Some("absent") {
+                continue;
+            }
+            // The rule (SARIF §3.52): `rule.index` / `ruleIndex` into the tool component
+            // `rule.toolComponent.index` names (the driver by default), else by id.
+            let component_rules: &[Value] = match r
+                .get("rule")
+                .and_then(|x| x.get("toolComponent"))
+                .and_then(|c| c.get("index"))
+                .and_then(|i| i.as_u64())
+            {
+                Some(i) => extensions
+                    .get(i as usize)
+                    .and_then(|e| e.get("rules"))
+                    .and_then(|r| r.as_array())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+                None => &rules,
+            };
+            let index = r
+                .get("rule")
+                .and_then(|x| x.get("index"))
+                .or_else(|| r.get("ruleIndex"))
+                .and_then(|i| i.as_u64());
+            let rule = match index {
+                Some(i) => component_rules.get(i as usize),
+                None => None,
+            };
             let rule_id = r
                 .get("ruleId")
+                .or_else(|| r.get("rule").and_then(|x| x.get("id")))
                 .and_then(|x| x.as_str())
-                .map(str::to_string)
-                .or_else(|| {
-                    r.get("ruleIndex")
-                        .and_then(|i| i.as_u64())
-                        .and_then(|i| rules.get(i as usize))
-                        .and_then(|x| x.get("id"))
-                        .and_then(|x| x.as_str())
-                        .map(str::to_string)
-                });
-            let rule_level = rule_id.as_deref().and_then(|id| {
-                rules
-                    .iter()
-                    .find(|x| x.get("id").and_then(|i| i.as_str()) == Some(id))
-                    .and_then(|x| x.get("defaultConfiguration"))
-                    .and_then(|c| c.get("level"))
-                    .and_then(|l| l.as_str())
+                .or_else(|| rule.and_then(|x| x.get("id")).and_then(|x| x.as_str()))
+                .map(str::to_string);
+            let rule = rule.or_else(|| {
+                rule_id.as_deref().and_then(|id| {
+                    component_rules
+                        .iter()
+                        .find(|x| x.get("id").and_then(|i| i.as_str()) == Some(id))
+                })
             });
-            let level_s = r
-                .get("level")
-                .and_then(|l| l.as_str())
-                .or(rule_level)
-                .unwrap_or("warning");
+            let rule_level = rule
+                .and_then(|x| x.get("defaultConfiguration"))
+                .and_then(|c| c.get("level"))
+                .and_then(|l| l.as_str());
+            // The effective level (SARIF §3.27.10): the result's own `level`; else, when
+            // `kind` is present and not `fail`, `none`; else the rule's default; else
+            // `warning`.
+            let kind = r.get("kind").and_then(|k| k.as_str());
+            let level_s = match r.get("level").and_then(|l| l.as_str()) {
+                Some(l) => l,
+                None if kind.is_some_and(|k| k != "fail") => "none",
+                None => rule_level.unwrap_or("warning"),
+            };
             let Some(level) = level_of(level_s) else {
                 continue;
             };
@@ -214,6 +271,7 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
         )
     };
     Ok(Reading {
+        counts: Vec::new(),
         kind: EvidenceKind::Sast,
         format: "sarif",
         passed: blocking == 0,
@@ -259,6 +317,7 @@ fn sbom_verdict(
         ));
     }
     Reading {
+        counts: Vec::new(),
         kind: EvidenceKind::Sbom,
         format,
         passed: problems.is_empty(),
@@ -423,6 +482,7 @@ fn k6(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
         ));
     }
     Ok(Reading {
+        counts: Vec::new(),
         kind: EvidenceKind::Metrics,
         format: "k6",
         passed: problems.is_empty(),

@@ -25,6 +25,9 @@ pub struct Reading {
     pub figure: Option<f64>,
     /// The failing tests, the findings, the components without versions… (bounded).
     pub details: Vec<String>,
+    /// Every key figure by name (JUnit: tests, passed, failed, errors, skipped, flaky),
+    /// recorded beside the summary.
+    pub counts: Vec<(&'static str, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -221,6 +224,7 @@ pub fn lcov<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         h as f64 / f as f64 * 100.0
     };
     Ok(Reading {
+        counts: Vec::new(),
         kind: EvidenceKind::Coverage,
         format: "lcov",
         passed: true,

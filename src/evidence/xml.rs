@@ -49,15 +49,60 @@ pub fn root<R: BufRead>(r: R, file: &str) -> Result<String, ReadError> {
     }
 }
 
+/// One testcase's results, as its child elements say.
+#[derive(Default)]
+struct Case {
+    label: String,
+    failure: bool,
+    error: bool,
+    skipped: bool,
+    flaky: bool,
+}
+
+/// The figures of a run, counted by testcase: each testcase is exactly one of errored
+/// (any `<error>`), failed (any `<failure>`), skipped (only `<skipped>`), flaky (passed
+/// after a `flakyFailure`/`rerunFailure`, as Surefire reports reruns) or passed.
+#[derive(Default)]
+struct Tally {
+    tests: u64,
+    failed: u64,
+    errors: u64,
+    skipped: u64,
+    flaky: u64,
+    failing: Vec<String>,
+}
+
+impl Tally {
+    fn close(&mut self, c: Case) {
+        self.tests += 1;
+        if c.error {
+            self.errors += 1;
+        } else if c.failure {
+            self.failed += 1;
+        } else if c.skipped {
+            self.skipped += 1;
+        } else if c.flaky {
+            self.flaky += 1;
+        }
+        if (c.error || c.failure) && self.failing.len() < 20 && !self.failing.contains(&c.label) {
+            self.failing.push(c.label);
+        }
+    }
+
+    /// Passed, flaky included: never below zero, as the classes partition the cases.
+    fn passed(&self) -> u64 {
+        self.tests - self.failed - self.errors - self.skipped
+    }
+}
+
 /// JUnit XML: `<testsuites>` (nested or not) or a single `<testsuite>`, as cargo-nextest,
 /// pytest, Maven Surefire and others write it. Counts come from the `<testcase>`
-/// elements themselves (suite attributes disagree between tools).
+/// elements themselves (suite attributes disagree between tools), one verdict each.
 pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
     let mut reader = Reader::from_reader(r);
     let mut buf = Vec::new();
-    let (mut tests, mut failures, mut errors, mut skipped) = (0u64, 0u64, 0u64, 0u64);
-    let mut failing: Vec<String> = Vec::new();
-    let mut current: Option<String> = None;
+    let mut tally = Tally::default();
+    let mut current: Option<Case> = None;
     let mut saw_root = false;
     let mut depth = 0usize;
     loop {
@@ -89,29 +134,30 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                 }
                 match name {
                     b"testcase" => {
-                        tests += 1;
+                        if let Some(open) = current.take() {
+                            // A testcase inside a testcase is not JUnit; close the outer.
+                            tally.close(open);
+                        }
                         let n = attr(&e, b"name").unwrap_or_else(|| "?".into());
                         let label = match attr(&e, b"classname").filter(|c| !c.is_empty()) {
                             Some(c) => format!("{c}::{n}"),
                             None => n,
                         };
-                        if !empty {
-                            current = Some(label);
+                        let case = Case {
+                            label,
+                            ..Case::default()
+                        };
+                        if empty {
+                            tally.close(case);
+                        } else {
+                            current = Some(case);
                         }
                     }
-                    b"failure" | b"error" | b"skipped" if current.is_some() => {
-                        match name {
-                            b"failure" => failures += 1,
-                            b"error" => errors += 1,
-                            _ => skipped += 1,
-                        }
-                        if name != b"skipped" && failing.len() < 20 {
-                            if let Some(c) = &current {
-                                if !failing.contains(c) {
-                                    failing.push(c.clone());
-                                }
-                            }
-                        }
+                    b"failure" => current.iter_mut().for_each(|c| c.failure = true),
+                    b"error" => current.iter_mut().for_each(|c| c.error = true),
+                    b"skipped" => current.iter_mut().for_each(|c| c.skipped = true),
+                    b"flakyFailure" | b"flakyError" | b"rerunFailure" | b"rerunError" => {
+                        current.iter_mut().for_each(|c| c.flaky = true)
                     }
                     _ => {}
                 }
@@ -120,8 +166,10 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                 }
             }
             Ok(Event::End(e)) => {
-                if e.local_name().as_ref() == b"testcase" {
-                    current = None;
+                if e.local_name().as_ref() == b"testcase"
+                    && let Some(c) = current.take()
+                {
+                    tally.close(c);
                 }
                 depth = depth.saturating_sub(1);
             }
@@ -143,37 +191,51 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         }
         buf.clear();
     }
-    let bad = failures + errors;
-    let passed = tests - bad - skipped;
+    let t = &tally;
+    let bad = t.failed + t.errors;
+    let figures = format!(
+        "{} passed, {} failed, {} errors, {} skipped{} of {} tests",
+        t.passed(),
+        t.failed,
+        t.errors,
+        t.skipped,
+        if t.flaky > 0 {
+            format!(", {} flaky (passed on a rerun)", t.flaky)
+        } else {
+            String::new()
+        },
+        t.tests
+    );
     let summary = if bad == 0 {
-        format!("{passed} passed, {skipped} skipped of {tests} tests")
+        figures
     } else {
-        let more = if bad as usize > failing.len() {
-            format!(" and {} more", bad as usize - failing.len().min(3))
+        let shown: Vec<String> = t.failing.iter().take(3).cloned().collect();
+        let more = if bad as usize > shown.len() {
+            format!(" and {} more", bad as usize - shown.len())
         } else {
             String::new()
         };
-        format!(
-            "{failures} failed, {errors} errors of {tests} tests: {}{more}",
-            failing
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("{figures}: {}{more}", shown.join(", "))
     };
     Ok(Reading {
+        counts: vec![
+            ("tests", t.tests),
+            ("passed", t.passed()),
+            ("failed", t.failed),
+            ("errors", t.errors),
+            ("skipped", t.skipped),
+            ("flaky", t.flaky),
+        ],
         kind: EvidenceKind::Tests,
         format: "junit",
-        passed: bad == 0 && tests > 0,
-        summary: if tests == 0 {
+        passed: bad == 0 && t.tests > 0,
+        summary: if t.tests == 0 {
             "no test cases in the file".into()
         } else {
             summary
         },
-        figure: Some(tests as f64),
-        details: failing,
+        figure: Some(t.tests as f64),
+        details: tally.failing.clone(),
     })
 }
 
@@ -221,6 +283,7 @@ pub fn cobertura<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                     _ => String::new(),
                 };
                 return Ok(Reading {
+                    counts: Vec::new(),
                     kind: EvidenceKind::Coverage,
                     format: "cobertura",
                     passed: true,

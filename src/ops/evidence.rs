@@ -184,6 +184,7 @@ fn record(
                 "figure": r.figure.map(|x| (x * 100.0).round() as i64),
                 "figure_scale": 100,
                 "details": r.details.iter().take(20).collect::<Vec<_>>(),
+                "counts": r.counts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             }),
         });
     }
