@@ -286,3 +286,26 @@ fn sarif_levels_follow_the_specification() {
     let e = r("old.sarif", &old).unwrap_err();
     assert!(e.to_string().contains("SARIF version 2.0.0"), "{e}");
 }
+
+/// Nested CycloneDX components are counted and held to the "every component
+/// versioned" rule like the top-level ones.
+#[test]
+fn nested_cyclonedx_components_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let bom = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,
+      "metadata":{"component":{"type":"application","name":"service-b","version":"1.3.2"}},
+      "components":[{"type":"library","name":"outer","version":"1.0","components":[{"type":"library","name":"inner"}]}]}"#;
+    let r = read(
+        &write(dir.path(), "bom.cdx.json", bom.as_bytes()),
+        None,
+        &policy(),
+    )
+    .unwrap();
+    assert!(!r.passed, "{}", r.summary);
+    assert!(
+        r.summary
+            .contains("1 of 2 components have no version (inner)"),
+        "{}",
+        r.summary
+    );
+}

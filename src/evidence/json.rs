@@ -345,11 +345,24 @@ fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadErro
             format!("CycloneDX specVersion `{spec}`; gander reads 1.4 to 1.6"),
         ));
     }
-    let comps = v
+    // Every component, nested ones (`components[].components`) included: a library
+    // inside another is still shipped, and still needs a version.
+    let mut comps: Vec<Value> = Vec::new();
+    let mut stack: Vec<Value> = v
         .get("components")
         .and_then(|c| c.as_array())
         .cloned()
         .unwrap_or_default();
+    while let Some(c) = stack.pop() {
+        if comps.len() > 1_000_000 {
+            return Err(at(file, "components", "more than a million components"));
+        }
+        if let Some(inner) = c.get("components").and_then(|x| x.as_array()) {
+            stack.extend(inner.iter().cloned());
+        }
+        comps.push(c);
+    }
+    comps.reverse();
     let meta = v.get("metadata").and_then(|m| m.get("component"));
     let name_of = |c: &Value| c.get("name").and_then(|n| n.as_str()).map(str::to_string);
     let version_of = |c: &Value| {
