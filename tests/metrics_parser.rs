@@ -249,3 +249,62 @@ fn invalid_utf8_is_placed_by_line_and_column() {
     let at = gander::diag::utf8_error_at(bytes, e.utf8_error().valid_up_to());
     assert_eq!((at.line, at.column), (2, 9));
 }
+
+/// What Prometheus's own OpenMetrics parser refuses, gander refuses, naming the line:
+/// each case is a good page with one thing broken.
+#[test]
+fn openmetrics_is_read_by_its_abnf() {
+    use gander::metrics::text::{Format, parse};
+    let good = "# TYPE a_seconds counter\n# UNIT a_seconds seconds\n# HELP a_seconds Help  with  spaces.\na_seconds_total{l=\"x  y\"} 1 123\n# EOF\n";
+    parse(good, Some(Format::OpenMetrics)).unwrap();
+    let cases = [
+        (
+            "\n",
+            "# TYPE a_seconds counter\n\na_seconds_total 1\n# EOF\n",
+            2,
+        ),
+        (
+            "leading space",
+            "# TYPE a_seconds counter\n a_seconds_total 1\n# EOF\n",
+            2,
+        ),
+        (
+            "tab",
+            "# TYPE a_seconds counter\na_seconds_total\t1\n# EOF\n",
+            2,
+        ),
+        (
+            "trailing space after a timestamp",
+            "a_total 1 123 \n# EOF\n",
+            1,
+        ),
+        (
+            "trailing blank in TYPE",
+            "# TYPE c counter \nc_total 1\n# EOF\n",
+            1,
+        ),
+        ("untyped", "# TYPE u untyped\nu 1\n# EOF\n", 1),
+        ("#  TYPE", "#  TYPE c counter\nc_total 1\n# EOF\n", 1),
+        (
+            "unit not a suffix",
+            "# TYPE m gauge\n# UNIT m seconds\nm 1\n# EOF\n",
+            2,
+        ),
+        (
+            "UNIT with nothing",
+            "# TYPE m_seconds gauge\n# UNIT m_seconds\nm_seconds 1\n# EOF\n",
+            2,
+        ),
+        ("HELP with nothing", "# HELP m\nm 1\n# EOF\n", 1),
+        ("blank after EOF", "m 1\n# EOF\n\n", 3),
+        ("a plain comment", "# just a note\nm 1\n# EOF\n", 1),
+    ];
+    for (what, page, line) in cases {
+        let e = parse(page, Some(Format::OpenMetrics)).unwrap_err();
+        assert_eq!(e.line, line, "{what}: {e}");
+    }
+    // The text format keeps its own leniency, but not a TYPE line with trailing blanks.
+    parse("# a comment\n\n  m 1\n", None).unwrap();
+    let e = parse("# TYPE c counter \nc 1\n", None).unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+}

@@ -15,6 +15,58 @@ use std::ops::Range;
 mod line;
 use line::LineParser;
 
+/// OpenMetrics separates tokens with exactly one space (ABNF `SP`): no leading or
+/// trailing blanks, no tabs, no runs of spaces, outside quoted label values and HELP text.
+fn om_separators(line: &str, line_no: usize) -> Result<(), ParseError> {
+    let fail = |i: usize, message: &str| {
+        Err(ParseError {
+            line: line_no,
+            column: line[..i].chars().count() + 1,
+            message: message.into(),
+        })
+    };
+    // HELP text is free (it is escaped text to the end of the line).
+    let scan = if let Some(rest) = line.strip_prefix("# HELP ") {
+        let name_end = rest.find(' ').map_or(line.len(), |j| "# HELP ".len() + j);
+        &line[..name_end]
+    } else {
+        line
+    };
+    let b = scan.as_bytes();
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, &c) in b.iter().enumerate() {
+        if quoted {
+            match (escaped, c) {
+                (false, b'\\') => escaped = true,
+                (false, b'"') => quoted = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match c {
+            b'"' => quoted = true,
+            b'\t' => return fail(i, "a tab; OpenMetrics separates with one space"),
+            b' ' if i == 0 => {
+                return fail(
+                    i,
+                    "a leading space; OpenMetrics lines start with a name or `#`",
+                );
+            }
+            b' ' if b[i - 1] == b' ' => {
+                return fail(i, "two spaces; OpenMetrics separates with one");
+            }
+            _ => {}
+        }
+    }
+    if scan.len() == line.len() && line.ends_with(' ') {
+        return fail(
+            line.len() - 1,
+            "a trailing space; OpenMetrics lines end at their last token",
+        );
+    }
+    Ok(())
+}
+
 /// Which grammar the page is in. OpenMetrics is detected by its `# EOF` line or told
 /// by the caller from the Content-Type.
 /// (A `# EOF` line anywhere selects OpenMetrics, so content after it is an error.)
@@ -200,14 +252,14 @@ pub fn parse(text: &str, hint: Option<Format>) -> Result<Page<'_>, ParseError> {
             break; // the final newline
         }
         if let Some(eof) = eof_line {
-            if !line.trim().is_empty() {
-                return Err(ParseError {
-                    line: line_no,
-                    column: 1,
-                    message: format!("content after `# EOF` on line {eof}"),
-                });
-            }
-            continue;
+            return Err(ParseError {
+                line: line_no,
+                column: 1,
+                message: format!("content after `# EOF` on line {eof}"),
+            });
+        }
+        if om {
+            om_separators(line, line_no)?;
         }
         let mut p = LineParser {
             s: line,
@@ -218,6 +270,13 @@ pub fn parse(text: &str, hint: Option<Format>) -> Result<Page<'_>, ParseError> {
         };
         p.skip_ws();
         if p.i == p.b.len() {
+            if om {
+                return Err(ParseError {
+                    line: line_no,
+                    column: 1,
+                    message: "a blank line; OpenMetrics allows none before `# EOF`".into(),
+                });
+            }
             continue; // blank line
         }
         if p.b[p.i] == b'#' {

@@ -330,6 +330,9 @@ impl<'a> LineParser<'a> {
     /// A `#` line. Returns true on `# EOF`.
     pub(super) fn comment(&mut self, page: &mut Page<'a>) -> Result<bool, ParseError> {
         self.i += 1;
+        if self.om && self.peek() != Some(b' ') {
+            return self.err("OpenMetrics writes `# ` then a keyword");
+        }
         self.skip_ws();
         let kw_start = self.i;
         let kw = self.token();
@@ -351,6 +354,8 @@ impl<'a> LineParser<'a> {
                 // One space, then the rest of the line.
                 if self.i < self.b.len() && (self.b[self.i] == b' ' || self.b[self.i] == b'\t') {
                     self.i += 1;
+                } else if self.om {
+                    return self.err(format!("`# {kw} {name}` needs a space and then its text"));
                 }
                 let rest = &self.s[self.i..];
                 let idx = match page.families.iter().rposition(|f| f.name == name) {
@@ -367,7 +372,17 @@ impl<'a> LineParser<'a> {
                 };
                 match kw {
                     "TYPE" => {
-                        let t = rest.trim();
+                        let t = rest.trim_start();
+                        if t.len() != t.trim_end().len() {
+                            // Prometheus's scrape fails on it; so does gander.
+                            self.i = self.s.len() - (t.len() - t.trim_end().len());
+                            return self.err("blanks after the metric type");
+                        }
+                        if self.om && t == "untyped" {
+                            return self.err(
+                                "`untyped` is not an OpenMetrics type (it is `unknown` there)",
+                            );
+                        }
                         match MetricType::parse(t) {
                             Some(k) => page.families[idx].kind = Some(k),
                             None => {
@@ -378,9 +393,21 @@ impl<'a> LineParser<'a> {
                         }
                     }
                     "HELP" => page.families[idx].help = Some(unescape_help(rest)),
-                    _ => page.families[idx].unit = Some(rest.trim()),
+                    _ => {
+                        let unit = rest.trim();
+                        if self.om && !unit.is_empty() && !name.ends_with(&format!("_{unit}")) {
+                            return self.err(format!(
+                                "unit `{unit}` is not a suffix of the metric name `{name}` (OpenMetrics requires `{name}` to end in `_{unit}`)"
+                            ));
+                        }
+                        page.families[idx].unit = Some(unit);
+                    }
                 }
                 Ok(false)
+            }
+            _ if self.om => {
+                self.i = kw_start;
+                self.err("OpenMetrics allows only `# TYPE`, `# HELP`, `# UNIT` and `# EOF` lines")
             }
             _ => {
                 let _ = kw_start;
