@@ -250,3 +250,36 @@ fn demo_watch_mode_prints_the_live_table_and_stops_on_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// `--serve-only` prints exactly one JSON line on stdout (so `| jq` works) with
+/// ready-to-paste arguments; the hints go to stderr.
+#[test]
+fn serve_only_prints_one_json_line_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["demo", "--serve-only", "--steady"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let v: Value = serde_json::from_str(&first).unwrap();
+    let args = v["args"].as_str().unwrap();
+    assert!(
+        args.starts_with("--config ") && args.contains(" --state-dir "),
+        "{args}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!(rest, "", "stdout after the JSON line");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("status"), "the hints are on stderr: {err}");
+}

@@ -55,6 +55,10 @@ fn build_verify_with_standard_tools_promote_to_prod_roll_back_and_archive() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // By the ID `package list` shows.
+    let (code, out, err) = d.run("alice", &["package", "verify", "gg-1.0.0"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok: gg-1.0.0"), "{out}");
     // gander on the tarball.
     let (code, out, _) = d.run(
         "alice",

@@ -145,23 +145,30 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
         );
     }
     rt.block_on(async move {
+        let paste = format!(
+            "--config {} --state-dir {}",
+            running.config_dir.display(),
+            dir.display()
+        );
         let info = serde_json::json!({
             "config": running.config_dir.display().to_string(),
             "control": format!("http://{}", running.control),
             "state_dir": dir.display().to_string(),
             "services": args.services,
+            "args": paste,
         });
         if args.serve_only {
+            // Exactly one JSON line on stdout (for `| jq`); the hints go to stderr.
             crate::out!("{info}");
-            crate::out!("demo fleet: {} services on 127.0.0.1; try:", args.services);
-            crate::out!("  gander status --config {}", running.config_dir.display());
-            crate::out!("  curl http://{}/services", running.control);
-            crate::out!(
+            crate::err!("demo fleet: {} services on 127.0.0.1; try:", args.services);
+            crate::err!("  gander {paste} status");
+            crate::err!("  curl http://{}/services", running.control);
+            crate::err!(
                 "  curl http://{}/fault/service-b/down     (modes: {})",
                 running.control,
                 Fault::NAMES.join(", ")
             );
-            crate::out!("serving until interrupted (Ctrl-C)");
+            crate::err!("serving until interrupted (Ctrl-C)");
             wait_for_signal().await;
             return EXIT_OK;
         }

@@ -28,7 +28,8 @@ pub enum Sub {
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
     },
-    /// Verify a package (directory or .tar.gz) offline: digests, files, signature
+    /// Verify a package (an ID as `package list` shows it, a directory or a .tar.gz)
+    /// offline: digests, files, signature
     Verify {
         package: PathBuf,
         /// allowed_signers to check the signature against (default: the config's)
@@ -107,6 +108,18 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                     crate::err!("gander: {e}");
                     return EXIT_USAGE;
                 }
+            };
+            // An ID as `package list` shows it, or a path to a directory or a .tar.gz.
+            let package = if !package.exists()
+                && let Some(id) = package
+                    .to_str()
+                    .filter(|i| crate::engine::names::check(i).is_ok())
+                && let Some(st) = state.as_deref()
+                && st.join("packages").join(id).exists()
+            {
+                st.join("packages").join(id)
+            } else {
+                package
             };
             let (ok, lines) = match verify_package(&package, &signers) {
                 Ok(m) => (
