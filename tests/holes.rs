@@ -948,3 +948,97 @@ fn a_key_past_its_valid_before_cannot_sign() {
     assert!(err.contains("is not accepted by"), "{err}");
     assert!(org.chain_bytes().is_empty());
 }
+
+/// The second reviewer's bypass: alice's key listed again as `alice2` (an approver), an
+/// approval "by alice2" signed with alice's key, and the recorded `key` field removed.
+/// People are counted by the key the signature proves, not by that field.
+#[test]
+fn the_recorded_key_field_is_not_what_counts() {
+    let org = Org::with(|cfg| {
+        let p = cfg.join("org-config.yaml");
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("sre: [alice, bob]", "sre: [alice, alice2, bob]");
+        std::fs::write(p, t).unwrap();
+    });
+    let signers = org.path("config/allowed_signers");
+    let text = std::fs::read_to_string(&signers).unwrap();
+    let alice_line = text
+        .lines()
+        .find(|l| l.starts_with("alice "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &signers,
+        format!("{text}{}\n", alice_line.replacen("alice ", "alice2 ", 1)),
+    )
+    .unwrap();
+    let id = org.request();
+    forge(
+        &org,
+        "alice",
+        "alice2",
+        "approval",
+        &id,
+        serde_json::json!({"by": "alice2", "reason": ""}),
+    );
+    let mut ls = lines(&org);
+    let mut r = parse_line(ls.last().unwrap()).unwrap();
+    r.evidence.signatures[0].key = None;
+    r.hash = r.compute_hash();
+    *ls.last_mut().unwrap() = r.line();
+    write_lines(&org, &ls);
+    // Re-checking the promotion: alice2's approval is alice's own key, so it does not count.
+    let (_, out, err) = org.run(
+        "bob",
+        &["promote", "service-b", "--to", "compliant", "--offline"],
+    );
+    assert!(!out.contains("is now `compliant`"), "{out}{err}");
+    let (_, out, _) = org.run("bob", &["promotions", "--json"]);
+    assert!(out.contains("the requester's own"), "{out}");
+}
+
+#[test]
+fn a_backdated_record_fails_verification() {
+    let org = Org::new();
+    org.request();
+    let mut ls = lines(&org);
+    let last = parse_line(ls.last().unwrap()).unwrap();
+    let mut r = last.clone();
+    r.seq += 1;
+    r.prev_hash = last.hash.clone();
+    r.timestamp = "2020-01-01T00:00:00Z".into();
+    r.evidence.kind = "note".into();
+    r.evidence.signatures.clear();
+    r.hash = r.compute_hash();
+    ls.push(r.line());
+    write_lines(&org, &ls);
+    let (code, out) = org.verify();
+    assert_eq!(code, 1);
+    assert!(out.contains("backdated"), "{out}");
+}
+
+#[test]
+fn a_revoked_key_cannot_sign_and_its_signatures_fail() {
+    let org = Org::new();
+    org.request();
+    assert_eq!(org.verify().0, 0);
+    std::fs::copy(org.path("keys/alice.pub"), org.path("config/revoked_keys")).unwrap();
+    let cfg = org.path("config/org-config.yaml");
+    let t = std::fs::read_to_string(&cfg).unwrap();
+    let t = t.replacen("signing:\n", "signing:\n  revoked_keys: revoked_keys\n", 1);
+    let t = if t.contains("revoked_keys") {
+        t
+    } else {
+        format!("{t}signing:\n  revoked_keys: revoked_keys\n")
+    };
+    std::fs::write(&cfg, t).unwrap();
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is revoked"), "{out}");
+    let (code, _, err) = org.run(
+        "alice",
+        &["promote", "c1", "--to", "compliance_ready", "--offline"],
+    );
+    assert_ne!(code, 0, "{err}");
+}

@@ -165,6 +165,8 @@ fn gander_and_ssh_keygen_agree_on_every_case() {
         format!("alice valid-after=\"20200101000000Z\" {a}"),
         format!("alice Valid-Before=\"20200115\" {a}"),
         format!("alice valid-after=\"2020\" {a}"),
+        format!("alice valid-after=\"19700101Z\" {a}"),
+        format!("alice valid-after=\"19690101\" {a}"),
         format!("alice unknown=\"x\" {a}"),
         format!("alice cert-authority {a}"),
         format!("alice cert-authority {ca}"),

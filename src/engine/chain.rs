@@ -194,9 +194,14 @@ impl Record {
         self.canonical_fields(false, false)
     }
 
-    /// The key fingerprint its first signature names (checked by verify), if recorded.
+    /// The fingerprint of the key that made its first signature, read from the
+    /// signature itself (never from the recorded `key` field, which only informs an
+    /// auditor and which verify checks): people are counted by this.
     pub fn signer_key(&self) -> Option<String> {
-        self.evidence.signatures.first().and_then(|s| s.key.clone())
+        let s = self.evidence.signatures.first()?;
+        crate::engine::identity::sshsig::parse(&s.sshsig)
+            .ok()
+            .map(|p| p.key.fingerprint())
     }
 
     /// The record's own time (`timestamp`), when it reads as RFC 3339.
@@ -243,6 +248,7 @@ pub fn check_links(records: &[(usize, Record)]) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut prev_hash = GENESIS.to_string();
     let mut expect_seq = 1u64;
+    let mut prev_time: Option<chrono::DateTime<chrono::Utc>> = None;
     for (line, r) in records {
         let computed = r.compute_hash();
         if computed != r.hash {
@@ -285,6 +291,26 @@ pub fn check_links(records: &[(usize, Record)]) -> Vec<Problem> {
                 ),
             });
         }
+        // Time only goes forward: a record dated before the one it follows was written
+        // afterwards with a backdated timestamp (to slip inside a key's validity).
+        match (r.time(), prev_time) {
+            (None, _) => out.push(Problem {
+                line: *line,
+                seq: Some(r.seq),
+                message: format!("timestamp `{}` is not an RFC 3339 time", r.timestamp),
+            }),
+            (Some(t), Some(p)) if t < p => out.push(Problem {
+                line: *line,
+                seq: Some(r.seq),
+                message: format!(
+                    "timestamp {} is earlier than the previous record's {}: backdated",
+                    r.timestamp,
+                    p.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            }),
+            _ => {}
+        }
+        prev_time = r.time().or(prev_time);
         prev_hash = r.hash.clone();
         expect_seq = r.seq.max(expect_seq) + 1;
     }

@@ -42,7 +42,21 @@ pub fn load_signers(
     config: &Config,
 ) -> (PathBuf, Result<AllowedSigners, String>) {
     let p = signers_path(config_dir, config);
-    let r = keys::load_allowed_signers(&p);
+    let mut r = keys::load_allowed_signers(&p);
+    if let (Ok(a), Some(rev)) = (&mut r, &config.org.signing.revoked_keys) {
+        let path = keys::expand(rev);
+        let path = if path.is_absolute() {
+            path
+        } else {
+            config_dir.join(path)
+        };
+        if let Err(e) = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| a.read_revoked(&b))
+        {
+            r = Err(format!("signing.revoked_keys {}: {e}", path.display()));
+        }
+    }
     (p, r)
 }
 
@@ -210,13 +224,28 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
             Err(e) => return Err(OpsError::Usage(e.to_string())),
         }
     }
+    // Time only goes forward in the chain: a clock a little behind the last record
+    // (another bastion's, an NTP step) writes at that record's time; far behind, nothing.
+    let mut now = clock_now(ctx.clock);
+    if let Some(last) = read.records.last().and_then(|(_, r)| r.time())
+        && now < last
+    {
+        if last - now > chrono::Duration::minutes(5) {
+            return Err(OpsError::Refused(format!(
+                "this machine's clock ({}) is behind the chain's last record ({}); nothing recorded\n  help: fix the clock (NTP) and try again",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
+        now = last;
+    }
     Ok(Writer {
         store,
         lock,
         read,
         signer,
         signers,
-        now: clock_now(ctx.clock),
+        now,
         notes,
     })
 }

@@ -37,6 +37,10 @@ pub struct Signing {
     /// holds several that allowed_signers accepts.
     #[serde(default)]
     pub agent_key: Option<String>,
+    /// Revoked keys: a file of OpenSSH public keys, one per line (relative to the config
+    /// directory unless absolute), as `ssh-keygen -Y verify -r` takes.
+    #[serde(default)]
+    pub revoked_keys: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -36,6 +36,10 @@ pub struct AllowedSigners {
     pub lines: Vec<Line>,
     /// Lines ssh-keygen would skip too, with why (`line N: …`).
     pub skipped: Vec<String>,
+    /// Revoked keys (`signing.revoked_keys`, as `ssh-keygen -Y verify -r` takes a list
+    /// of public keys): a signature by one, or by a certificate of one or from one as
+    /// CA, is refused.
+    pub revoked: Vec<KeyData>,
 }
 
 /// What a verified signature proves: who, with which key, by which line.
@@ -112,6 +116,9 @@ impl AllowedSigners {
             ));
         }
         sig.verify_crypto(msg)?;
+        if let Some(k) = self.revoked_by(&sig.key) {
+            return Err(format!("key {} is revoked", k.fingerprint(HashAlg::Sha256)));
+        }
         let line = self.accepts(&sig.key, principal, NAMESPACE, at)?;
         Ok(Proven {
             principal: principal.to_string(),
@@ -122,6 +129,32 @@ impl AllowedSigners {
             },
             line,
         })
+    }
+
+    /// The revoked key that `key` is, or is certified by.
+    pub fn revoked_by(&self, key: &SignKey) -> Option<&KeyData> {
+        self.revoked.iter().find(|r| match key {
+            SignKey::Plain(k) => *r == k,
+            SignKey::Cert(c) => *r == c.public_key() || *r == c.signature_key(),
+        })
+    }
+
+    /// Read a revocation list: one OpenSSH public key per line (comments and blank
+    /// lines allowed). A binary KRL is refused with a clear message.
+    pub fn read_revoked(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if bytes.starts_with(b"SSHKRL") {
+            return Err("a binary KRL; gander reads a revocation list of public keys, one per line (`ssh-keygen -Q` can test keys against a KRL)".into());
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        for (i, l) in text.lines().enumerate() {
+            let l = l.trim();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let k = PublicKey::from_openssh(l).map_err(|e| format!("line {}: {e}", i + 1))?;
+            self.revoked.push(k.key_data().clone());
+        }
+        Ok(())
     }
 
     /// Every principal `key` may sign as at `at` (the literal names; patterns cannot be
@@ -141,7 +174,9 @@ impl AllowedSigners {
         candidates.retain(|p| seen.insert(p.clone()));
         candidates
             .into_iter()
-            .filter(|p| self.accepts(key, p, NAMESPACE, at).is_ok())
+            .filter(|p| {
+                self.revoked_by(key).is_none() && self.accepts(key, p, NAMESPACE, at).is_ok()
+            })
             .collect()
     }
 

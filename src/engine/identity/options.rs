@@ -151,16 +151,23 @@ pub fn parse_options(mut opts: &str) -> Result<Options, String> {
                 return Err("multiple \"valid-after\" clauses".into());
             }
             let v = dequote(&mut rest)?;
-            o.valid_after =
-                Some(parse_time(&v).ok_or_else(|| "invalid \"valid-after\" time".to_string())?);
+            // ssh-keygen refuses a time at or before the epoch.
+            o.valid_after = Some(
+                parse_time(&v)
+                    .filter(|t| *t > 0)
+                    .ok_or_else(|| "invalid \"valid-after\" time".to_string())?,
+            );
             opts = rest;
         } else if let Some(mut rest) = strip_ci(opts, "valid-before=") {
             if o.valid_before.is_some() {
                 return Err("multiple \"valid-before\" clauses".into());
             }
             let v = dequote(&mut rest)?;
-            o.valid_before =
-                Some(parse_time(&v).ok_or_else(|| "invalid \"valid-before\" time".to_string())?);
+            o.valid_before = Some(
+                parse_time(&v)
+                    .filter(|t| *t > 0)
+                    .ok_or_else(|| "invalid \"valid-before\" time".to_string())?,
+            );
             opts = rest;
         }
         if opts.is_empty() || opts.starts_with([' ', '\t']) {
