@@ -996,6 +996,12 @@ fn the_recorded_key_field_is_not_what_counts() {
     assert!(!out.contains("is now `compliant`"), "{out}{err}");
     let (_, out, _) = org.run("bob", &["promotions", "--json"]);
     assert!(out.contains("the requester's own"), "{out}");
+    // The listing counts as the gate counts.
+    let (_, out, _) = org.run("bob", &["promotions"]);
+    assert!(
+        out.contains("approvals 0/1 (alice2: not counted, the requester's own"),
+        "{out}"
+    );
 }
 
 #[test]

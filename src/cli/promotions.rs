@@ -80,17 +80,32 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         let age = crate::engine::config::Duration(
             (now - p.requested_at).num_seconds().max(0) as u64 / 60 * 60,
         );
-        let approvals: Vec<String> = p
-            .approvals
+        // Counted as the gate counts them (by key, eligibility, expiry), with why not.
+        let (counted, ignored) = crate::engine::authority::count_approvals(
+            &config,
+            &p.service,
+            &p.requester,
+            p.requester_key.as_deref(),
+            p.approvals
+                .iter()
+                .map(|v| crate::engine::authority::Ballot {
+                    by: &v.by,
+                    key: v.key.as_deref(),
+                    at: v.at,
+                    signed: v.signed,
+                }),
+            now,
+        );
+        let approvals: Vec<String> = counted
             .iter()
-            .map(|v| {
-                if v.signed {
-                    v.by.clone()
-                } else {
-                    format!("{} (unsigned)", v.by)
-                }
-            })
+            .map(|b| b.to_string())
+            .chain(
+                ignored
+                    .iter()
+                    .map(|(b, why)| format!("{b}: not counted, {why}")),
+            )
             .collect();
+        let counted_n = counted.len();
         crate::out!(
             "  {}  {:<14} {} -> {:<16} {:<10} by {:<10} {} ago  approvals {}/{need}{}  last check: {verdict}",
             p.id,
@@ -100,7 +115,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             p.status.as_str(),
             p.requester,
             age,
-            p.approvals.iter().filter(|v| v.signed).count(),
+            counted_n,
             if approvals.is_empty() {
                 String::new()
             } else {
