@@ -84,7 +84,10 @@ fn gander_and_ssh_keygen_agree_on_every_case() {
     }
     // Certificates for alice's key, each in a copy of it (ssh-keygen finds the private
     // key next to the certificate).
-    let certs: [(&str, &str, Vec<&str>); 6] = [
+    let certs: [(&str, &str, Vec<&str>); 8] = [
+        // No -V: valid forever (valid_before 2^64-1), ssh-keygen's default.
+        ("cforever", "ca", vec!["-n", "alice"]),
+        ("cforever2", "ca2", vec!["-n", "alice"]),
         (
             "cvalid",
             "ca",
@@ -131,6 +134,8 @@ fn gander_and_ssh_keygen_agree_on_every_case() {
         sign(d, "cert-eve", "ceve-cert.pub", "gander"),
         sign(d, "cert-host", "chost-cert.pub", "gander"),
         sign(d, "cert-ca2", "cca2-cert.pub", "gander"),
+        sign(d, "cert-forever", "cforever-cert.pub", "gander"),
+        sign(d, "cert-forever-ca2", "cforever2-cert.pub", "gander"),
     ];
     let (a, c, r, ca, ca2) = (
         public(d, "alice"),

@@ -282,7 +282,7 @@ fn line_accepts(
                 return Err(Some(format!("the certificate is not for `{principal}`")));
             }
             let fp = l.key.fingerprint(HashAlg::Sha256);
-            if c.validate_at(now.max(0) as u64, [&fp]).is_err() {
+            if !c.valid_at(now, &fp) {
                 return Err(Some(format!(
                     "certificate `{}` is not valid at {}",
                     c.key_id(),

@@ -11,7 +11,84 @@ use ssh_key::{HashAlg, PublicKey, Signature, SshSig};
 #[derive(Debug, Clone)]
 pub enum SignKey {
     Plain(KeyData),
-    Cert(Box<Certificate>),
+    Cert(Box<Cert>),
+}
+
+/// An OpenSSH certificate, as signed. ssh-key cannot represent a `valid_before` of
+/// 2^64-1 (`ssh-keygen -s` without `-V`: valid forever), so such a certificate is read
+/// with that field lowered and its CA signature checked over the bytes as they are.
+#[derive(Debug, Clone)]
+pub struct Cert {
+    cert: Certificate,
+    /// The original wire form, when the certificate is valid forever.
+    forever: Option<Vec<u8>>,
+}
+
+impl std::ops::Deref for Cert {
+    type Target = Certificate;
+    fn deref(&self) -> &Certificate {
+        &self.cert
+    }
+}
+
+impl Cert {
+    pub fn from_blob(blob: &[u8]) -> Result<Cert, String> {
+        match Certificate::from_bytes(blob) {
+            Ok(cert) => Ok(Cert {
+                cert,
+                forever: None,
+            }),
+            Err(first) => {
+                // Find the `valid_before = FF…FF` field: lowering it must give a
+                // certificate that decodes with exactly that field changed.
+                let max = [0xFFu8; 8];
+                let lowered = (i64::MAX as u64).to_be_bytes();
+                for o in (0..blob.len().saturating_sub(7)).filter(|o| blob[*o..*o + 8] == max) {
+                    let mut patched = blob.to_vec();
+                    patched[o..o + 8].copy_from_slice(&lowered);
+                    if let Ok(cert) = Certificate::from_bytes(&patched)
+                        && cert.valid_before() == i64::MAX as u64
+                    {
+                        return Ok(Cert {
+                            cert,
+                            forever: Some(blob.to_vec()),
+                        });
+                    }
+                }
+                Err(format!("certificate: {first}"))
+            }
+        }
+    }
+
+    /// Is this certificate, signed by the CA `ca_fp`, valid at `t` (unix seconds)?
+    pub fn valid_at(&self, t: i64, ca_fp: &ssh_key::Fingerprint) -> bool {
+        let Some(original) = &self.forever else {
+            return self.cert.validate_at(t.max(0) as u64, [ca_fp]).is_ok();
+        };
+        if self.cert.signature_key().fingerprint(HashAlg::Sha256) != *ca_fp {
+            return false;
+        }
+        if (t.max(0) as u64) < self.cert.valid_after() {
+            return false;
+        }
+        // The CA signed everything before the final `signature` string.
+        let mut sig = Vec::new();
+        if ssh_encoding::Encode::encode(self.cert.signature(), &mut sig).is_err() {
+            return false;
+        }
+        let Some(tbs_len) = original.len().checked_sub(4 + sig.len()) else {
+            return false;
+        };
+        if original[tbs_len + 4..] != sig[..] {
+            return false;
+        }
+        signature::Verifier::verify(
+            self.cert.signature_key(),
+            &original[..tbs_len],
+            self.cert.signature(),
+        )
+        .is_ok()
+    }
 }
 
 impl SignKey {
@@ -100,9 +177,7 @@ pub fn parse(armored: &str) -> Result<Parsed, String> {
     let mut kb = key_blob;
     let alg = std::str::from_utf8(string(&mut kb)?).map_err(|_| "key type not UTF-8")?;
     let key = if alg.ends_with("-cert-v01@openssh.com") {
-        SignKey::Cert(Box::new(
-            Certificate::from_bytes(key_blob).map_err(|e| format!("certificate: {e}"))?,
-        ))
+        SignKey::Cert(Box::new(Cert::from_blob(key_blob)?))
     } else {
         let mut kb = key_blob;
         SignKey::Plain(KeyData::decode(&mut kb).map_err(|e| format!("key: {e}"))?)
@@ -186,9 +261,7 @@ pub fn sign_key_of(blob: &[u8]) -> Result<SignKey, String> {
     let mut kb = blob;
     let alg = std::str::from_utf8(string(&mut kb)?).map_err(|_| "key type not UTF-8")?;
     if alg.ends_with("-cert-v01@openssh.com") {
-        Ok(SignKey::Cert(Box::new(
-            Certificate::from_bytes(blob).map_err(|e| format!("certificate: {e}"))?,
-        )))
+        Ok(SignKey::Cert(Box::new(Cert::from_blob(blob)?)))
     } else {
         let mut kb = blob;
         Ok(SignKey::Plain(
