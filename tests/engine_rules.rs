@@ -526,3 +526,21 @@ fn status_lists_services_in_promotion_order_with_their_next_step() {
         ["notifications", "reporting", "service-b", "service-c"]
     );
 }
+
+/// Once alice has requested, the approvers she is told to ask never include herself.
+#[test]
+fn the_pending_reason_never_lists_the_requester() {
+    let c = config();
+    let mut sf = good_facts("alice");
+    if let Known::Known(Some(req)) = &mut sf.request {
+        req.approvals.clear();
+    }
+    let p = plan_for(&c, &facts(&c, "service-b", sf), "service-b", "compliant");
+    let r = find(&p, Check::ApprovedPromotion);
+    assert!(
+        r.reason.starts_with("0 of 2 approvals; needs 2 from "),
+        "{}",
+        r.reason
+    );
+    assert!(!r.reason.contains("alice"), "{}", r.reason);
+}

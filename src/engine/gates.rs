@@ -487,6 +487,13 @@ impl Ctx<'_> {
             .into_iter()
             .map(|(by, w)| format!("{by}'s approval does not count ({w})"))
             .collect();
+        // Once requested, who may still approve: never the requester (four-eyes).
+        let others = super::authority::approvers_besides(self.config, svc.name(), &req.requester);
+        let who = if others.is_empty() {
+            "nobody else is eligible: set `approvers` on the service or `approval.default_approvers`".to_string()
+        } else {
+            format!("from {}", others.join(" or "))
+        };
         let mut reason = if counted.is_empty() {
             format!("0 of {need} approvals; needs {need} {who}")
         } else {
