@@ -214,30 +214,16 @@ pub fn check_sums(root: &Path, text: &str, m: &Manifest, mtext: &str) -> Vec<Str
 /// Every regular file (relative, `/`-separated) and every symlink under `root`; never
 /// follows a link.
 fn walk(root: &Path) -> (Vec<String>, Vec<String>) {
-    let rel = |p: &Path| {
+    let rel = |p: &PathBuf| {
         p.strip_prefix(root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default()
     };
-    let (mut files, mut links) = (Vec::new(), Vec::new());
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            match e.file_type() {
-                Ok(t) if t.is_symlink() => links.push(rel(&p)),
-                Ok(t) if t.is_dir() => stack.push(p),
-                Ok(_) => files.push(rel(&p)),
-                Err(_) => {}
-            }
-        }
-    }
-    files.sort();
-    links.sort();
-    (files, links)
+    let t = super::store::files_under(root);
+    (
+        t.files.iter().map(rel).collect(),
+        t.links.iter().map(rel).collect(),
+    )
 }
 
 /// Extract a `.tar.gz` under `into`, refusing any entry that is not a plain file or

@@ -310,35 +310,56 @@ impl Store {
     /// killed mid-write left in the audit tree, when their process is gone. Returns them.
     pub fn sweep_temp(&self, _lock: &ExclusiveLock) -> Vec<PathBuf> {
         let mut removed = Vec::new();
-        let mut stack = vec![self.audit.clone()];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                match e.file_type() {
-                    Ok(t) if t.is_dir() => stack.push(p),
-                    Ok(t) if t.is_file() => {
-                        let name = e.file_name().to_string_lossy().into_owned();
-                        let pid = name
-                            .strip_prefix('.')
-                            .and_then(|n| n.rsplit_once(".tmp-"))
-                            .and_then(|(_, pid)| pid.parse::<i32>().ok());
-                        if let Some(pid) = pid
-                            && pid != std::process::id() as i32
-                            && !lock::pid_alive(pid)
-                            && std::fs::remove_file(&p).is_ok()
-                        {
-                            removed.push(p);
-                        }
-                    }
-                    _ => {}
-                }
+        for p in files_under(&self.audit).files {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let pid = name
+                .strip_prefix('.')
+                .and_then(|n| n.rsplit_once(".tmp-"))
+                .and_then(|(_, pid)| pid.parse::<i32>().ok());
+            if let Some(pid) = pid
+                && pid != std::process::id() as i32
+                && !lock::pid_alive(pid)
+                && std::fs::remove_file(&p).is_ok()
+            {
+                removed.push(p);
             }
         }
         removed
     }
+}
+
+/// What lies under a directory, never following a symlink.
+#[derive(Debug, Default)]
+pub struct Tree {
+    /// Regular files.
+    pub files: Vec<PathBuf>,
+    /// Symbolic links (files or directories), not followed.
+    pub links: Vec<PathBuf>,
+}
+
+/// Walk `root`: every regular file and every symlink under it, sorted.
+pub fn files_under(root: &Path) -> Tree {
+    let mut t = Tree::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            match e.file_type() {
+                Ok(ft) if ft.is_symlink() => t.links.push(e.path()),
+                Ok(ft) if ft.is_dir() => stack.push(e.path()),
+                Ok(ft) if ft.is_file() => t.files.push(e.path()),
+                _ => {}
+            }
+        }
+    }
+    t.files.sort();
+    t.links.sort();
+    t
 }
 
 /// Write a whole file crash-safely: temp file, fsync, rename, fsync the directory.

@@ -217,29 +217,16 @@ fn unreferenced(store: &Store, read: &ChainRead) -> Vec<String> {
         .flatten()
         .filter_map(|a| a.get("path")?.as_str())
         .collect();
-    let mut out = Vec::new();
-    let mut stack = vec![store.audit.join("services")];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(p),
-                Ok(t) if t.is_file() => {
-                    let rel = p
-                        .strip_prefix(&store.root)
-                        .map(|r| r.to_string_lossy().replace('\\', "/"))
-                        .unwrap_or_default();
-                    if rel.contains("/evidence/") && !named.contains(rel.as_str()) {
-                        out.push(rel);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    let mut out: Vec<String> = super::files_under(&store.audit.join("services"))
+        .files
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&store.root)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default()
+        })
+        .filter(|rel| rel.contains("/evidence/") && !named.contains(rel.as_str()))
+        .collect();
     out.sort();
     out
 }
