@@ -366,7 +366,13 @@ async fn the_console_and_the_cli_give_the_same_gate_verdicts() {
         let mut facts =
             gander::app::runtime::jobs::action_facts(&ctx, &live, &Default::default(), Some(&name))
                 .await;
-        gander::ops::store::read_into(ctx.state(), &ctx.config_dir, &config, &mut facts);
+        gander::ops::store::read_into(
+            ctx.state(),
+            &ctx.config_dir,
+            &config,
+            &mut facts,
+            &mut Vec::new(),
+        );
         let from = facts.states.get(&name).cloned().unwrap_or_default();
         let Some(to) = sm.promotions_from(&from).first().cloned() else {
             continue;

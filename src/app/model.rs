@@ -177,6 +177,8 @@ pub struct Model {
     pub prom_alerts: Vec<Alert>,
     /// Why Prometheus could not be read, while it cannot.
     pub prom_error: Option<String>,
+    /// Since when, and why, the team store's database cannot be reached (PostgreSQL).
+    pub store_down: Option<(DateTime<Utc>, String)>,
     pub now: DateTime<Utc>,
     /// Derived: each service's status, in promotion order (recomputed on refresh).
     pub statuses: Vec<ServiceStatus>,
@@ -232,6 +234,7 @@ impl Model {
             store: StoreView::default(),
             prom_alerts: Vec::new(),
             prom_error: None,
+            store_down: None,
             identity_key: None,
             now,
             statuses: Vec::new(),

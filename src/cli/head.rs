@@ -16,10 +16,29 @@ pub struct Args {
     pub forget: bool,
 }
 
-pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
-    let st = match super::open_store(state.as_deref()) {
-        Ok(s) => s,
-        Err(c) => return c,
+pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
+    // The configured store when there is a config; else the state directory's.
+    let config = super::locate(config_flag)
+        .ok()
+        .and_then(|l| crate::io::config_dir::load_dir(&l.dir).ok()?.config);
+    let opened = match &config {
+        Some(c) => crate::ops::store::open_read(c, state.as_deref()),
+        None => state
+            .clone()
+            .ok_or_else(|| "no state directory: pass --state-dir or set GANDER_STATE_DIR".into())
+            .and_then(|d| crate::ops::store::open_location(crate::ops::store::Location::Local(d))),
+    };
+    let st = match opened {
+        Ok(o) => {
+            if let Some(s) = &o.stale {
+                crate::err!("warning: {s}");
+            }
+            o.store
+        }
+        Err(e) => {
+            crate::err!("gander: {e}");
+            return super::EXIT_USAGE;
+        }
     };
     if args.forget {
         return match crate::io::heads::forget(&st) {

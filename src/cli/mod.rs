@@ -15,6 +15,7 @@ pub mod record;
 pub mod runbook;
 pub mod scrape;
 pub mod status;
+pub mod store;
 pub mod validate;
 pub mod verify;
 pub mod whoami;
@@ -49,6 +50,12 @@ pub struct Cli {
     /// Default: $GANDER_STATE_DIR, then the user data dir (~/.local/share/gander)
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+
+    /// Where the team's chain is: a shared directory, or PostgreSQL
+    /// (`postgres://user@host/db`, or `pg:host=db1,db2 dbname=gander …`).
+    /// Default: $GANDER_STORE, then org-config's `store:`, then the state directory
+    #[arg(long, global = true, value_name = "DIR|URL")]
+    pub store: Option<String>,
 
     /// The console only: hide and refuse every action (for observers)
     #[arg(long)]
@@ -95,6 +102,8 @@ pub enum Command {
     Runbook(runbook::Args),
     /// Golden Goose packages: create, verify, promote through stages, roll back, archive
     Package(package::Args),
+    /// The team store: set up a shared directory, where the chain is, export, import
+    Store(store::Args),
     /// Print every series a metrics page exports, as gander parses it
     Scrape(scrape::Args),
     /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
@@ -104,6 +113,9 @@ pub enum Command {
 /// Run the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let state = state_dir(cli.state_dir.clone());
+    if let Some(s) = cli.store.clone().filter(|s| !s.trim().is_empty()) {
+        crate::ops::store::set_store_flag(s);
+    }
     if let Some(dir) = &state {
         // The log is best effort: a read-only home must not stop a status query.
         let _ = crate::io::log::init(&dir.join("logs"));
@@ -125,11 +137,12 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reject(a) => record::vote(cli.config, state, a, Vote::Reject),
         Command::Promotions(a) => promotions::run(cli.config, state, a),
         Command::Verify(a) => verify::run(cli.config, state, a),
-        Command::Head(a) => head::run(state, a),
+        Command::Head(a) => head::run(cli.config, state, a),
         Command::Whoami(a) => whoami::run(cli.config, a),
         Command::Evidence(a) => evidence::run(cli.config, state, a),
         Command::Runbook(a) => runbook::run(cli.config, state, a),
         Command::Package(a) => package::run(cli.config, state, a),
+        Command::Store(a) => store::run(cli.config, state, a),
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
     }
@@ -241,10 +254,22 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
         })
 }
 
-/// The store under the state dir, or a clear error (exit 2).
-pub fn open_store(state: Option<&std::path::Path>) -> Result<crate::io::store::Store, i32> {
-    crate::ops::store::try_open_store(state).map_err(|e| {
-        crate::err!("gander: {e}");
-        EXIT_USAGE
-    })
+/// The configured store for reading (a shared directory checked, a PostgreSQL copy
+/// brought up to date or said to be old), or a clear error (exit 2).
+pub fn open_store(
+    config: &Config,
+    state: Option<&std::path::Path>,
+) -> Result<crate::io::store::Store, i32> {
+    match crate::ops::store::open_read(config, state) {
+        Ok(o) => {
+            if let Some(s) = &o.stale {
+                crate::err!("warning: {s}");
+            }
+            Ok(o.store)
+        }
+        Err(e) => {
+            crate::err!("gander: {e}");
+            Err(EXIT_USAGE)
+        }
+    }
 }

@@ -44,10 +44,24 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         Ok(c) => c,
         Err(code) => return code,
     };
-    let st = match super::open_store(state.as_deref()) {
-        Ok(s) => s,
-        Err(c) => return c,
+    let opened = match store_ctx::open_read(&config, state.as_deref()) {
+        Ok(o) => o,
+        Err(e) => {
+            crate::err!("gander: {e}");
+            return EXIT_USAGE;
+        }
     };
+    // PostgreSQL: the database itself is what is verified; a copy that could not be
+    // brought up to date is not a verdict on it.
+    if let (Some(why), store_ctx::Location::Postgres { .. }) = (&opened.stale, &opened.location) {
+        crate::err!("gander: the team store could not be verified: {why}");
+        return if why.contains("unreachable") {
+            super::EXIT_UNREACHABLE
+        } else {
+            EXIT_FAILED
+        };
+    }
+    let st = opened.store;
     let (sp, signers) = store_ctx::load_signers(&located.dir, &config);
     if let Err(e) = &signers {
         crate::err!("gander: warning: {e}\n  every signature will be reported as unverifiable");
@@ -69,6 +83,17 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     };
     drop(lock);
     let mut report = store::verify(&st, &read, signers.as_ref().ok());
+    if let store_ctx::Location::Postgres { spec, .. } = &opened.location {
+        // Every line the database holds, byte for byte, against the copy just verified
+        // (a row edited in place behind the append-only trigger shows here).
+        match store_ctx::compare_with_database(spec, &read) {
+            Ok(findings) => report.problems.extend(findings),
+            Err(e) => {
+                crate::err!("gander: the team store could not be verified: {e}");
+                return super::EXIT_UNREACHABLE;
+            }
+        }
+    }
     // Truncation and forks: against the head this user last saw, and the one given.
     report.problems.extend(crate::io::heads::check(&st, &read));
     if let Some((seq, hash)) = &expect {

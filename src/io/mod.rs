@@ -8,6 +8,7 @@ pub mod heads;
 pub mod http;
 pub mod keys;
 pub mod log;
+pub mod pg;
 pub mod poll;
 pub mod process;
 pub mod prometheus;

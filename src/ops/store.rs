@@ -8,19 +8,237 @@ use crate::engine::facts::{Facts, Known};
 use crate::engine::identity::AllowedSigners;
 use crate::engine::ledger::{self, Ledger};
 use crate::io::keys;
+use crate::io::pg::{self, PgChain, PgError, PgSpec};
 use crate::io::store::{self, ChainRead, Draft, ExclusiveLock, Signer, Store};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How long a command waits for another gander holding the chain lock.
 pub const LOCK_WAIT: Duration = Duration::from_secs(15);
 
-pub fn try_open_store(state: Option<&Path>) -> Result<Store, String> {
-    let Some(dir) = state else {
-        return Err("no state directory: pass --state-dir or set GANDER_STATE_DIR".into());
+/// Where the chain is.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// The operator's own state directory (one operator, no server).
+    Local(PathBuf),
+    /// A directory shared by the team's Unix users on one host.
+    Shared(PathBuf),
+    /// PostgreSQL, with this bastion's copy of the chain under the state dir.
+    Postgres { spec: PgSpec, mirror: PathBuf },
+}
+
+impl Location {
+    /// The directory the file store reads and writes (for PostgreSQL: the copy).
+    pub fn root(&self) -> &Path {
+        match self {
+            Location::Local(d) | Location::Shared(d) => d,
+            Location::Postgres { mirror, .. } => mirror,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Local(d) => format!("{} (this operator's own)", d.display()),
+            Location::Shared(d) => format!("{} (shared directory)", d.display()),
+            Location::Postgres { spec, mirror } => {
+                format!(
+                    "{} (this bastion's copy: {})",
+                    spec.display(),
+                    mirror.display()
+                )
+            }
+        }
+    }
+}
+
+static STORE_FLAG: OnceLock<String> = OnceLock::new();
+
+/// `--store` from the command line (wins over `$GANDER_STORE` and org-config).
+pub fn set_store_flag(value: String) {
+    let _ = STORE_FLAG.set(value);
+}
+
+fn is_pg(v: &str) -> bool {
+    v.starts_with("postgres://") || v.starts_with("postgresql://") || v.starts_with("pg:")
+}
+
+/// Where the chain is: `--store`, then `$GANDER_STORE`, then org-config's `store:`, then
+/// the state directory.
+pub fn locate(config: &Config, state: Option<&Path>) -> Result<Location, String> {
+    let over = STORE_FLAG.get().cloned().or_else(|| {
+        std::env::var("GANDER_STORE")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+    });
+    let cfg = config.org.store.as_ref();
+    let pg = |conn: String| {
+        let Some(state) = state else {
+            return Err("no state directory for this bastion's copy of the chain: pass --state-dir or set GANDER_STATE_DIR".to_string());
+        };
+        let spec = PgSpec {
+            conn,
+            password: cfg
+                .and_then(|c| c.password.clone())
+                .or_else(|| std::env::var_os("PGPASSWORD").map(|_| "env:PGPASSWORD".to_string())),
+            ca_file: cfg.and_then(|c| c.ca_file.as_deref()).map(keys::expand),
+            max_artifact_bytes: cfg.map_or(64 << 20, |c| c.max_artifact_bytes),
+        };
+        let mirror = state.join("stores").join(spec.mirror_name());
+        Ok(Location::Postgres { spec, mirror })
     };
-    Store::open(dir).map_err(|e| e.to_string())
+    if let Some(v) = over {
+        return if is_pg(&v) {
+            pg(v)
+        } else {
+            Ok(Location::Shared(keys::expand(&v)))
+        };
+    }
+    if let Some(c) = cfg {
+        if let Some(conn) = &c.postgres {
+            return pg(conn.clone());
+        }
+        if let Some(d) = &c.directory {
+            return Ok(Location::Shared(keys::expand(d)));
+        }
+    }
+    match state {
+        Some(d) => Ok(Location::Local(d.to_path_buf())),
+        None => Err("no state directory: pass --state-dir or set GANDER_STATE_DIR".into()),
+    }
+}
+
+/// The store opened for reading, and what the reader must be told about it.
+pub struct Opened {
+    pub store: Store,
+    pub location: Location,
+    /// Set when the chain shown is not the team's latest (the database unreachable):
+    /// what happened and how old the copy is.
+    pub stale: Option<String>,
+}
+
+fn pg_to_ops(e: PgError) -> OpsError {
+    match e {
+        PgError::Unreachable { .. } => OpsError::Unreachable(format!("nothing recorded: {e}")),
+        PgError::Refused(m) => OpsError::Store(m),
+        PgError::Config(m) => OpsError::Usage(m),
+    }
+}
+
+/// When this bastion's copy was last brought up to date.
+pub fn pulled_at(mirror: &Path) -> Option<DateTime<Utc>> {
+    let t = std::fs::metadata(mirror.join("pulled"))
+        .ok()?
+        .modified()
+        .ok()?;
+    Some(DateTime::<Utc>::from(t))
+}
+
+/// Bring this bastion's copy up to the database.
+pub fn sync_copy(spec: &PgSpec, store: &Store) -> Result<pg::Pulled, PgError> {
+    let db = PgChain::connect(spec)?;
+    let lock = store
+        .lock_exclusive(LOCK_WAIT)
+        .map_err(|e| PgError::Refused(e.to_string()))?;
+    let mut read = store
+        .read(&lock)
+        .map_err(|e| PgError::Refused(e.to_string()))?;
+    if read.torn.is_some() {
+        store
+            .set_aside_torn(&lock, &read)
+            .map_err(|e| PgError::Refused(e.to_string()))?;
+        read.torn = None;
+    }
+    let pulled = pg::pull(&db, store, &lock, &mut read)?;
+    let _ = std::fs::write(store.root.join("pulled"), Utc::now().to_rfc3339());
+    Ok(pulled)
+}
+
+/// Every line the database holds against the copy's: (line, problem) where they differ.
+pub fn compare_with_database(
+    spec: &PgSpec,
+    read: &ChainRead,
+) -> Result<Vec<store::Finding>, PgError> {
+    let db = PgChain::connect(spec)?;
+    let lines = db.lines_after(0)?;
+    let mut out = Vec::new();
+    if let Err(e) = pg::check_lines(&lines, 0, crate::engine::chain::GENESIS.to_string()) {
+        out.push(store::Finding {
+            line: 0,
+            seq: None,
+            message: e.to_string(),
+        });
+    }
+    for (i, (seq, line)) in lines.iter().enumerate() {
+        match read.records.get(i) {
+            Some((_, r)) if r.line() == *line => {}
+            Some((l, _)) => out.push(store::Finding {
+                line: *l,
+                seq: Some(*seq),
+                message: format!(
+                    "the database's record seq {seq} differs from this bastion's copy"
+                ),
+            }),
+            None => {}
+        }
+    }
+    if lines.len() < read.records.len() {
+        out.push(store::Finding {
+            line: read.records.len(),
+            seq: Some(lines.len() as u64 + 1),
+            message: format!(
+                "the database holds {} records but this bastion's copy holds {}: records were removed from the database",
+                lines.len(),
+                read.records.len()
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// Open the store at `location` for reading (shared: checked; PostgreSQL: the copy
+/// brought up to date, or said to be old when the database cannot be reached).
+pub fn open_location(location: Location) -> Result<Opened, String> {
+    let mut stale = None;
+    let store = match &location {
+        Location::Local(d) => Store::open(d).map_err(|e| e.to_string())?,
+        #[cfg(unix)]
+        Location::Shared(d) => {
+            store::shared::check(d)?;
+            Store::open(d).map_err(|e| e.to_string())?
+        }
+        #[cfg(not(unix))]
+        Location::Shared(d) => Store::open(d).map_err(|e| e.to_string())?,
+        Location::Postgres { spec, mirror } => {
+            let st = Store::open(mirror).map_err(|e| e.to_string())?;
+            if let Err(e) = sync_copy(spec, &st) {
+                let age = pulled_at(mirror).map_or("never brought up to date".to_string(), |t| {
+                    format!(
+                        "as of {} ({} ago)",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        crate::engine::config::Duration(
+                            (Utc::now() - t).num_seconds().max(0) as u64
+                        )
+                    )
+                });
+                stale = Some(format!(
+                    "{e}\n  showing this bastion's copy of the chain, {age}"
+                ));
+            }
+            st
+        }
+    };
+    Ok(Opened {
+        store,
+        location,
+        stale,
+    })
+}
+
+/// Open the configured store for reading.
+pub fn open_read(config: &Config, state: Option<&Path>) -> Result<Opened, String> {
+    open_location(locate(config, state)?)
 }
 
 pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
@@ -127,21 +345,32 @@ pub fn apply(
     ledger
 }
 
-/// For read-only commands: fold the store into `facts` when a state dir exists.
+/// For read-only commands: fold the store into `facts`; what the reader must be told
+/// (a store that cannot be opened, a copy that is old) goes to `notes`.
 pub fn read_into(
     state: Option<&Path>,
     config_dir: &Path,
     config: &Config,
     facts: &mut Facts,
+    notes: &mut Vec<String>,
 ) -> Option<Ledger> {
-    let dir = state?;
-    if !dir.join("audit").join("chain.jsonl").exists() {
+    let opened = match open_read(config, state) {
+        Ok(o) => o,
+        Err(e) => {
+            notes.push(format!("gander: {e}"));
+            return None;
+        }
+    };
+    if let Some(s) = &opened.stale {
+        notes.push(format!("warning: {s}"));
+    }
+    let store = opened.store;
+    if !store.chain_path().exists() {
         // No chain yet: empty (and an empty chain is valid), so no evidence on file.
         facts.chain = Known::Known(ledger::chain_facts(0, None, 0));
         Ledger::default().fill(facts);
         return None;
     }
-    let store = Store::open(dir).ok()?;
     let lock = store.lock_shared(LOCK_WAIT).ok()?;
     let read = store.read(&lock).ok()?;
     let (_, signers) = load_signers(config_dir, config);
@@ -161,6 +390,8 @@ pub struct Writer {
     /// Notes for the operator (a torn tail set aside, a lock taken over, an audit copy
     /// not written); the use case passes them on.
     pub notes: Vec<String>,
+    /// The team's database, its writer lock held (PostgreSQL store only).
+    db: Option<PgChain>,
 }
 
 /// Identity first (a bad key path or an unknown key writes nothing), then the exclusive
@@ -169,7 +400,23 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
     let config = &ctx.config;
     let (signer, signers) =
         try_signer(&ctx.config_dir, config, ctx.key()).map_err(OpsError::Usage)?;
-    let store = try_open_store(ctx.state()).map_err(OpsError::Usage)?;
+    let location = locate(config, ctx.state()).map_err(OpsError::Usage)?;
+    // PostgreSQL: the team's writer lock first (held until this operation ends), so
+    // nothing reaches the database between the pull below and this append.
+    let db = match &location {
+        Location::Postgres { spec, .. } => {
+            let db = PgChain::connect(spec).map_err(pg_to_ops)?;
+            db.lock_writer(LOCK_WAIT).map_err(pg_to_ops)?;
+            Some(db)
+        }
+        #[cfg(unix)]
+        Location::Shared(d) => {
+            store::shared::check(d).map_err(OpsError::Store)?;
+            None
+        }
+        _ => None,
+    };
+    let store = Store::open(location.root()).map_err(|e| OpsError::Usage(e.to_string()))?;
     let lock = store
         .lock_exclusive(LOCK_WAIT)
         .map_err(|e| OpsError::Store(e.to_string()))?;
@@ -182,6 +429,18 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
     let mut read = store
         .read(&lock)
         .map_err(|e| OpsError::Usage(e.to_string()))?;
+    if let Some(db) = &db {
+        // This bastion's copy: a torn tail is a local crash, set aside; then what the
+        // team recorded since it was last brought up to date.
+        if read.torn.is_some() {
+            store
+                .set_aside_torn(&lock, &read)
+                .map_err(|e| OpsError::Store(e.to_string()))?;
+            read.torn = None;
+        }
+        pg::pull(db, &store, &lock, &mut read).map_err(pg_to_ops)?;
+        let _ = std::fs::write(store.root.join("pulled"), Utc::now().to_rfc3339());
+    }
     let swept = store.sweep_temp(&lock);
     if !swept.is_empty() {
         notes.push(format!(
@@ -247,6 +506,7 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
         signers,
         now,
         notes,
+        db,
     })
 }
 
@@ -264,8 +524,21 @@ impl Writer {
         }
         let recs = self
             .store
-            .append(&self.lock, &self.read, drafts, &self.signer, self.now)
+            .seal(&self.read, drafts, &self.signer, self.now)
             .map_err(|e| OpsError::Store(e.to_string()))?;
+        if let Some(db) = &mut self.db {
+            // The database first: this bastion's copy only ever holds what it holds.
+            let files = pg::local_artifacts(&self.store, &recs).map_err(pg_to_ops)?;
+            db.insert(&recs, &files).map_err(pg_to_ops)?;
+        }
+        if let Err(e) = self.store.write_records(&self.lock, &recs) {
+            if self.db.is_none() {
+                return Err(OpsError::Store(e.to_string()));
+            }
+            self.notes.push(format!(
+                "warning: recorded in the team store, but this bastion's copy is not updated ({e}); the next command brings it up to date"
+            ));
+        }
         if let Err(e) = self.store.write_layout(&recs) {
             self.notes.push(format!(
                 "warning: the chain is written but its audit copy is not: {e}"

@@ -172,6 +172,8 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
     }
     let ctx = Ctx::new(config.clone(), &opts.config_dir, opts.state_dir.as_deref())
         .with_key(opts.key.as_deref());
+    let (link_tx, mut link_rx) = mpsc::channel::<Msg>(8);
+    let done_link = link_tx;
     // The store: reloaded when the chain file changes (by us or another console).
     let (store_tx, mut store_rx) = mpsc::channel(4);
     let reload = Arc::new(tokio::sync::Notify::new());
@@ -182,12 +184,36 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
             config.clone(),
             reload.clone(),
         );
+        let location = crate::ops::store::locate(&config, state.as_deref()).ok();
+        let chain_file = location
+            .as_ref()
+            .map(|l| l.root().join("audit").join("chain.jsonl"));
+        // PostgreSQL: another operator's write arrives as a notification and reloads
+        // the view (which brings this bastion's copy up to date); a lost connection is
+        // a visible state.
+        if let Some(crate::ops::store::Location::Postgres { spec, .. }) = &location {
+            let (reload, link) = (reload.clone(), done_link.clone());
+            let spec = spec.clone();
+            tokio::spawn(async move {
+                crate::io::pg::listen(
+                    spec,
+                    || {
+                        reload.notify_one();
+                        !link.is_closed()
+                    },
+                    |e| {
+                        let _ = link.try_send(Msg::StoreLink(e));
+                    },
+                )
+                .await;
+            });
+        }
         tokio::spawn(async move {
             let mut last: Option<(u64, Option<std::time::SystemTime>)> = None;
             loop {
-                let stamp = state
+                let stamp = chain_file
                     .as_ref()
-                    .and_then(|s| std::fs::metadata(s.join("audit").join("chain.jsonl")).ok())
+                    .and_then(|f| std::fs::metadata(f).ok())
                     .map(|md| (md.len(), md.modified().ok()));
                 let now = stamp.unwrap_or((0, None));
                 if last != Some(now) {
@@ -240,6 +266,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
             Some(o) = obs_rx.recv() => Some(Msg::Observation(Box::new(o))),
             Some(s) = store_rx.recv() => Some(Msg::Store(s)),
             Some(p) = prom_rx.recv() => Some(p),
+            Some(l) = link_rx.recv() => Some(l),
             Some(d) = done_rx.recv() => Some(d),
             _ = tick.tick() => Some(Msg::Tick(Utc::now())),
             _ = async { match draw_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {

@@ -10,25 +10,29 @@ use std::path::Path;
 
 /// The chain as the console shows it: ledger, chain facts, recent records.
 pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config) -> StoreView {
-    let Some(dir) = state else {
-        return StoreView::default();
-    };
-    if !dir.join("audit").join("chain.jsonl").exists() {
-        // A state dir with no chain yet: an empty chain, which is valid.
-        return StoreView {
-            chain: Some(Known::Known(ledger::chain_facts(0, None, 0))),
-            ..StoreView::default()
-        };
-    }
-    let store = match crate::io::store::Store::open(dir) {
-        Ok(s) => s,
+    let opened = match store_ctx::open_read(config, state) {
+        Ok(o) => o,
+        Err(e) if state.is_none() => {
+            let _ = e;
+            return StoreView::default();
+        }
         Err(e) => {
             return StoreView {
-                error: Some(e.to_string()),
+                error: Some(e),
                 ..StoreView::default()
             };
         }
     };
+    let stale = opened.stale.clone();
+    let store = opened.store;
+    if !store.chain_path().exists() {
+        // No chain yet: an empty chain, which is valid.
+        return StoreView {
+            chain: Some(Known::Known(ledger::chain_facts(0, None, 0))),
+            error: stale,
+            ..StoreView::default()
+        };
+    }
     let read = match store
         .lock_shared(store_ctx::LOCK_WAIT)
         .and_then(|l| store.read(&l))
@@ -69,6 +73,6 @@ pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config)
         walks: crate::engine::walk::fold(&records),
         packages: crate::engine::package::fold(&records),
         recent,
-        error: read.torn.as_ref().map(|t| format!("the chain ends in a torn record at line {} (crash mid-append); the next write sets it aside", t.line)),
+        error: stale.or_else(|| read.torn.as_ref().map(|t| format!("the chain ends in a torn record at line {} (crash mid-append); the next write sets it aside", t.line))),
     }
 }

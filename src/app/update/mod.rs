@@ -30,6 +30,8 @@ pub enum Msg {
     PromAlerts(Vec<Alert>),
     /// Prometheus could not be read (unreachable, auth refused, TLS): shown, not dropped.
     PromError(Option<String>),
+    /// The team store's database: `None` when connected, else why not.
+    StoreLink(Option<String>),
     Tick(DateTime<Utc>),
     /// An action's outcome.
     Done {
@@ -153,6 +155,22 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 }
                 m.prom_error = e;
                 m.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::StoreLink(e) => {
+            match (&m.store_down, e) {
+                (None, Some(e)) => {
+                    m.push_log("warn", format!("store: {e}"));
+                    m.store_down = Some((m.now, e));
+                    m.dirty = true;
+                }
+                (Some(_), None) => {
+                    m.push_log("info", "store: the database answers again");
+                    m.store_down = None;
+                    m.dirty = true;
+                }
+                _ => {}
             }
             Vec::new()
         }

@@ -19,6 +19,35 @@ pub struct OrgConfig {
     pub packaging: Packaging,
     #[serde(default)]
     pub signing: Signing,
+    /// Where the team's chain lives: a shared directory or PostgreSQL (default: the
+    /// operator's own state directory).
+    #[serde(default)]
+    pub store: Option<StoreConfig>,
+}
+
+/// `store:` — one chain for everyone on call.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// A shared directory on one host (made by `gander store init DIR --group G`).
+    #[serde(default)]
+    pub directory: Option<String>,
+    /// A libpq connection string (`host=db1,db2 dbname=gander user=gander …`) or URL.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// The database password by reference: `env:NAME` or `file:PATH`.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// A PEM bundle of CAs that sign the database's certificate (TLS required when set).
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// The largest evidence file stored in the database, in bytes (default 64 MiB).
+    #[serde(default = "default_artifact_cap")]
+    pub max_artifact_bytes: u64,
+}
+
+fn default_artifact_cap() -> u64 {
+    64 << 20
 }
 
 /// Where identities come from: an OpenSSH `allowed_signers` file (git's format) and

@@ -255,6 +255,73 @@ pub(super) fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
             ));
         }
     }
+    if let Some(st) = &o.store {
+        let at = |k: &str| org.node.locate(&["store", k]);
+        match (&st.directory, &st.postgres) {
+            (Some(_), Some(_)) => diags.push(
+                Diagnostic::error(
+                    file,
+                    at("postgres"),
+                    "choose `directory` or `postgres`, not both",
+                )
+                .with_help(
+                    "a team has one chain: in a shared directory on one host, or in PostgreSQL",
+                ),
+            ),
+            (None, None) => diags.push(
+                Diagnostic::error(
+                    file,
+                    org.node.locate(&["store"]),
+                    "`store` needs `directory` or `postgres`",
+                )
+                .with_help(
+                    "remove `store:` to keep the chain in each operator's own state directory",
+                ),
+            ),
+            (Some(d), None) if !d.starts_with('/') && !d.starts_with("~/") => diags.push(
+                Diagnostic::error(
+                    file,
+                    at("directory"),
+                    format!("store directory `{d}` must be an absolute path"),
+                )
+                .with_help("every operator must name the same directory, e.g. /srv/gander"),
+            ),
+            _ => {}
+        }
+        if st.postgres.is_none() && (st.password.is_some() || st.ca_file.is_some()) {
+            diags.push(Diagnostic::error(
+                file,
+                at("password"),
+                "`password` and `ca_file` apply to `postgres` only",
+            ));
+        }
+        if let Some(v) = &st.password
+            && !(v.starts_with("env:") || v.starts_with("file:"))
+        {
+            diags.push(
+                Diagnostic::error(file, at("password"), "`password` must name where the secret is, not hold it")
+                    .with_help("write `env:GANDER_PG_PASSWORD` or `file:/path/to/secret`; never put a secret in the config"),
+            );
+        }
+        if let Some(c) = &st.postgres {
+            match c.parse::<tokio_postgres::Config>() {
+                Err(e) => diags.push(Diagnostic::error(
+                    file,
+                    at("postgres"),
+                    format!("not a PostgreSQL connection string: {e}"),
+                )),
+                Ok(pc) if pc.get_password().is_some() => diags.push(
+                    Diagnostic::error(
+                        file,
+                        at("postgres"),
+                        "the connection string holds a password",
+                    )
+                    .with_help("move it to `password: env:GANDER_PG_PASSWORD` (or `file:PATH`)"),
+                ),
+                Ok(_) => {}
+            }
+        }
+    }
     if let Some(url) = &o.monitoring.prometheus_url {
         check_url(
             file,

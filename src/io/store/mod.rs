@@ -15,6 +15,8 @@ use std::fs::{File, OpenOptions};
 
 mod layout;
 mod lock;
+#[cfg(unix)]
+pub mod shared;
 mod verify;
 
 pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
@@ -233,7 +235,21 @@ impl Store {
     /// ```
     pub fn append(
         &self,
-        _lock: &ExclusiveLock,
+        lock: &ExclusiveLock,
+        read: &ChainRead,
+        drafts: Vec<Draft>,
+        signer: &Signer,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let out = self.seal(read, drafts, signer, now)?;
+        self.write_records(lock, &out)?;
+        Ok(out)
+    }
+
+    /// Make the records an append would write (next seq, previous hash, the signer's
+    /// SSHSIG, hash) without writing them. Refuses a chain with problems.
+    pub fn seal(
+        &self,
         read: &ChainRead,
         drafts: Vec<Draft>,
         signer: &Signer,
@@ -257,7 +273,6 @@ impl Store {
             .map_or((0, GENESIS.to_string()), |(_, r)| (r.seq, r.hash.clone()));
         let timestamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut out = Vec::with_capacity(drafts.len());
-        let mut buf = String::new();
         for d in drafts {
             seq += 1;
             let mut r = Record {
@@ -286,9 +301,20 @@ impl Store {
             });
             r.hash = r.compute_hash();
             prev = r.hash.clone();
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Write sealed records to the chain file in one write, fsynced before this returns.
+    pub fn write_records(&self, _lock: &ExclusiveLock, recs: &[Record]) -> Result<(), StoreError> {
+        if recs.is_empty() {
+            return Ok(());
+        }
+        let mut buf = String::new();
+        for r in recs {
             buf.push_str(&r.line());
             buf.push('\n');
-            out.push(r);
         }
         let path = self.chain_path();
         let mut f = OpenOptions::new()
@@ -298,10 +324,10 @@ impl Store {
             .map_err(io_err(&path))?;
         f.write_all(buf.as_bytes()).map_err(io_err(&path))?;
         f.sync_all().map_err(io_err(&path))?;
-        if out.first().is_some_and(|r| r.seq == 1) {
+        if recs.first().is_some_and(|r| r.seq == 1) {
             fsync_dir(&self.audit);
         }
-        Ok(out)
+        Ok(())
     }
 }
 
