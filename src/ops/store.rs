@@ -160,7 +160,10 @@ pub fn compare_with_database(
     spec: &PgSpec,
     read: &ChainRead,
 ) -> Result<Vec<store::Finding>, PgError> {
-    let db = PgChain::connect(spec)?;
+    compare_lines(&PgChain::connect(spec)?, read)
+}
+
+fn compare_lines(db: &PgChain, read: &ChainRead) -> Result<Vec<store::Finding>, PgError> {
     let lines = db.lines_after(0)?;
     let mut out = Vec::new();
     if let Err(e) = pg::check_lines(&lines, 0, crate::engine::chain::GENESIS.to_string()) {
@@ -440,6 +443,15 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
         }
         pg::pull(db, &store, &lock, &mut read).map_err(pg_to_ops)?;
         let _ = std::fs::write(store.root.join("pulled"), Utc::now().to_rfc3339());
+        // The database as a whole, not only its head: a row rewritten behind the
+        // append-only guard stops every writer, as a bad line stops the file store's.
+        if let Some(f) = compare_lines(db, &read).map_err(pg_to_ops)?.first() {
+            return Err(OpsError::Store(format!(
+                "nothing recorded: the team store does not match this bastion's verified copy ({}{})\n  help: `gander verify` shows every problem; restore the database from a copy (`gander store export` on a bastion that holds it)",
+                f.seq.map(|s| format!("seq {s}: ")).unwrap_or_default(),
+                f.message
+            )));
+        }
     }
     let swept = store.sweep_temp(&lock);
     if !swept.is_empty() {

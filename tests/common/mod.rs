@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod org;
+pub mod pg;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
