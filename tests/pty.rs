@@ -3,6 +3,8 @@
 //! alice and approved by bob from a second console, quitting with the terminal restored,
 //! and a dropped session (SIGHUP) in the middle of a dialog that records nothing.
 
+mod common;
+
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -448,4 +450,104 @@ fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person()
         )),
         "{walks}"
     );
+}
+
+#[test]
+fn two_consoles_on_two_bastions_see_each_others_writes_through_postgresql() {
+    use common::pg::{PASSWORD, Pg};
+    let pg = Pg::start();
+    let port = pg.port;
+    let org = common::org::Org::with(move |cfg| {
+        let p = cfg.join("org-config.yaml");
+        let mut s = std::fs::read_to_string(&p).unwrap();
+        s.push_str(&format!(
+            "store:\n  postgres: \"host=127.0.0.1 port={port} dbname=gander user=gander\"\n  password: env:GANDER_PG_PASSWORD\n"
+        ));
+        std::fs::write(p, s).unwrap();
+    });
+    let cfg = org.path("config");
+    let console = |who: &str, bastion: &str| {
+        let state = org.path(&format!("bastion-{bastion}"));
+        let heads = org.path(&format!("heads-{bastion}"));
+        let key = org.path(&format!("keys/{who}"));
+        Pty::spawn(
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--state-dir",
+                state.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+            100,
+            30,
+            &[
+                ("GANDER_PG_PASSWORD", PASSWORD),
+                ("GANDER_HEADS_DIR", heads.to_str().unwrap()),
+            ],
+        )
+    };
+    let mut alice = console("alice", "a");
+    let mut bob = console("bob", "b");
+    alice.wait_for("as alice", Duration::from_secs(15));
+    bob.wait_for("as bob", Duration::from_secs(15));
+    bob.keys("4");
+    bob.wait_for("no promotion waits for approval", Duration::from_secs(5));
+
+    // Alice requests from a shell on bastion A; bob's console on B shows it without a
+    // key press: the database's notification is the only way it can learn of it (the
+    // console reads its own copy, which only a notification brings up to date).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gander"))
+        .args(["--config", cfg.to_str().unwrap(), "--state-dir"])
+        .arg(org.path("bastion-a"))
+        .args(["promote", "service-b", "--to", "compliant", "--reason", "r"])
+        .env("GANDER_PG_PASSWORD", PASSWORD)
+        .env("GANDER_HEADS_DIR", org.path("heads-a"))
+        .env("GANDER_KEY", org.path("keys/alice"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked = Instant::now();
+    bob.wait_for("may approve: bob", Duration::from_secs(10));
+    eprintln!(
+        "bob's console showed alice's request after {:?}",
+        asked.elapsed()
+    );
+
+    // Bob approves in his console; alice's console on A shows it completed.
+    bob.keys("a");
+    bob.wait_for(
+        "you (bob) may approve; four-eyes on",
+        Duration::from_secs(5),
+    );
+    bob.keys("\r");
+    bob.wait_for("Record and sign this?", Duration::from_secs(20));
+    bob.keys("y");
+    bob.wait_for("service-b is now `compliant`", Duration::from_secs(30));
+    let approved = Instant::now();
+    alice.keys("3");
+    alice.wait_for("completed", Duration::from_secs(10));
+    eprintln!(
+        "alice's console showed bob's approval after {:?}",
+        approved.elapsed()
+    );
+    // The database goes down: the header says so, and the chain shown is the copy.
+    bob.keys("\r");
+    pg.kill();
+    let s = bob.wait_for("STORE DOWN", Duration::from_secs(10));
+    assert!(s.contains("copy ✓ 5"), "{s}");
+    pg.ctl_start();
+    let start = Instant::now();
+    while bob.text().contains("STORE DOWN") {
+        assert!(start.elapsed() < Duration::from_secs(15), "{}", bob.text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bob.keys("q");
+    alice.keys("q");
+    assert_eq!(bob.wait_exit(Duration::from_secs(30)), 0);
+    assert_eq!(alice.wait_exit(Duration::from_secs(30)), 0);
 }

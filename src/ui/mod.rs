@@ -189,28 +189,33 @@ fn render_header(f: &mut Frame, m: &Model, area: Rect) {
         Ok(p) => format!("as {p}"),
         Err(_) => "no identity".to_string(),
     };
-    let chain = match &m.store_down {
-        // The database is down: say so first, with how long, and that the chain shown
-        // is this bastion's copy.
-        Some((since, _)) => {
-            let secs = (m.now - *since).num_seconds().max(0) as u64;
-            let age = if secs < 60 {
-                "<1m".to_string()
-            } else {
-                crate::engine::config::Duration(secs / 60 * 60).to_string()
-            };
-            format!("STORE DOWN {age} · copy: {chain}")
-        }
-        None => chain,
-    };
     let mut parts = vec![
         format!(" gander · {}", m.config.org.org.name),
         m.now.format("%H:%M UTC").to_string(),
+    ];
+    // The team store's database is down: said early, with how long, and the chain
+    // shown marked as this bastion's copy.
+    let chain = match &m.store_down {
+        Some((since, _)) => {
+            let secs = (m.now - *since).num_seconds().max(0) as u64;
+            parts.push(if secs < 60 {
+                "STORE DOWN <1m".to_string()
+            } else {
+                format!(
+                    "STORE DOWN {}",
+                    crate::engine::config::Duration(secs / 60 * 60)
+                )
+            });
+            chain.replacen("chain", "copy", 1)
+        }
+        None => chain,
+    };
+    parts.extend([
         format!("{total} svc: ✓{up} !{degraded} ✗{down}"),
         fresh,
         chain,
         who,
-    ];
+    ]);
     if m.read_only {
         parts.push("READ-ONLY".into());
     }
