@@ -640,3 +640,44 @@ fn a_database_edited_behind_gander_is_caught_by_every_bastion() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("does not hold seq"), "{err}");
 }
+
+#[test]
+fn a_primary_failover_with_a_multi_host_connection_string_reaches_the_new_primary() {
+    let primary = Pg::start();
+    let standby = primary.standby();
+    let (p1, p2) = (primary.port, standby.port);
+    let org = Org::with(move |cfg| {
+        let p = cfg.join("org-config.yaml");
+        let mut s = std::fs::read_to_string(&p).unwrap();
+        s.push_str(&format!(
+            "store:\n  postgres: \"host=127.0.0.1,127.0.0.1 port={p1},{p2} dbname=gander user=gander target_session_attrs=read-write connect_timeout=3\"\n  password: env:GANDER_PG_PASSWORD\n"
+        ));
+        std::fs::write(p, s).unwrap();
+    });
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    // Wait until the standby has replayed the request (replication is asynchronous).
+    let want = primary.psql("gander", "SELECT count(*) FROM gander_records");
+    let start = std::time::Instant::now();
+    while standby.psql("gander", "SELECT count(*) FROM gander_records") != want {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the standby never caught up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The primary dies; the standby is promoted; the same connection string finds it.
+    primary.kill();
+    standby.promote();
+    let (code, out, err) = run(&org, "b", "bob", &["approve", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("now `compliant`"), "{out}");
+    let (code, out, err) = run(&org, "a", "alice", &["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -94,6 +94,65 @@ impl Pg {
         c.current_dir(&self.dir).output().unwrap()
     }
 
+    /// A streaming standby of this server (pg_basebackup -R), started on its own port.
+    pub fn standby(&self) -> Pg {
+        let dir = std::env::temp_dir().join(format!(
+            "gander-pg-standby-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sb = Pg {
+            dir,
+            port: free_port(),
+            bin: self.bin.clone(),
+        };
+        if as_root() {
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&sb.dir)
+                .status()
+                .unwrap();
+        }
+        let out = sb.as_postgres("pg_basebackup", |c| {
+            c.args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "gander",
+                "-R",
+                "-c",
+                "fast",
+                "-D",
+            ])
+            .arg(sb.dir.join("data"))
+            .env("PGPASSWORD", PASSWORD);
+        });
+        assert!(
+            out.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        sb.ctl_start();
+        sb
+    }
+
+    /// Make a standby the primary.
+    pub fn promote(&self) {
+        let out = self.as_postgres("pg_ctl", |c| {
+            c.arg("-D")
+                .arg(self.dir.join("data"))
+                .args(["-w", "promote"]);
+        });
+        assert!(
+            out.status.success(),
+            "pg_ctl promote: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn ctl_start(&self) {
         let out = self.as_postgres("pg_ctl", |c| {
             c.arg("-D")
