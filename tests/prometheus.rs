@@ -341,12 +341,22 @@ async fn the_console_and_the_cli_give_the_same_gate_verdicts() {
     }
     let (_prom, _) = start_prometheus_on(dir.path(), port, &targets, "groups: []\n");
     let prom = Prometheus::new(http(), &url, Auth::None);
-    wait_until("Prometheus has rates", Duration::from_secs(30), || async {
-        prom.query("sum(rate(http_requests_total[1m]))")
-            .await
-            .ok()
-            .is_some_and(|v| !v.is_empty())
-    })
+    // Both figures per service, as gander queries them (under load the first scrapes
+    // can take a while to give two points for a rate).
+    wait_until(
+        "Prometheus has p95 and error rates",
+        Duration::from_secs(60),
+        || async {
+            let mut ok = true;
+            for q in [
+                gander::io::prometheus::queries::P95_SECONDS,
+                gander::io::prometheus::queries::ERROR_RATE,
+            ] {
+                ok &= prom.query(q).await.ok().is_some_and(|v| !v.is_empty());
+            }
+            ok
+        },
+    )
     .await;
     let config = gander::io::config_dir::load_dir(&running.config_dir)
         .unwrap()

@@ -681,3 +681,46 @@ fn a_primary_failover_with_a_multi_host_connection_string_reaches_the_new_primar
     let (code, out, err) = run(&org, "a", "alice", &["verify"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn tls_to_the_database_is_checked_against_the_configured_ca() {
+    let pg = Pg::start_tls();
+    let port = pg.port;
+    let with_ca = |ca: std::path::PathBuf| {
+        Org::with(move |cfg| {
+            let p = cfg.join("org-config.yaml");
+            let mut s = std::fs::read_to_string(&p).unwrap();
+            s.push_str(&format!(
+                "store:\n  postgres: \"host=127.0.0.1 port={port} dbname=gander user=gander\"\n  password: env:GANDER_PG_PASSWORD\n  ca_file: {}\n",
+                ca.display()
+            ));
+            std::fs::write(p, s).unwrap();
+        })
+    };
+    // The right CA: connected over TLS (the server's log has no plain connection to
+    // refuse, and pg_stat_ssl shows it), and a write lands.
+    let org = with_ca(pg.data_dir().join("ca.pem"));
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&org, "a", "alice", &["store", "status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("database: answers"), "{out}");
+    // Another CA: the server is not trusted; nothing recorded, exit 3, and why.
+    let org = with_ca(pg.data_dir().join("other-ca.pem"));
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("nothing recorded") && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+}

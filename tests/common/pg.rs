@@ -11,6 +11,8 @@ pub struct Pg {
     pub dir: PathBuf,
     pub port: u16,
     bin: PathBuf,
+    /// Extra server options (TLS).
+    extra: String,
 }
 
 fn bin_dir() -> PathBuf {
@@ -46,6 +48,16 @@ fn free_port() -> u16 {
 impl Pg {
     /// initdb, start, and create database `gander` owned by user `gander`.
     pub fn start() -> Pg {
+        Pg::start_with(false)
+    }
+
+    /// As [`Pg::start`], serving TLS with a certificate for 127.0.0.1 signed by a CA
+    /// made here (`ca.pem` in [`Pg::data_dir`]).
+    pub fn start_tls() -> Pg {
+        Pg::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Pg {
         let dir =
             std::env::temp_dir().join(format!("gander-pg-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -53,8 +65,17 @@ impl Pg {
             dir,
             port: free_port(),
             bin: bin_dir(),
+            extra: String::new(),
         };
         std::fs::write(pg.dir.join("pw"), PASSWORD).unwrap();
+        let mut pg = pg;
+        if tls {
+            make_certs(&pg.dir);
+            pg.extra = format!(
+                "-c ssl=on -c ssl_cert_file={0}/server.pem -c ssl_key_file={0}/server.key",
+                pg.dir.display()
+            );
+        }
         if as_root() {
             assert!(
                 Command::new("chown")
@@ -106,6 +127,7 @@ impl Pg {
             dir,
             port: free_port(),
             bin: self.bin.clone(),
+            extra: String::new(),
         };
         if as_root() {
             Command::new("chown")
@@ -159,9 +181,10 @@ impl Pg {
                 .arg(self.dir.join("data"))
                 .arg("-o")
                 .arg(format!(
-                    "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off {}",
                     self.port,
-                    self.dir.display()
+                    self.dir.display(),
+                    self.extra
                 ))
                 .arg("-l")
                 .arg(self.dir.join("log"))
@@ -223,4 +246,26 @@ impl Drop for Pg {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 (IP SAN), with openssl.
+pub fn make_certs(dir: &Path) {
+    let script = r#"
+set -e
+cd "$1"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=gander-test-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' > ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out other-ca.pem -days 2 -subj /CN=someone-else 2>/dev/null
+chmod 600 server.key
+"#;
+    let ok = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("certs")
+        .arg(dir)
+        .status()
+        .expect("openssl is installed");
+    assert!(ok.success());
 }
