@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod evidence;
 pub mod head;
+pub mod init;
 pub mod order;
 pub mod output;
 pub mod package;
@@ -108,6 +109,17 @@ pub enum Command {
     Scrape(scrape::Args),
     /// Run the embedded demo fleet (real HTTP servers on loopback) and watch it
     Demo(demo::Args),
+    /// Start a new org's config: policies to edit, services, your own key enrolled
+    Init(init::InitArgs),
+    /// Enrol an operator's public key (refused if the key is already someone else's)
+    Enrol(init::EnrolArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `gander man > ~/.local/share/man/man1/gander.1`
+    Man,
 }
 
 /// Run the parsed command line; returns the process exit code.
@@ -145,6 +157,23 @@ pub fn run(cli: Cli) -> i32 {
         Command::Store(a) => store::run(cli.config, state, a),
         Command::Scrape(a) => scrape::run(a),
         Command::Demo(a) => demo::run(state, a),
+        Command::Init(a) => init::init(cli.config, a),
+        Command::Enrol(a) => init::enrol(cli.config, a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "gander", &mut std::io::stdout());
+            EXIT_OK
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    crate::err!("gander: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
     }
 }
 
