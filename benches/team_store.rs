@@ -101,6 +101,7 @@ fn main() {
         let t = Instant::now();
         let opened = gander::ops::store::open_read(
             config,
+            cfg,
             Some(if *label == "file" { &state } else { &fresh }),
         )
         .unwrap();

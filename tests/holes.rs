@@ -1048,3 +1048,63 @@ fn a_revoked_key_cannot_sign_and_its_signatures_fail() {
     );
     assert_ne!(code, 0, "{err}");
 }
+
+#[test]
+fn a_transition_without_an_approval_is_refused_though_every_signature_verifies() {
+    // The team reviewer's finding: alice, an enrolled operator, appends a transition
+    // signed with her own key; every hash and signature is good.
+    let org = Org::new();
+    let id = org.request();
+    forge(
+        &org,
+        "alice",
+        "alice",
+        "transition",
+        &id,
+        serde_json::json!({"from": "compliance_ready", "to": "compliant", "approvals": ["bob"]}),
+    );
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("without a signed approval by anyone but its requester alice"),
+        "{out}"
+    );
+    writers_refuse(&org, &id, "without a signed approval");
+    // A state change with no request at all.
+    let org = Org::new();
+    org.request();
+    forge(
+        &org,
+        "alice",
+        "alice",
+        "transition",
+        "-",
+        serde_json::json!({"from": "sandbox", "to": "compliance_ready", "approvals": []}),
+    );
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("with no request on record"), "{out}");
+}
+
+#[test]
+fn an_artifact_path_outside_the_store_is_a_problem_and_never_followed() {
+    let org = Org::new();
+    org.request();
+    let outside = org.path("outside.txt");
+    std::fs::write(&outside, "not evidence\n").unwrap();
+    let sha = gander::engine::chain::sha256_hex(&std::fs::read(&outside).unwrap());
+    forge(
+        &org,
+        "alice",
+        "alice",
+        "evidence",
+        "-",
+        serde_json::json!({"evidence_kind": "tests", "artifacts": [{"path": "../outside.txt", "sha256": sha}], "passed": true}),
+    );
+    let (code, out) = org.verify();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("artifact path ../outside.txt leaves the store"),
+        "{out}"
+    );
+}

@@ -200,6 +200,37 @@ fn two_unix_users_share_one_chain_in_a_group_directory() {
     );
     assert_ne!(code, 0);
     assert!(err.contains("world-writable"), "{err}");
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    // A symlink planted in the store is never followed by another member's write.
+    std::fs::create_dir_all(store.join("audit/promotions")).unwrap();
+    let elsewhere = org.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, store.join("audit/promotions/c1")).unwrap();
+    let _ = run_as(
+        &users,
+        &org,
+        &bin,
+        "alice",
+        &store,
+        &["promote", "c1", "--to", "compliance_ready", "--reason", "x"],
+    );
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "wrote through the symlink"
+    );
+    // A store under a directory anyone may write to (no sticky bit) could be swapped.
+    let open = org.path("open");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = Command::new(&bin)
+        .args(["store", "init"])
+        .arg(open.join("team"))
+        .args(["--group", &users.group])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without the sticky bit"));
 }
 
 /// Every file and directory under `root` (directories too: they must let the group in).

@@ -724,3 +724,249 @@ fn tls_to_the_database_is_checked_against_the_configured_ca() {
         "{err}"
     );
 }
+
+/// A record after the database's last one, linked and hashed, signed by `key` as
+/// `principal` (or unsigned), as an insider with the database password could write it.
+fn forged_row(
+    pg: &Pg,
+    org: &Org,
+    key: Option<&str>,
+    kind: &str,
+    id: &str,
+    data: serde_json::Value,
+) -> String {
+    let last = parse_line(
+        pg.psql(
+            "gander",
+            "SELECT line FROM gander_records ORDER BY seq DESC LIMIT 1",
+        )
+        .trim(),
+    )
+    .unwrap();
+    let mut r = last.clone();
+    r.seq += 1;
+    r.prev_hash = last.hash.clone();
+    r.promotion_id = id.into();
+    r.evidence.kind = kind.into();
+    r.evidence.data = data;
+    r.evidence.signatures.clear();
+    if let Some(who) = key {
+        let signers =
+            gander::io::keys::load_allowed_signers(&org.path("config/allowed_signers")).unwrap();
+        let s = gander::io::keys::choose_signer(
+            Some(&org.path(&format!("keys/{who}"))),
+            None,
+            None,
+            &signers,
+            &org.path("config/allowed_signers"),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let sig = s.sign(r.signed_form().as_bytes()).unwrap();
+        r.evidence
+            .signatures
+            .push(gander::engine::chain::Signature {
+                principal: who.into(),
+                sshsig: sig,
+                key: Some(s.fingerprint.clone()),
+            });
+    }
+    r.hash = r.compute_hash();
+    let line = r.line().replace('\'', "''");
+    let out = pg.psql(
+        "gander",
+        &format!(
+            "INSERT INTO gander_records (seq, hash, prev_hash, line) VALUES ({}, '{}', '{}', '{line}')",
+            r.seq, r.hash, r.prev_hash
+        ),
+    );
+    assert!(out.contains("INSERT 0 1"), "{out}");
+    r.hash
+}
+
+#[test]
+fn rows_that_do_not_verify_never_enter_a_bastions_copy() {
+    let pg = Pg::start();
+    let org = team_org(&pg);
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    // An insider completes it with an unsigned transition (the trigger links it fine).
+    forged_row(
+        &pg,
+        &org,
+        None,
+        "transition",
+        &id,
+        serde_json::json!({"from": "compliance_ready", "to": "compliant", "approvals": []}),
+    );
+    // A bastion that never saw the chain does not take it, and says why, loudly.
+    let (code, out, err) = run(&org, "c", "bob", &["promotions"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("does not verify: record is not signed"),
+        "{err}"
+    );
+    assert!(!out.contains("completed"), "{out}");
+    let (code, _, err) = run(&org, "c", "bob", &["verify"]);
+    assert_eq!(code, 1, "{err}");
+    // Writers refuse to add to it.
+    let (code, _, err) = run(&org, "a", "bob", &["approve", &id]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not verify"), "{err}");
+}
+
+#[test]
+fn a_signed_transition_without_an_approval_is_refused_by_every_bastion() {
+    let pg = Pg::start();
+    let org = team_org(&pg);
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    forged_row(
+        &pg,
+        &org,
+        Some("alice"),
+        "transition",
+        &id,
+        serde_json::json!({"from": "compliance_ready", "to": "compliant", "approvals": ["bob"]}),
+    );
+    for b in ["a", "fresh"] {
+        let (code, out, err) = run(&org, b, "bob", &["verify"]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            out.contains("without a signed approval by anyone but its requester"),
+            "{out}{err}"
+        );
+    }
+    let (code, _, err) = run(&org, "b", "bob", &["approve", &id]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not verify"), "{err}");
+}
+
+#[test]
+fn a_row_whose_columns_disagree_with_its_record_is_caught() {
+    let pg = Pg::start();
+    let org = team_org(&pg);
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let out = pg.psql(
+        "gander",
+        "ALTER TABLE gander_records DISABLE TRIGGER USER; UPDATE gander_records SET hash = repeat('d', 64) WHERE seq = 1",
+    );
+    assert!(out.contains("UPDATE 1"), "{out}");
+    let (code, out, err) = run(&org, "a", "alice", &["verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("columns that differ from its record"),
+        "{out}{err}"
+    );
+    // The evidence tables refuse edits too (schema v2).
+    let out = pg.psql("gander", "UPDATE gander_artifacts SET size = 5");
+    assert!(
+        out.contains("UPDATE 0") || out.contains("evidence files are kept"),
+        "{out}"
+    );
+    assert!(
+        pg.psql("gander", "SELECT max(version) FROM gander_schema")
+            .trim()
+            == "2"
+    );
+}
+
+#[test]
+fn an_approval_whose_commit_reply_is_lost_still_completes_the_promotion() {
+    let pg = Pg::start();
+    let org = team_org(&pg);
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let id = out.split(':').next().unwrap().trim().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(org.path("config"))
+        .arg("--state-dir")
+        .arg(org.path("bastion-b"))
+        .args(["approve", &id])
+        .env("GANDER_PG_PASSWORD", PASSWORD)
+        .env("GANDER_HEADS_DIR", org.path("heads-b"))
+        .env("GANDER_KEY", org.path("keys/bob"))
+        .env("GANDER_PG_FAULT", "lose-commit")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let count = |kind: &str| -> usize {
+        pg.psql(
+            "gander",
+            &format!("SELECT count(*) FROM gander_records WHERE line LIKE '%\"type\":\"{kind}\"%'"),
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    match out.status.code() {
+        // The usual case: the COMMIT was sent, so it happened; both batches land once,
+        // and the operator is told how the first was settled.
+        Some(0) => {
+            assert!(stdout.contains("now `compliant`"), "{stdout}{stderr}");
+            assert!(
+                stderr.contains("lost at COMMIT; the database holds the record"),
+                "{stderr}"
+            );
+            assert_eq!((count("approval"), count("transition")), (1, 1));
+        }
+        // The COMMIT never left: nothing, and said so.
+        _ => {
+            assert!(stderr.contains("does not hold the record"), "{stderr}");
+            assert_eq!(count("approval"), 0);
+        }
+    }
+    let (code, out, err) = run(&org, "a", "alice", &["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_password_on_the_command_line_is_refused_and_never_logged() {
+    let org = Org::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(org.path("config"))
+        .arg("--state-dir")
+        .arg(org.path("state"))
+        .args([
+            "--store",
+            "postgres://gander:hunter2@127.0.0.1:1/gander",
+            "promotions",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds a password"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let log = std::fs::read_to_string(org.path("state/logs/gander.log")).unwrap();
+    assert!(log.contains("gander:***@127.0.0.1"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+}

@@ -118,7 +118,7 @@ fn list(
     service: &str,
     json_out: bool,
 ) -> i32 {
-    let store: Store = match super::open_store(config, state) {
+    let store: Store = match super::open_store(config, config_dir, state) {
         Ok(s) => s,
         Err(c) => return c,
     };

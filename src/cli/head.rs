@@ -18,15 +18,18 @@ pub struct Args {
 
 pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     // The configured store when there is a config; else the state directory's.
-    let config = super::locate(config_flag)
-        .ok()
-        .and_then(|l| crate::io::config_dir::load_dir(&l.dir).ok()?.config);
+    let config = super::locate(config_flag).ok().and_then(|l| {
+        let c = crate::io::config_dir::load_dir(&l.dir).ok()?.config?;
+        Some((c, l.dir))
+    });
     let opened = match &config {
-        Some(c) => crate::ops::store::open_read(c, state.as_deref()),
+        Some((c, dir)) => crate::ops::store::open_read(c, dir, state.as_deref()),
         None => state
             .clone()
             .ok_or_else(|| "no state directory: pass --state-dir or set GANDER_STATE_DIR".into())
-            .and_then(|d| crate::ops::store::open_location(crate::ops::store::Location::Local(d))),
+            .and_then(|d| {
+                crate::ops::store::open_location(crate::ops::store::Location::Local(d), None)
+            }),
     };
     let st = match opened {
         Ok(o) => {

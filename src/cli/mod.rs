@@ -134,7 +134,7 @@ pub fn run(cli: Cli) -> i32 {
         crate::io::log::event(
             "info",
             "start",
-            serde_json::json!({"args": std::env::args().skip(1).collect::<Vec<_>>()}),
+            serde_json::json!({"args": std::env::args().skip(1).map(|a| redact(&a)).collect::<Vec<_>>()}),
         );
     }
     let Some(command) = cli.command else {
@@ -287,9 +287,10 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
 /// brought up to date or said to be old), or a clear error (exit 2).
 pub fn open_store(
     config: &Config,
+    config_dir: &std::path::Path,
     state: Option<&std::path::Path>,
 ) -> Result<crate::io::store::Store, i32> {
-    match crate::ops::store::open_read(config, state) {
+    match crate::ops::store::open_read(config, config_dir, state) {
         Ok(o) => {
             if let Some(s) = &o.stale {
                 crate::err!("warning: {s}");
@@ -301,4 +302,29 @@ pub fn open_store(
             Err(EXIT_USAGE)
         }
     }
+}
+
+/// An argument as logged: a password in a connection string or URL masked.
+pub fn redact(arg: &str) -> String {
+    let mut out = arg.to_string();
+    // postgres://user:SECRET@host
+    if let Some(scheme) = out.find("://") {
+        let rest = &out[scheme + 3..];
+        if let Some(at) = rest.find('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            let (a, b) = (scheme + 3 + colon + 1, scheme + 3 + at);
+            out.replace_range(a..b, "***");
+        }
+    }
+    // password=SECRET (key=value strings and URL queries)
+    let lower = out.to_ascii_lowercase();
+    if let Some(i) = lower.find("password=") {
+        let start = i + "password=".len();
+        let end = out[start..]
+            .find([' ', '&'])
+            .map_or(out.len(), |e| start + e);
+        out.replace_range(start..end, "***");
+    }
+    out
 }

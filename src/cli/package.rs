@@ -162,7 +162,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         } => print(packages::rollback(&ctx(key), &stage, to, &reason)),
         Sub::Archive { key } => print(packages::archive(&ctx(key))),
         Sub::List { json } => {
-            let Ok(store) = super::open_store(&config, state.as_deref()) else {
+            let Ok(store) = super::open_store(&config, &dir, state.as_deref()) else {
                 return EXIT_USAGE;
             };
             let read = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {

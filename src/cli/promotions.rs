@@ -28,7 +28,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         Ok(c) => c,
         Err(code) => return code,
     };
-    let store = match super::open_store(&config, state.as_deref()) {
+    let store = match super::open_store(&config, &located.dir, state.as_deref()) {
         Ok(s) => s,
         Err(c) => return c,
     };

@@ -185,7 +185,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             EXIT_OK
         }
         Sub::Walks { json } => {
-            let Ok(store) = super::open_store(&config, state.as_deref()) else {
+            let Ok(store) = super::open_store(&config, &located.dir, state.as_deref()) else {
                 return EXIT_USAGE;
             };
             let read = match store.lock_shared(LOCK_WAIT).and_then(|l| store.read(&l)) {

@@ -171,7 +171,7 @@ fn export(location: Location, file: &Path, artifacts: Option<&Path>) -> i32 {
             }
         }
         _ => {
-            let opened = match store_ctx::open_location(location.clone()) {
+            let opened = match store_ctx::open_location(location.clone(), None) {
                 Ok(o) => o,
                 Err(e) => {
                     crate::err!("gander: {e}");
@@ -372,7 +372,7 @@ fn import(
                 "the database already holds {seq} records; import moves a chain into an empty store only"
             )));
         }
-        db.insert(&recs, &files)
+        db.insert(&recs, &files).map(|_| ())
     });
     match res {
         Ok(()) => {

@@ -44,7 +44,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         Ok(c) => c,
         Err(code) => return code,
     };
-    let opened = match store_ctx::open_read(&config, state.as_deref()) {
+    let opened = match store_ctx::open_read(&config, &located.dir, state.as_deref()) {
         Ok(o) => o,
         Err(e) => {
             crate::err!("gander: {e}");
@@ -53,9 +53,21 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     };
     // PostgreSQL: the database itself is what is verified; a copy that could not be
     // brought up to date is not a verdict on it.
-    if let (Some(why), store_ctx::Location::Postgres { .. }) = (&opened.stale, &opened.location) {
+    if let (Some(why), store_ctx::Location::Postgres { spec, .. }) =
+        (&opened.stale, &opened.location)
+    {
+        let unreachable = why.contains("unreachable");
+        let first = why.lines().next().unwrap_or(why);
+        if args.json {
+            output::print_json(
+                "verify",
+                &serde_json::json!({"chain": spec.display(), "ok": false, "reachable": !unreachable, "problems": [{"line": null, "seq": null, "message": first}]}),
+            );
+        } else {
+            crate::out!("{}: FAILED: {first}", spec.display());
+        }
         crate::err!("gander: the team store could not be verified: {why}");
-        return if why.contains("unreachable") {
+        return if unreachable {
             super::EXIT_UNREACHABLE
         } else {
             EXIT_FAILED
@@ -83,15 +95,25 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     };
     drop(lock);
     let mut report = store::verify(&st, &read, signers.as_ref().ok());
+    // What signatures cannot prove: that the rules allowed each state change.
+    report
+        .problems
+        .extend(store_ctx::justify(&config, &read, signers.as_ref().ok()));
+    report.problems.sort_by_key(|p| p.line);
     if let store_ctx::Location::Postgres { spec, .. } = &opened.location {
         // Every line the database holds, byte for byte, against the copy just verified
         // (a row edited in place behind the append-only trigger shows here).
         match store_ctx::compare_with_database(spec, &read) {
             Ok(findings) => report.problems.extend(findings),
-            Err(e) => {
+            Err(e @ crate::io::pg::PgError::Unreachable { .. }) => {
                 crate::err!("gander: the team store could not be verified: {e}");
                 return super::EXIT_UNREACHABLE;
             }
+            Err(e) => report.problems.push(store::Finding {
+                line: 0,
+                seq: None,
+                message: format!("in the database: {e}"),
+            }),
         }
     }
     // Truncation and forks: against the head this user last saw, and the one given.

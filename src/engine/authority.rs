@@ -334,3 +334,146 @@ pub fn promotion_id(now: DateTime<Utc>, seq: u64) -> String {
 pub fn walk_id(now: DateTime<Utc>, seq: u64) -> String {
     format!("RBW-{}-{seq:06}", now.format("%Y%m%d"))
 }
+
+/// Does reaching `to` (not a demotion) need approvals: a requirement of the state, or a
+/// gate of it that holds (blocking or manual) checking `approved_promotion`?
+pub fn needs_approval(config: &Config, to: &str) -> bool {
+    use super::policy::{Check, CheckRef, GateType};
+    let Some(def) = config.rules.states.get(to) else {
+        return false;
+    };
+    CheckRef::known(&def.requirements).any(|c| c == Check::ApprovedPromotion)
+        || def.gates.iter().any(|g| {
+            config.gates.gates.get(g).is_some_and(|g| {
+                g.kind != GateType::Advisory
+                    && CheckRef::known(&g.checks).any(|c| c == Check::ApprovedPromotion)
+            })
+        })
+}
+
+/// Transitions the chain's own records do not justify, as (seq, why): a completion of a
+/// promotion that was never requested or already closed, one that does not match its
+/// request, or one whose target needs approval recorded without a signed approval by
+/// someone other than the requester. A signature proves who wrote a record, not that
+/// the rules allowed it; this checks what holds whatever the policy says today.
+pub fn unjustified(
+    config: &Config,
+    records: &[super::chain::Record],
+    signed_by: &dyn Fn(&super::chain::Record, &str) -> bool,
+) -> Vec<(u64, String)> {
+    use super::ledger::kind;
+    struct Open<'a> {
+        service: &'a str,
+        to: String,
+        requester: String,
+        requester_key: Option<String>,
+        open: bool,
+        ballots: Vec<(String, Option<String>, DateTime<Utc>, bool)>,
+    }
+    let text = |r: &super::chain::Record, k: &str| {
+        r.evidence
+            .data
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut promos: std::collections::HashMap<&str, Open> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in records {
+        let at = r.time().unwrap_or(DateTime::<Utc>::MIN_UTC);
+        match r.evidence.kind.as_str() {
+            kind::REQUEST => {
+                if promos.contains_key(r.promotion_id.as_str()) {
+                    out.push((
+                        r.seq,
+                        format!("a second request with the ID {}", r.promotion_id),
+                    ));
+                    continue;
+                }
+                promos.insert(
+                    &r.promotion_id,
+                    Open {
+                        service: &r.service,
+                        to: text(r, "target_state"),
+                        requester: text(r, "requester"),
+                        requester_key: r.signer_key(),
+                        open: true,
+                        ballots: Vec::new(),
+                    },
+                );
+            }
+            kind::APPROVAL => {
+                if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
+                    let by = text(r, "by");
+                    let signed = signed_by(r, &by);
+                    p.ballots.push((by, r.signer_key(), at, signed));
+                }
+            }
+            kind::REJECTION | kind::CLOSURE => {
+                if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
+                    p.open = false;
+                }
+            }
+            kind::TRANSITION | kind::DEMOTION => {
+                let Some(p) = promos.get_mut(r.promotion_id.as_str()) else {
+                    out.push((
+                        r.seq,
+                        format!(
+                            "changes {}'s state with no request on record ({})",
+                            r.service, r.promotion_id
+                        ),
+                    ));
+                    continue;
+                };
+                if !p.open {
+                    out.push((
+                        r.seq,
+                        format!("completes {}, which was already closed", r.promotion_id),
+                    ));
+                } else if p.service != r.service || p.to != text(r, "to") {
+                    out.push((
+                        r.seq,
+                        format!(
+                            "does not match its request {} ({} -> {})",
+                            r.promotion_id, p.service, p.to
+                        ),
+                    ));
+                } else if r.evidence.kind == kind::TRANSITION && needs_approval(config, &p.to) {
+                    // At least one signed approval by someone other than the requester
+                    // (by name and key). How many more the policy wanted, and who was
+                    // eligible, may have changed since; this holds whatever the policy.
+                    let mut people: Vec<(&str, Option<&str>)> = Vec::new();
+                    for (by, key, _, signed) in &p.ballots {
+                        if *signed
+                            && !own_request(
+                                config,
+                                &p.requester,
+                                p.requester_key.as_deref(),
+                                by,
+                                key.as_deref(),
+                            )
+                            && !people
+                                .iter()
+                                .any(|(b, k)| same_person(b, *k, by, key.as_deref()))
+                        {
+                            people.push((by, key.as_deref()));
+                        }
+                    }
+                    if people.is_empty() {
+                        out.push((
+                            r.seq,
+                            format!(
+                                "completes {} without a signed approval by anyone but its requester {}",
+                                r.promotion_id, p.requester
+                            ),
+                        ));
+                    }
+                }
+                p.open = false;
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -154,6 +154,12 @@ fn record(
             "audit/services/{service}/evidence/{day}/{}",
             r.kind.as_str()
         );
+        if let Some(why) = crate::io::store::outside_store(&root, &rel_dir) {
+            undo(&copied);
+            return Err(OpsError::Store(format!(
+                "{rel_dir} {why}; nothing recorded"
+            )));
+        }
         let mut rel = format!("{rel_dir}/{name}");
         if root.join(&rel).exists() {
             rel = format!("{rel_dir}/{}-{name}", now.format("%H%M%S%.3f"));

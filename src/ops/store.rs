@@ -90,7 +90,14 @@ pub fn locate(config: &Config, state: Option<&Path>) -> Result<Location, String>
     };
     if let Some(v) = over {
         return if is_pg(&v) {
-            pg(v)
+            let conn = v.strip_prefix("pg:").unwrap_or(&v);
+            match conn.parse::<tokio_postgres::Config>() {
+                Err(e) => Err(format!("--store / GANDER_STORE: not a PostgreSQL connection string: {e}")),
+                Ok(c) if c.get_password().is_some() => Err(
+                    "--store / GANDER_STORE holds a password, which would end up in shell history, logs and process lists; refused\n  help: set $PGPASSWORD, or `store.password: env:NAME` in org-config".into(),
+                ),
+                Ok(_) => pg(v),
+            }
         } else {
             Ok(Location::Shared(keys::expand(&v)))
         };
@@ -136,7 +143,11 @@ pub fn pulled_at(mirror: &Path) -> Option<DateTime<Utc>> {
 }
 
 /// Bring this bastion's copy up to the database.
-pub fn sync_copy(spec: &PgSpec, store: &Store) -> Result<pg::Pulled, PgError> {
+pub fn sync_copy(
+    spec: &PgSpec,
+    store: &Store,
+    signers: Option<&AllowedSigners>,
+) -> Result<pg::Pulled, PgError> {
     let db = PgChain::connect(spec)?;
     let lock = store
         .lock_exclusive(LOCK_WAIT)
@@ -150,7 +161,7 @@ pub fn sync_copy(spec: &PgSpec, store: &Store) -> Result<pg::Pulled, PgError> {
             .map_err(|e| PgError::Refused(e.to_string()))?;
         read.torn = None;
     }
-    let pulled = pg::pull(&db, store, &lock, &mut read)?;
+    let pulled = pg::pull(&db, store, &lock, &mut read, signers)?;
     let _ = std::fs::write(store.root.join("pulled"), Utc::now().to_rfc3339());
     Ok(pulled)
 }
@@ -160,7 +171,45 @@ pub fn compare_with_database(
     spec: &PgSpec,
     read: &ChainRead,
 ) -> Result<Vec<store::Finding>, PgError> {
-    compare_lines(&PgChain::connect(spec)?, read)
+    let db = PgChain::connect(spec)?;
+    let mut out = compare_lines(&db, read)?;
+    // And every evidence file the database holds for the chain, by digest (a bastion
+    // that already has its own copy would not notice the database's changing).
+    let mut seen = std::collections::HashSet::new();
+    for (line, r) in &read.records {
+        for a in r
+            .evidence
+            .data
+            .get("artifacts")
+            .and_then(|a| a.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let (Some(p), Some(sha)) = (
+                a.get("path").and_then(|x| x.as_str()),
+                a.get("sha256").and_then(|x| x.as_str()),
+            ) else {
+                continue;
+            };
+            if !seen.insert(sha.to_string()) {
+                continue;
+            }
+            let problem = match db.artifact(sha) {
+                Ok(Some(_)) => None,
+                Ok(None) => Some(format!("the database does not hold artifact {p}")),
+                Err(PgError::Refused(m)) => Some(format!("{m} ({p})")),
+                Err(e) => return Err(e),
+            };
+            if let Some(message) = problem {
+                out.push(store::Finding {
+                    line: *line,
+                    seq: Some(r.seq),
+                    message,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn compare_lines(db: &PgChain, read: &ChainRead) -> Result<Vec<store::Finding>, PgError> {
@@ -202,7 +251,10 @@ fn compare_lines(db: &PgChain, read: &ChainRead) -> Result<Vec<store::Finding>, 
 
 /// Open the store at `location` for reading (shared: checked; PostgreSQL: the copy
 /// brought up to date, or said to be old when the database cannot be reached).
-pub fn open_location(location: Location) -> Result<Opened, String> {
+pub fn open_location(
+    location: Location,
+    signers: Option<&AllowedSigners>,
+) -> Result<Opened, String> {
     let mut stale = None;
     let store = match &location {
         Location::Local(d) => Store::open(d).map_err(|e| e.to_string())?,
@@ -215,7 +267,7 @@ pub fn open_location(location: Location) -> Result<Opened, String> {
         Location::Shared(d) => Store::open(d).map_err(|e| e.to_string())?,
         Location::Postgres { spec, mirror } => {
             let st = Store::open(mirror).map_err(|e| e.to_string())?;
-            if let Err(e) = sync_copy(spec, &st) {
+            if let Err(e) = sync_copy(spec, &st, signers) {
                 let age = pulled_at(mirror).map_or("never brought up to date".to_string(), |t| {
                     format!(
                         "as of {} ({} ago)",
@@ -240,8 +292,17 @@ pub fn open_location(location: Location) -> Result<Opened, String> {
 }
 
 /// Open the configured store for reading.
-pub fn open_read(config: &Config, state: Option<&Path>) -> Result<Opened, String> {
-    open_location(locate(config, state)?)
+pub fn open_read(
+    config: &Config,
+    config_dir: &Path,
+    state: Option<&Path>,
+) -> Result<Opened, String> {
+    let location = locate(config, state)?;
+    let signers = match &location {
+        Location::Postgres { .. } => load_signers(config_dir, config).1.ok(),
+        _ => None,
+    };
+    open_location(location, signers.as_ref())
 }
 
 pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
@@ -317,8 +378,31 @@ pub fn records(read: &ChainRead) -> Vec<Record> {
     read.records.iter().map(|(_, r)| r.clone()).collect()
 }
 
+/// Records the chain's own records do not justify (`engine::authority::unjustified`),
+/// as verify findings.
+pub fn justify(
+    config: &Config,
+    read: &ChainRead,
+    signers: Option<&AllowedSigners>,
+) -> Vec<store::Finding> {
+    let recs = records(read);
+    crate::engine::authority::unjustified(config, &recs, &signed_by(signers))
+        .into_iter()
+        .map(|(seq, message)| store::Finding {
+            line: read
+                .records
+                .iter()
+                .find(|(_, r)| r.seq == seq)
+                .map_or(0, |(l, _)| *l),
+            seq: Some(seq),
+            message,
+        })
+        .collect()
+}
+
 /// Fold the chain and put its facts (states, open requests, chain validity) in `facts`.
 pub fn apply(
+    config: &Config,
     store: &Store,
     read: &ChainRead,
     signers: Option<&AllowedSigners>,
@@ -326,7 +410,9 @@ pub fn apply(
 ) -> Ledger {
     let ledger = Ledger::fold(&records(read), &signed_by(signers));
     ledger.fill(facts);
-    let report = store::verify(store, read, signers);
+    let mut report = store::verify(store, read, signers);
+    report.problems.extend(justify(config, read, signers));
+    report.problems.sort_by_key(|p| p.line);
     let head = crate::io::heads::check(store, read);
     if report.ok() && head.is_none() && signers.is_some() {
         crate::io::heads::remember_read(store, read);
@@ -357,7 +443,7 @@ pub fn read_into(
     facts: &mut Facts,
     notes: &mut Vec<String>,
 ) -> Option<Ledger> {
-    let opened = match open_read(config, state) {
+    let opened = match open_read(config, config_dir, state) {
         Ok(o) => o,
         Err(e) => {
             notes.push(format!("gander: {e}"));
@@ -377,7 +463,7 @@ pub fn read_into(
     let lock = store.lock_shared(LOCK_WAIT).ok()?;
     let read = store.read(&lock).ok()?;
     let (_, signers) = load_signers(config_dir, config);
-    Some(apply(&store, &read, signers.as_ref().ok(), facts))
+    Some(apply(config, &store, &read, signers.as_ref().ok(), facts))
 }
 
 /// What a use case that writes to the chain holds: the store, its exclusive lock, the
@@ -395,6 +481,9 @@ pub struct Writer {
     pub notes: Vec<String>,
     /// The team's database, its writer lock held (PostgreSQL store only).
     db: Option<PgChain>,
+    /// The seqs this operation has appended so far (first, last).
+    appended: Option<(u64, u64)>,
+    config: std::sync::Arc<Config>,
 }
 
 /// Identity first (a bad key path or an unknown key writes nothing), then the exclusive
@@ -441,7 +530,7 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
                 .map_err(|e| OpsError::Store(e.to_string()))?;
             read.torn = None;
         }
-        pg::pull(db, &store, &lock, &mut read).map_err(pg_to_ops)?;
+        pg::pull(db, &store, &lock, &mut read, Some(&signers)).map_err(pg_to_ops)?;
         let _ = std::fs::write(store.root.join("pulled"), Utc::now().to_rfc3339());
         // The database as a whole, not only its head: a row rewritten behind the
         // append-only guard stops every writer, as a bad line stops the file store's.
@@ -469,7 +558,11 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
     }
     // Nothing is added to a chain that does not verify completely: hashes, links,
     // sequence, every signature, every artifact digest, and the last head this user saw.
-    let report = store::verify(&store, &read, Some(&signers));
+    let mut report = store::verify(&store, &read, Some(&signers));
+    report
+        .problems
+        .extend(justify(config, &read, Some(&signers)));
+    report.problems.sort_by_key(|p| p.line);
     let head = crate::io::heads::check(&store, &read);
     if let Some((line, message)) = report
         .problems
@@ -519,6 +612,8 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
         now,
         notes,
         db,
+        appended: None,
+        config: ctx.config.clone(),
     })
 }
 
@@ -540,8 +635,39 @@ impl Writer {
             .map_err(|e| OpsError::Store(e.to_string()))?;
         if let Some(db) = &mut self.db {
             // The database first: this bastion's copy only ever holds what it holds.
-            let files = pg::local_artifacts(&self.store, &recs).map_err(pg_to_ops)?;
-            db.insert(&recs, &files).map_err(pg_to_ops)?;
+            let before = self.appended;
+            let said_before = move |e: OpsError| match before {
+                Some((a, b)) => {
+                    let m = format!(
+                        "{e}\n  note: this operation's earlier records (seq {a}{}) are recorded; run the command again to finish it",
+                        if a == b {
+                            String::new()
+                        } else {
+                            format!("–{b}")
+                        }
+                    );
+                    match e {
+                        OpsError::Unreachable(_) => OpsError::Unreachable(m),
+                        OpsError::Usage(_) => OpsError::Usage(m),
+                        OpsError::Refused(_) => OpsError::Refused(m),
+                        OpsError::Store(_) => OpsError::Store(m),
+                    }
+                }
+                None => e,
+            };
+            let files = pg::local_artifacts(&self.store, &recs)
+                .map_err(pg_to_ops)
+                .map_err(said_before)?;
+            if let Some(note) = db
+                .insert(&recs, &files)
+                .map_err(pg_to_ops)
+                .map_err(said_before)?
+            {
+                self.notes.push(note);
+            }
+        }
+        if let (Some(f), Some(l)) = (recs.first(), recs.last()) {
+            self.appended = Some((self.appended.map_or(f.seq, |(a, _)| a), l.seq));
         }
         if let Err(e) = self.store.write_records(&self.lock, &recs) {
             if self.db.is_none() {
@@ -587,7 +713,13 @@ impl Writer {
 
     /// `live` facts plus the chain's (states, open requests, evidence, chain validity).
     pub fn facts(&self, mut live: Facts) -> Facts {
-        apply(&self.store, &self.read, Some(&self.signers), &mut live);
+        apply(
+            &self.config,
+            &self.store,
+            &self.read,
+            Some(&self.signers),
+            &mut live,
+        );
         live
     }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// The chain as the console shows it: ledger, chain facts, recent records.
 pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config) -> StoreView {
-    let opened = match store_ctx::open_read(config, state) {
+    let opened = match store_ctx::open_read(config, config_dir, state) {
         Ok(o) => o,
         Err(e) if state.is_none() => {
             let _ = e;
@@ -47,7 +47,7 @@ pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config)
     };
     let (_, signers) = store_ctx::load_signers(config_dir, config);
     let mut facts = Facts::from_config(config, Utc::now());
-    let ledger: Ledger = store_ctx::apply(&store, &read, signers.as_ref().ok(), &mut facts);
+    let ledger: Ledger = store_ctx::apply(config, &store, &read, signers.as_ref().ok(), &mut facts);
     let recent = read
         .records
         .iter()

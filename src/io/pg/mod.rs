@@ -8,6 +8,7 @@
 //!                         does not link to seq-1
 //! gander_artifacts        sha256 PK, size, chunks      (evidence files, deduplicated)
 //! gander_artifact_chunks  sha256, n, bytes             (1 MiB chunks)
+//!                         (v2: both refuse UPDATE, DELETE, TRUNCATE)
 //! ```
 //!
 //! Writers hold a session advisory lock for the whole operation (released by the
@@ -105,7 +106,7 @@ impl PgSpec {
     }
 }
 
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 /// The advisory lock every writer holds (`gander` in ASCII).
 const WRITE_LOCK: i64 = 0x6761_6e64_6572;
 const MIGRATE_LOCK: i64 = 0x6761_6e64_6573;
@@ -113,7 +114,12 @@ const CHUNK: usize = 1 << 20;
 /// No query waits longer than this for the server.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("schema_v1.sql"))];
+/// Each version's migration, applied in order in one transaction: v1 the tables and the
+/// append-only guard on records; v2 the same guard on evidence files.
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("schema_v1.sql")),
+    (2, include_str!("schema_v2.sql")),
+];
 
 /// A connection to the team's database, used from synchronous code (each call blocks
 /// on a small runtime of its own, with a timeout).
@@ -121,6 +127,8 @@ pub struct PgChain {
     rt: tokio::runtime::Runtime,
     client: Client,
     pub spec: PgSpec,
+    /// The server process of this session (to end it when its connection is lost).
+    backend: i32,
 }
 
 fn db_err(e: &tokio_postgres::Error) -> String {
@@ -178,7 +186,20 @@ fn prepare(
             env!("CARGO_PKG_VERSION"),
             std::process::id()
         ));
-    if spec.ca_file.is_some() {
+    // TLS is required (and the server's certificate checked) unless every host is this
+    // machine or the connection string chooses `sslmode` itself: a password must not
+    // cross a network in the clear, nor go to a server that merely claims a name.
+    let conn = spec.conn.to_ascii_lowercase();
+    let local = cfg.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(n) => {
+            n == "localhost"
+                || n.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    if spec.ca_file.is_some() || (!local && !conn.contains("sslmode")) {
         cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
     }
     let tls = tls::connector(spec.ca_file.as_deref())?;
@@ -207,10 +228,17 @@ impl PgChain {
             .map_err(|e| spec.unreachable(e))?;
         let mut client = rt.block_on(connect_client(spec))?;
         rt.block_on(migrate(spec, &mut client))?;
+        let backend = rt
+            .block_on(timed(
+                spec,
+                client.query_one("SELECT pg_backend_pid()", &[]),
+            ))?
+            .get::<_, i32>(0);
         Ok(PgChain {
             rt,
             client,
             spec: spec.clone(),
+            backend,
         })
     }
 
@@ -241,15 +269,28 @@ impl PgChain {
     }
 
     /// Records after `seq`, in order: (seq, canonical line).
+    /// Every row's columns must say what its line says (the trigger links by columns).
     pub fn lines_after(&self, seq: u64) -> Result<Vec<(u64, String)>, PgError> {
         let rows = self.block(self.client.query(
-            "SELECT seq, line FROM gander_records WHERE seq > $1 ORDER BY seq",
+            "SELECT seq, line, hash, prev_hash FROM gander_records WHERE seq > $1 ORDER BY seq",
             &[&(seq as i64)],
         ))?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1)))
-            .collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (s, line) = (r.get::<_, i64>(0) as u64, r.get::<_, String>(1));
+            let (hash, prev): (String, String) = (r.get(2), r.get(3));
+            let parsed = crate::engine::chain::parse_line(&line).ok();
+            if parsed
+                .as_ref()
+                .is_none_or(|p| p.hash != hash || p.prev_hash != prev)
+            {
+                return Err(PgError::Refused(format!(
+                    "the database's row seq {s} has hash/prev_hash columns that differ from its record; the row was edited\n  help: `gander verify`, and restore the database from a copy"
+                )));
+            }
+            out.push((s, line));
+        }
+        Ok(out)
     }
 
     /// Take the writers' lock (session-level: the server releases it if this process
@@ -318,14 +359,15 @@ impl PgChain {
 
     /// Append one batch in one transaction: the artifacts (each once, by digest), the
     /// records, and a notification. A commit whose outcome is unknown is settled on a
-    /// new connection by the last record's hash.
+    /// new connection by the last record's hash; then this connection is replaced by the
+    /// new one, the writer lock taken again, and a note says what happened.
     pub fn insert(
         &mut self,
         recs: &[Record],
         artifacts: &[(String, Vec<u8>)],
-    ) -> Result<(), PgError> {
+    ) -> Result<Option<String>, PgError> {
         let Some(last) = recs.last() else {
-            return Ok(());
+            return Ok(None);
         };
         for (sha, bytes) in artifacts {
             if bytes.len() as u64 > self.spec.max_artifact_bytes {
@@ -380,7 +422,7 @@ impl PgChain {
             })
         };
         match outcome {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(None),
             Err(PgError::Refused(m))
                 if m.contains("duplicate key") || m.contains("does not link") =>
             {
@@ -392,9 +434,24 @@ impl PgChain {
             Err(PgError::Unreachable { .. }) if committing => {
                 // Settle it on a fresh connection, by the record's hash.
                 std::thread::sleep(Duration::from_millis(200));
-                match PgChain::connect(&self.spec).and_then(|c| c.seq_of(&last.hash)) {
-                    Ok(Some(_)) => Ok(()),
-                    Ok(None) => Err(PgError::Refused(
+                let fresh = PgChain::connect(&self.spec);
+                match fresh.and_then(|c| c.seq_of(&last.hash).map(|s| (c, s))) {
+                    Ok((c, Some(seq))) => {
+                        // Written. End the lost session (the server may not have noticed
+                        // yet, and it holds the writer lock), then carry on with the new
+                        // connection, holding the lock again; if someone wrote in
+                        // between, the next append says so.
+                        let _ = c.block(c.client.query_one(
+                            "SELECT pg_terminate_backend($1)",
+                            &[&self.backend],
+                        ));
+                        c.lock_writer(Duration::from_secs(15))?;
+                        *self = c;
+                        Ok(Some(format!(
+                            "note: the connection was lost at COMMIT; the database holds the record (seq {seq}, checked by its hash on a new connection)"
+                        )))
+                    }
+                    Ok((_, None)) => Err(PgError::Refused(
                         "the connection was lost at COMMIT and the database does not hold the record (checked by its hash on a new connection); nothing recorded".into(),
                     )),
                     Err(e) => Err(PgError::Unreachable {

@@ -3,6 +3,7 @@
 
 use super::{PgChain, PgError};
 use crate::engine::chain::{self, GENESIS, Record};
+use crate::engine::identity::AllowedSigners;
 use crate::io::store::{ChainRead, ExclusiveLock, Store, write_atomic};
 use std::path::{Component, Path};
 
@@ -109,6 +110,7 @@ pub fn pull(
     store: &Store,
     lock: &ExclusiveLock,
     read: &mut ChainRead,
+    signers: Option<&AllowedSigners>,
 ) -> Result<Pulled, PgError> {
     let (seq, prev) = read
         .records
@@ -143,6 +145,10 @@ pub fn pull(
                 pulled.missing.push(p);
                 continue;
             };
+            if crate::io::store::outside_store(&store.root, &p).is_some() {
+                pulled.missing.push(p);
+                continue;
+            }
             let dest = store.root.join(rel);
             if std::fs::read(&dest).is_ok_and(|b| chain::sha256_hex(&b) == sha) {
                 continue;
@@ -158,6 +164,23 @@ pub fn pull(
                 }
                 None => pulled.missing.push(p),
             }
+        }
+    }
+    // Only what verifies enters this bastion's verified copy: every signature by an
+    // enrolled key, the acting principal the signer, every evidence file by digest.
+    if let Some(a) = signers {
+        let base = read.records.last().map_or(0, |(l, _)| *l);
+        let numbered: Vec<(usize, Record)> = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (base + i + 1, r.clone()))
+            .collect();
+        if let Some(f) = crate::io::store::check_new(store, &numbered, Some(a)).first() {
+            return Err(PgError::Refused(format!(
+                "the database's record seq {} does not verify: {}; nothing taken from it\n  help: `gander verify` on a bastion that holds the chain; restore the database from a copy",
+                f.seq.unwrap_or(0),
+                f.message
+            )));
         }
     }
     store

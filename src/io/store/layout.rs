@@ -17,12 +17,14 @@ impl Store {
                 "approval" | "rejection" => "approval",
                 _ => "evidence",
             };
-            let dir = self
-                .audit
-                .join("promotions")
-                .join(&r.service)
-                .join(&day)
-                .join(sub);
+            let rel = format!("audit/promotions/{}/{day}/{sub}", r.service);
+            if let Some(why) = super::outside_store(&self.root, &rel) {
+                return Err(StoreError::Io {
+                    path: self.root.join(&rel),
+                    source: std::io::Error::other(format!("{why}; the audit copy is not written")),
+                });
+            }
+            let dir = self.root.join(&rel);
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
             let path = dir.join(format!("{:08}-{}.json", r.seq, r.evidence.kind));
             let text = serde_json::to_string_pretty(r).unwrap_or_default();

@@ -96,13 +96,15 @@ impl Store {
     /// shared (so they never see an append half-written).
     fn lock(&self, exclusive: bool, wait: Duration) -> Result<Lock, StoreError> {
         let path = self.audit.join("chain.lock");
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let mut opts = OpenOptions::new();
+        opts.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        {
+            // A symlinked lock file could make a writer create or truncate any file.
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NOFOLLOW);
+        }
+        let mut file = opts.open(&path).map_err(io_err(&path))?;
         let start = Instant::now();
         #[cfg(unix)]
         {

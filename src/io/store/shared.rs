@@ -91,6 +91,7 @@ pub fn init(dir: &Path, group: &str) -> Result<String, String> {
     }
     let audit = dir.join("audit");
     std::fs::create_dir_all(&audit).map_err(|e| format!("{}: {e}", audit.display()))?;
+    unsafe_parents(dir)?;
     for d in [dir, audit.as_path()] {
         let c = CString::new(d.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
         // SAFETY: chown of a path we just made; -1 keeps the owner.
@@ -139,6 +140,7 @@ pub fn check(dir: &Path) -> Result<(), String> {
             dir.display()
         ));
     }
+    unsafe_parents(dir)?;
     let gid = md.gid();
     let group = group_name(gid);
     for sub in ["audit", "audit/chain.jsonl"] {
@@ -146,6 +148,12 @@ pub fn check(dir: &Path) -> Result<(), String> {
         let Ok(m) = std::fs::symlink_metadata(&p) else {
             continue;
         };
+        if m.file_type().is_symlink() {
+            return Err(format!(
+                "{} is a symbolic link; the store's files must be real files; refused",
+                p.display()
+            ));
+        }
         if m.mode() & 0o002 != 0 {
             return Err(format!("{} is world-writable; refused", p.display()));
         }
@@ -165,4 +173,22 @@ pub fn check(dir: &Path) -> Result<(), String> {
 /// Is this directory a shared store (setgid and group-writable)?
 pub fn is_shared(dir: &Path) -> bool {
     std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o2020 == 0o2020)
+}
+
+/// A directory above the store that anyone may write to without the sticky bit lets
+/// anyone rename the store away and put their own in its place.
+fn unsafe_parents(dir: &Path) -> Result<(), String> {
+    let abs = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for p in abs.ancestors().skip(1) {
+        if let Ok(m) = std::fs::metadata(p)
+            && m.mode() & 0o002 != 0
+            && m.mode() & 0o1000 == 0
+        {
+            return Err(format!(
+                "{} (above the store) is world-writable without the sticky bit: anyone could swap the store; refused\n  help: put the store under a directory only root or the team can write (e.g. /srv)",
+                p.display()
+            ));
+        }
+    }
+    Ok(())
 }

@@ -123,6 +123,14 @@ fn check_records(
                     continue;
                 };
                 artifacts += 1;
+                if let Some(why) = outside_store(&store.root, p) {
+                    problems.push(Finding {
+                        line: *line,
+                        seq: Some(r.seq),
+                        message: format!("artifact path {p} {why}; not followed"),
+                    });
+                    continue;
+                }
                 let path = store.root.join(p);
                 match std::fs::read(&path) {
                     Ok(b) => {
@@ -229,4 +237,31 @@ fn unreferenced(store: &Store, read: &ChainRead) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// Why an artifact path a record names is not a file inside the store: `..`, absolute,
+/// or through a symbolic link (which could point anywhere).
+pub fn outside_store(root: &std::path::Path, rel: &str) -> Option<&'static str> {
+    use std::path::Component;
+    let p = std::path::Path::new(rel);
+    if rel.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Some("leaves the store (absolute, or with `..`)");
+    }
+    let mut at = root.to_path_buf();
+    for c in p.components() {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some("goes through a symbolic link");
+        }
+    }
+    None
+}
+
+/// Signatures, acting principals and artifacts of records about to join a chain.
+pub fn check_new(
+    store: &Store,
+    records: &[(usize, Record)],
+    signers: Option<&AllowedSigners>,
+) -> Vec<Finding> {
+    check_records(store, records, signers).3
 }
