@@ -213,6 +213,11 @@ async fn timed<T>(
 ) -> Result<T, PgError> {
     match tokio::time::timeout(QUERY_TIMEOUT, f).await {
         Err(_) => Err(spec.unreachable(format!("no answer in {}s", QUERY_TIMEOUT.as_secs()))),
+        Ok(Err(e)) if e.code() == Some(&tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) => {
+            Err(spec.unreachable(
+                "the server is a read-only standby\n  help: list every host and add `target_session_attrs=read-write` so gander finds the primary",
+            ))
+        }
         Ok(Err(e)) if e.as_db_error().is_some() => Err(PgError::Refused(db_err(&e))),
         Ok(Err(e)) => Err(spec.unreachable(db_err(&e))),
         Ok(Ok(v)) => Ok(v),

@@ -76,8 +76,13 @@ fn artifacts_of(r: &Record) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// The evidence files records name, read from the store (for uploading with them).
-pub fn local_artifacts(store: &Store, recs: &[Record]) -> Result<Vec<(String, Vec<u8>)>, PgError> {
+/// The evidence files records name, read from the store (for uploading with them); a
+/// file over `max` bytes is refused by name.
+pub fn local_artifacts(
+    store: &Store,
+    recs: &[Record],
+    max: u64,
+) -> Result<Vec<(String, Vec<u8>)>, PgError> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     for r in recs {
         for (p, sha) in artifacts_of(r) {
@@ -89,7 +94,21 @@ pub fn local_artifacts(store: &Store, recs: &[Record]) -> Result<Vec<(String, Ve
                     "artifact path {p} leaves the store"
                 )));
             };
-            let bytes = std::fs::read(store.root.join(rel))
+            let full = store.root.join(rel);
+            let size = std::fs::metadata(&full)
+                .map_err(|e| PgError::Refused(format!("artifact {p}: {e}; nothing recorded")))?
+                .len();
+            if size > max {
+                return Err(PgError::Refused(format!(
+                    "{} is {size} bytes, over the team store's limit of {max} (store.max_artifact_bytes); nothing recorded",
+                    r.evidence
+                        .data
+                        .get("source")
+                        .and_then(|s| s.as_str())
+                        .unwrap_or(&p)
+                )));
+            }
+            let bytes = std::fs::read(&full)
                 .map_err(|e| PgError::Refused(format!("artifact {p}: {e}; nothing recorded")))?;
             if chain::sha256_hex(&bytes) != sha {
                 return Err(PgError::Refused(format!(
