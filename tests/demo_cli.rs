@@ -232,6 +232,26 @@ fn demo_watch_mode_prints_the_live_table_and_stops_on_sigterm() {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
     assert!(text.contains("P95") && text.contains("HEALTH"), "{text}");
+    // The demo's directory (config, keys, chain) is gone after it stops...
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("demo"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // ...unless --keep, which says where it is.
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["demo", "--rounds", "1", "--keep"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("demo: kept"));
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("demo"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].path().join("audit/chain.jsonl").exists());
     // --serve-only ends cleanly on SIGTERM.
     let mut demo = start_demo(&[]);
     let pid = demo.child.id() as i32;

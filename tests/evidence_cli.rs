@@ -192,3 +192,37 @@ fn one_unreadable_file_refuses_the_batch() {
         "{err}"
     );
 }
+
+#[test]
+fn evidence_list_gives_the_gates_verdict_for_coverage_below_the_threshold() {
+    // The file's own figures are fine as a report; the org asks for 80 %.
+    let org = Org::new();
+    let d = tempfile::tempdir().unwrap();
+    let lcov = d.path().join("half.lcov");
+    std::fs::write(
+        &lcov,
+        "SF:a.py\nDA:1,1\nDA:2,0\nLF:2\nLH:1\nend_of_record\n",
+    )
+    .unwrap();
+    let (code, out, err) = org.run(&["evidence", "add", "service-c", lcov.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, out, _) = org.run(&["evidence", "list", "service-c"]);
+    let line = out.lines().find(|l| l.contains("coverage")).unwrap();
+    assert!(
+        line.contains("✗") && line.contains("below the 80 % threshold"),
+        "{out}"
+    );
+    let (_, out, _) = org.run(&["evidence", "list", "service-c", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["evidence"][0]["passed"], false);
+    // And the gate agrees.
+    let (_, out, _) = org.run(&[
+        "promote",
+        "service-c",
+        "--to",
+        "compliance_ready",
+        "--dry-run",
+        "--offline",
+    ]);
+    assert!(out.contains("50.0 % < threshold 80 %"), "{out}");
+}

@@ -172,7 +172,12 @@ fn demo_dir(state: &Path) -> PathBuf {
 fn a_newcomer_finds_why_requests_approves_as_a_second_identity_and_quits_cleanly() {
     let state = tempfile::tempdir().unwrap();
     let st = state.path().to_str().unwrap();
-    let mut alice = Pty::spawn(&["--state-dir", st, "demo", "--steady"], 100, 30, &[]);
+    let mut alice = Pty::spawn(
+        &["--state-dir", st, "demo", "--steady", "--keep"],
+        100,
+        30,
+        &[],
+    );
     alice.wait_for("SERVICE", Duration::from_secs(15));
     alice.wait_for("live", Duration::from_secs(15));
     // Why is service-c blocked? G, Enter.
@@ -270,7 +275,7 @@ fn a_dropped_session_mid_dialog_records_nothing_and_restores_the_terminal() {
     let state = tempfile::tempdir().unwrap();
     let st = state.path().to_str().unwrap();
     let mut c = Pty::spawn(
-        &["--state-dir", st, "demo", "--steady"],
+        &["--state-dir", st, "demo", "--steady", "--keep"],
         80,
         24,
         &[("NO_COLOR", "1")],
@@ -300,7 +305,7 @@ fn at_80x24_under_no_color_the_grid_fits_and_says_everything_in_words() {
     let state = tempfile::tempdir().unwrap();
     let st = state.path().to_str().unwrap();
     let mut c = Pty::spawn(
-        &["--state-dir", st, "demo", "--steady"],
+        &["--state-dir", st, "demo", "--steady", "--keep"],
         80,
         24,
         &[("NO_COLOR", "1")],
@@ -345,7 +350,12 @@ fn at_80x24_under_no_color_the_grid_fits_and_says_everything_in_words() {
 fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person() {
     let state = tempfile::tempdir().unwrap();
     let st = state.path().to_str().unwrap();
-    let mut a = Pty::spawn(&["--state-dir", st, "demo", "--steady"], 110, 32, &[]);
+    let mut a = Pty::spawn(
+        &["--state-dir", st, "demo", "--steady", "--keep"],
+        110,
+        32,
+        &[],
+    );
     a.wait_for("SERVICE", Duration::from_secs(30));
     a.keys(":runbook promotion_failure service-b\r");
     let s = a.wait_for("Is the cause fixed? [decision]", Duration::from_secs(30));

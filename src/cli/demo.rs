@@ -45,6 +45,10 @@ pub struct Args {
     /// Console theme (dark, light, high-contrast, mono)
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Keep the demo's directory (config, keys, chain, logs) after it stops; by default
+    /// it is removed
+    #[arg(long)]
+    pub keep: bool,
 }
 
 fn fresh_state_dir(base: Option<PathBuf>) -> PathBuf {
@@ -71,6 +75,20 @@ async fn wait_for_signal() {
 }
 
 pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
+    let keep = args.keep;
+    let mut dir = None;
+    let code = run_in(state, args, &mut dir);
+    if let Some(d) = dir {
+        if keep {
+            crate::err!("demo: kept {}", d.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&d);
+        }
+    }
+    code
+}
+
+fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32 {
     let mut faults = Vec::new();
     for f in &args.faults {
         let Some((svc, mode)) = f.split_once('=') else {
@@ -91,6 +109,7 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
         crate::err!("gander: {}: {e}", dir.display());
         return EXIT_USAGE;
     }
+    *made = Some(dir.clone());
     let rt = match super::runtime() {
         Ok(r) => r,
         Err(c) => return c,
@@ -172,12 +191,12 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
             wait_for_signal().await;
             return EXIT_OK;
         }
-        watch(&running.config_dir, args.rounds).await
+        watch(&running.config_dir, &dir, args.rounds).await
     })
 }
 
 /// Poll the fleet continuously and print a live status table each interval.
-async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
+async fn watch(config_dir: &std::path::Path, state: &std::path::Path, rounds: Option<u32>) -> i32 {
     let loaded = match crate::io::config_dir::load_dir(config_dir) {
         Ok(l) => l,
         Err(e) => {
@@ -220,6 +239,12 @@ async fn watch(config_dir: &std::path::Path, rounds: Option<u32>) -> i32 {
                 let now = Utc::now();
                 let mut facts = Facts::from_config(&config, now);
                 board.fill(&mut facts, &|_| "live metrics".into());
+                // States, approvals and evidence from the demo's store, as `status` does.
+                let mut notes = Vec::new();
+                crate::ops::store::read_into(Some(state), config_dir, &config, &mut facts, &mut notes);
+                for n in notes {
+                    crate::err!("{n}");
+                }
                 print_round(&config, &graph, &facts, &board, now);
                 printed += 1;
                 if rounds.is_some_and(|r| printed >= r) {

@@ -139,19 +139,30 @@ fn list(
         .evidence_history
         .iter()
         .filter(|(s, ..)| s == service)
-        .map(|(_, k, v, seq)| Item {
-            kind: *k,
-            passed: v.passed,
-            summary: v.summary.clone(),
-            counts: v.counts.clone(),
-            file: v.file.clone(),
-            collected_at: v
-                .collected_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            seq: *seq,
-            newest: newest
-                .get(k)
-                .is_some_and(|n| n.file == v.file && n.collected_at == v.collected_at),
+        .map(|(_, k, v, seq)| {
+            // The verdict the gate gives: coverage is judged against the org's
+            // threshold, not only by the file's own figures.
+            let threshold = config.org.evidence.coverage_threshold;
+            let below = *k == crate::engine::config::EvidenceKind::Coverage
+                && v.figure.is_some_and(|f| f < threshold);
+            Item {
+                kind: *k,
+                passed: v.passed && !below,
+                summary: if below {
+                    format!("{} (below the {threshold} % threshold)", v.summary)
+                } else {
+                    v.summary.clone()
+                },
+                counts: v.counts.clone(),
+                file: v.file.clone(),
+                collected_at: v
+                    .collected_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                seq: *seq,
+                newest: newest
+                    .get(k)
+                    .is_some_and(|n| n.file == v.file && n.collected_at == v.collected_at),
+            }
         })
         .collect();
     items.reverse();

@@ -70,10 +70,10 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
         return EXIT_OK;
     }
     crate::out!(
-        "Promotion order for {} ({} services, {} dependencies): each service comes after everything it depends on; ties go by name.",
+        "Promotion order for {} ({}, {}): each service comes after everything it depends on; ties go by name.",
         config.org.org.name,
-        graph.len(),
-        graph.edge_count()
+        crate::diag::count(graph.len(), "service", "services"),
+        crate::diag::count(graph.edge_count(), "dependency", "dependencies")
     );
     crate::out!();
     let w = entries

@@ -126,18 +126,18 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         return code;
     }
     crate::out!(
-        "{}: {} services, in promotion order ({})",
+        "{}: {}, in promotion order ({})",
         config.org.org.name,
-        all.len(),
+        crate::diag::count(all.len(), "service", "services"),
         now.format("%Y-%m-%d %H:%M UTC")
     );
     if board.is_some() {
         crate::out!(
-            "Live: one poll of every service's health and metrics; states, approvals and the chain from the store. Evidence files are not read yet: unknown, and unknown never passes."
+            "Live: one poll of every service's health and metrics; states, approvals, evidence and the chain from the store. Unknown never passes."
         );
     } else {
         crate::out!(
-            "Offline: facts come from the configuration only; evidence, live metrics and approvals are unknown, and unknown never passes."
+            "Offline: no poll, so health and metrics are unknown; states, approvals, evidence and the chain from the store. Unknown never passes."
         );
     }
     let w = all

@@ -458,7 +458,10 @@ impl Ctx<'_> {
                 return CheckResult::new(
                     check,
                     Status::Pending,
-                    format!("not requested yet; needs {need} approval(s) {who}"),
+                    format!(
+                        "not requested yet; needs {} {who}",
+                        crate::diag::count(need, "approval", "approvals")
+                    ),
                 );
             }
             Known::Known(Some(r)) => r,

@@ -1,0 +1,77 @@
+//! The README's screen captures are the console's snapshot tests, so they cannot go
+//! stale: each capture follows a `<!-- snapshot: NAME -->` marker and must equal
+//! `tests/snapshots/NAME.snap` (trailing blanks trimmed). After a snapshot changes on
+//! purpose, `GANDER_UPDATE_README=1 cargo test --test docs_match` rewrites the captures.
+
+use std::path::Path;
+
+/// The screen a snapshot holds, one line per row, trailing blanks and rows trimmed.
+fn snapshot(name: &str) -> String {
+    let text = std::fs::read_to_string(Path::new("tests/snapshots").join(format!("{name}.snap")))
+        .unwrap_or_else(|e| panic!("tests/snapshots/{name}.snap: {e}"));
+    let body = text.splitn(3, "---\n").nth(2).expect("an insta snapshot");
+    let mut rows: Vec<String> = body
+        .lines()
+        .map(|l| {
+            let inner = l
+                .strip_prefix('"')
+                .and_then(|l| l.strip_suffix('"'))
+                .unwrap_or(l);
+            inner
+                .replace("\\\"", "\"")
+                .replace("\\\\", "\\")
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    while rows.last().is_some_and(|r| r.is_empty()) {
+        rows.pop();
+    }
+    rows.join("\n")
+}
+
+#[test]
+fn the_readme_captures_are_the_snapshots() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let marker = "<!-- snapshot: ";
+    let mut out = String::new();
+    let mut rest = readme.as_str();
+    let mut stale = Vec::new();
+    let mut seen = 0;
+    while let Some(i) = rest.find(marker) {
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let end = from.find("-->").expect("a closed marker");
+        let name = from[marker.len()..end].trim().to_string();
+        let after = &from[end + 3..];
+        let open = after.find("```\n").expect("a code block after the marker");
+        let body_start = open + 4;
+        let close = after[body_start..]
+            .find("\n```")
+            .expect("a closed code block")
+            + body_start;
+        let shown: Vec<&str> = after[body_start..close]
+            .lines()
+            .map(str::trim_end)
+            .collect();
+        let want = snapshot(&name);
+        if shown.join("\n").trim_end() != want {
+            stale.push(name.clone());
+        }
+        out.push_str(&from[..end + 3]);
+        out.push_str(&after[..body_start]);
+        out.push_str(&want);
+        rest = &after[close..];
+        seen += 1;
+    }
+    out.push_str(rest);
+    assert!(seen >= 2, "the README has {seen} snapshot captures");
+    if std::env::var_os("GANDER_UPDATE_README").is_some() {
+        std::fs::write("README.md", out).unwrap();
+        return;
+    }
+    assert!(
+        stale.is_empty(),
+        "README captures differ from their snapshots: {stale:?}\n  run GANDER_UPDATE_README=1 cargo test --test docs_match"
+    );
+}
