@@ -75,3 +75,56 @@ fn the_readme_captures_are_the_snapshots() {
         "README captures differ from their snapshots: {stale:?}\n  run GANDER_UPDATE_README=1 cargo test --test docs_match"
     );
 }
+
+/// Every subcommand `gander --help` lists has a row in the README's command table, and
+/// every row names a real subcommand.
+#[test]
+fn the_readme_command_table_lists_every_command() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let commands: Vec<String> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 15, "{commands:?}");
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let table: Vec<&str> = readme
+        .split("## Commands")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with("| command"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let rows: Vec<String> = table
+        .iter()
+        .skip(2)
+        .filter_map(|r| {
+            let cell = r.split('|').nth(1)?;
+            let mut words = cell.trim().trim_matches('`').split_whitespace();
+            (words.next() == Some("gander")).then(|| words.next().unwrap_or("").to_string())
+        })
+        .collect();
+    for c in &commands {
+        assert!(
+            rows.iter().any(|r| r == c) || readme.contains(&format!("`gander {c}")),
+            "`gander {c}` is missing from the README's command table"
+        );
+    }
+    for r in rows.iter().filter(|r| !r.is_empty()) {
+        assert!(
+            commands.contains(r),
+            "the README's table lists `gander {r}`, which is not a command"
+        );
+    }
+}
