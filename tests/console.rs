@@ -620,3 +620,41 @@ fn control_characters_in_values_never_reach_the_terminal() {
         t.backend()
     );
 }
+
+#[test]
+fn a_paging_alert_marks_its_row_the_header_and_the_alerts_tab() {
+    let mut m = model("bob");
+    let alert =
+        |name: &str, service: &str, severity: &str, state: &str| gander::io::prometheus::Alert {
+            labels: [
+                ("alertname".to_string(), name.to_string()),
+                ("service".to_string(), service.to_string()),
+                ("severity".to_string(), severity.to_string()),
+            ]
+            .into(),
+            annotations: Default::default(),
+            state: state.into(),
+            active_at: None,
+            value: None,
+        };
+    m.prom_alerts = vec![
+        alert("ErrorRateHigh", "notifications", "page", "firing"),
+        // Pending its `for:` duration: not paging yet, so not on the row.
+        alert("LatencyHigh", "service-a", "page", "pending"),
+    ];
+    m.refresh();
+    let s = screen(&m, 80, 24);
+    let row = s.lines().find(|l| l.contains("notifications")).unwrap();
+    assert!(row.contains("✗ page ErrorRateHigh"), "{s}");
+    let row = s.lines().find(|l| l.contains("service-a")).unwrap();
+    assert!(!row.contains("LatencyHigh"), "{s}");
+    let header = s.lines().next().unwrap();
+    assert!(header.contains("✗ 1 page 1 ticket"), "{header}");
+    // The identity is never cut at 80 columns.
+    assert!(
+        header.trim_matches('"').trim_end().ends_with("as bob"),
+        "{header}"
+    );
+    // Two fire (the page, and gander's own ticket for service-c); one is pending.
+    assert!(s.lines().nth(1).unwrap().contains("Alert (2!)"), "{s}");
+}

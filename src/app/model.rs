@@ -148,6 +148,8 @@ pub struct LogLine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRow {
     pub source: &'static str,
+    /// Firing now (Prometheus also reports alerts pending their `for:`).
+    pub firing: bool,
     pub severity: String,
     pub name: String,
     pub service: String,
@@ -356,6 +358,7 @@ impl Model {
             .iter()
             .map(|a| AlertRow {
                 source: "prometheus",
+                firing: a.state == "firing",
                 severity: a
                     .labels
                     .get("severity")
@@ -369,12 +372,53 @@ impl Model {
             .collect();
         out.extend(self.local_alerts.iter().map(|a| AlertRow {
             source: "gander",
+            firing: true,
             severity: a.severity.to_string(),
             name: a.alert.to_string(),
             service: a.service.clone(),
             summary: a.summary.clone(),
             runbook: None,
         }));
+        out
+    }
+
+    /// A service's mode thresholds: (p95 ms, error rate), as its alerts use them.
+    pub fn thresholds(&self, service: &str) -> Option<(f64, f64)> {
+        let svc = self.config.service(service)?;
+        let t = &self
+            .config
+            .org
+            .modes
+            .get(svc.def.spec.compliance_mode)
+            .thresholds;
+        Some((t.p95_latency_ms, t.error_rate))
+    }
+
+    /// Firing alerts, worst first (page before ticket before the rest), then by name.
+    pub fn firing(&self) -> Vec<AlertRow> {
+        let mut v: Vec<AlertRow> = self.alerts().into_iter().filter(|a| a.firing).collect();
+        v.sort_by(|a, b| {
+            severity_rank(&a.severity)
+                .cmp(&severity_rank(&b.severity))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        v
+    }
+
+    /// The worst alert firing for a service.
+    pub fn firing_for(&self, service: &str) -> Option<AlertRow> {
+        self.firing().into_iter().find(|a| a.service == service)
+    }
+
+    /// Firing alerts counted by severity, worst first: `[("page", 1), ("ticket", 2)]`.
+    pub fn firing_counts(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for a in self.firing() {
+            match out.iter_mut().find(|(s, _)| *s == a.severity) {
+                Some((_, n)) => *n += 1,
+                None => out.push((a.severity, 1)),
+            }
+        }
         out
     }
 
@@ -476,4 +520,18 @@ pub fn layers(graph: &DepGraph, config: &Config) -> Vec<Vec<String>> {
         l.sort();
     }
     out
+}
+
+/// Page (and critical) wakes someone: first; ticket (and warning) next; the rest after.
+pub fn severity_rank(s: &str) -> u8 {
+    match s {
+        "page" | "critical" => 0,
+        "ticket" | "warning" => 1,
+        _ => 2,
+    }
+}
+
+/// Does this severity wake someone?
+pub fn pages(s: &str) -> bool {
+    severity_rank(s) == 0
 }

@@ -210,19 +210,31 @@ fn render_header(f: &mut Frame, m: &Model, area: Rect) {
         }
         None => chain,
     };
-    parts.extend([
-        format!("{total} svc: ✓{up} !{degraded} ✗{down}"),
-        fresh,
-        chain,
-        who,
-    ]);
+    // What is paging, counted by severity, right after the fleet's health.
+    let firing = m.firing_counts();
+    let alerts = (!firing.is_empty()).then(|| {
+        format!(
+            "✗ {}",
+            firing
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    });
+    parts.push(format!("{total} svc: ✓{up} !{degraded} ✗{down}"));
+    parts.extend(alerts);
+    parts.extend([fresh, chain, who]);
     if m.read_only {
         parts.push("READ-ONLY".into());
     }
     if let Some(b) = &m.busy {
         parts.push(format!("working: {b}…"));
     }
-    let text = fit(&parts.join(" │ "), area.width as usize);
+    let text = fit(
+        &by_priority(parts, area.width as usize),
+        area.width as usize,
+    );
     f.render_widget(Paragraph::new(text).style(m.theme.header), area);
 }
 
@@ -259,10 +271,21 @@ fn render_tabs(f: &mut Frame, m: &Model, area: Rect) {
                 label = format!(" {key} {title} ({n}) ");
             }
         }
+        let mut style = m.theme.dim;
         if p == Panel::Alerts {
             let n = m.alerts().len();
             if n > 0 {
                 label = format!(" {key} {title} ({n}) ");
+            }
+            // Highlighted while anything fires: a page in the alarm colour.
+            let firing = m.firing();
+            if let Some(worst) = firing.first() {
+                label = format!(" {key} {title} ({}!) ", firing.len());
+                style = if crate::app::model::pages(&worst.severity) {
+                    m.theme.bad
+                } else {
+                    m.theme.warn
+                };
             }
         }
         if p == m.panel {
@@ -272,7 +295,7 @@ fn render_tabs(f: &mut Frame, m: &Model, area: Rect) {
             ));
             spans.push(Span::raw(" "));
         } else {
-            spans.push(Span::styled(label, m.theme.dim));
+            spans.push(Span::styled(label, style));
         }
     }
     if !m.filter.is_empty() {
@@ -374,4 +397,32 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
         }
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The header's parts joined to fit `width`, dropping the least important first: the
+/// clock, then the org's name (` gander` stays), then the freshness word, then what is
+/// being worked on, then the chain. What is paging, the store being down, the identity
+/// and READ-ONLY are never dropped.
+fn by_priority(mut parts: Vec<String>, width: usize) -> String {
+    let fits = |p: &[String]| p.join(" │ ").chars().count() <= width;
+    let drops: [&dyn Fn(&str) -> bool; 5] = [
+        &|s| s.ends_with(" UTC") && s.len() <= 9,
+        &|s| s.starts_with(" gander · "),
+        &|s| s == "live" || s.starts_with("stale ") || s == "polling…" || s == "no live data",
+        &|s| s.starts_with("working: "),
+        &|s| s.starts_with("chain ") || s.starts_with("copy "),
+    ];
+    for drop in drops {
+        if fits(&parts) {
+            break;
+        }
+        if let Some(i) = parts.iter().position(|s| drop(s)) {
+            if parts[i].starts_with(" gander · ") {
+                parts[i] = " gander".into();
+            } else {
+                parts.remove(i);
+            }
+        }
+    }
+    parts.join(" │ ")
 }

@@ -97,11 +97,22 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         .take(height)
         .map(|(i, s)| {
             let live = m.board.services.get(&s.service);
+            let limits = m.thresholds(&s.service);
             let h = live.map(|l| l.health);
             let (hs, hw) = health_mark(h);
-            let next = match &s.next {
-                None => Span::styled("— top", m.theme.dim),
-                Some(p) => {
+            // What is paging comes first: a firing alert takes the NEXT column.
+            let alert = m.firing_for(&s.service);
+            let next = match (&alert, &s.next) {
+                (Some(a), _) => Span::styled(
+                    format!("✗ {} {}", a.severity, a.name),
+                    if crate::app::model::pages(&a.severity) {
+                        m.theme.bad
+                    } else {
+                        m.theme.warn
+                    },
+                ),
+                (None, None) => Span::styled("— top", m.theme.dim),
+                (None, Some(p)) => {
                     let st = match p.verdict {
                         crate::engine::plan::Verdict::Ready => Status::Pass,
                         crate::engine::plan::Verdict::AwaitingApproval => Status::Pending,
@@ -120,14 +131,22 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 Cell::from(fit(&s.service, name_w as usize)),
                 Cell::from(short_state(&s.state)),
                 Cell::from(Span::styled(format!("{hs} {hw}"), health_style(m, h))),
-                Cell::from(
-                    live.and_then(|l| l.p95_ms)
-                        .map_or("-".into(), |v| format!("{v:.0}ms")),
-                ),
-                Cell::from(
-                    live.and_then(|l| l.error_rate)
-                        .map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
-                ),
+                {
+                    let p95 = live.and_then(|l| l.p95_ms);
+                    let over = p95.zip(limits.map(|t| t.0)).is_some_and(|(v, max)| v > max);
+                    Cell::from(Span::styled(
+                        p95.map_or("-".into(), |v| format!("{v:.0}ms")),
+                        if over { m.theme.bad } else { Style::default() },
+                    ))
+                },
+                {
+                    let err = live.and_then(|l| l.error_rate);
+                    let over = err.zip(limits.map(|t| t.1)).is_some_and(|(v, max)| v > max);
+                    Cell::from(Span::styled(
+                        err.map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
+                        if over { m.theme.bad } else { Style::default() },
+                    ))
+                },
                 Cell::from(next),
             ];
             if wide {
