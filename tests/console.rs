@@ -472,14 +472,35 @@ fn snapshots_of_the_walk_view() {
 }
 
 #[test]
-fn enter_on_an_alert_that_names_a_runbook_starts_a_walk_for_its_service() {
+fn enter_on_an_alert_that_names_a_runbook_asks_then_starts_a_walk_for_its_service() {
     let mut m = model("bob");
     // service-c is degraded: gander's own ServiceDegraded alert, which service_degradation
     // and promotion_failure apply to.
     press(&mut m, "5");
     let rows = m.alerts();
     assert_eq!(rows[0].name, "ServiceDegraded");
-    let cmds = update(&mut m, code(KeyCode::Enter));
+    // Enter asks first (nothing recorded), naming the other runbook that applies...
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    let Some(Popup::Dialog(d)) = &m.popup else {
+        panic!("{:?}", m.popup)
+    };
+    assert!(
+        d.info.iter().any(|l| l.contains("also applies:")),
+        "{:?}",
+        d.info
+    );
+    assert!(
+        d.info.iter().any(|l| l.contains("signed as bob")),
+        "{:?}",
+        d.info
+    );
+    // ...Esc records nothing...
+    assert!(update(&mut m, code(KeyCode::Esc)).is_empty());
+    assert!(m.popup.is_none());
+    // ...and Enter, Enter, y starts it.
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    let cmds = update(&mut m, code(KeyCode::Char('y')));
     assert_eq!(cmds.len(), 1);
     let Command::RunbookStart { name, service } = &cmds[0] else {
         panic!("{cmds:?}")
@@ -506,7 +527,9 @@ fn enter_on_an_alert_that_names_a_runbook_starts_a_walk_for_its_service() {
         value: None,
     }];
     m.cursor[Panel::Alerts.index()] = 0;
-    let cmds = update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    update(&mut m, code(KeyCode::Enter));
+    let cmds = update(&mut m, code(KeyCode::Char('y')));
     assert_eq!(
         cmds,
         vec![Command::RunbookStart {

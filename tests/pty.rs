@@ -358,6 +358,11 @@ fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person()
     );
     a.wait_for("SERVICE", Duration::from_secs(30));
     a.keys(":runbook promotion_failure service-b\r");
+    // Asked first: nothing is recorded until y.
+    a.wait_for("start runbook promotion_failure for service-b", Duration::from_secs(10));
+    a.keys("\r");
+    a.wait_for("Record and sign this?", Duration::from_secs(10));
+    a.keys("y");
     let s = a.wait_for("Is the cause fixed? [decision]", Duration::from_secs(30));
     let id = s
         .split("walk ")

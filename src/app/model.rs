@@ -90,6 +90,11 @@ pub enum DialogAction {
         cmd: crate::ops::packages::PackageCmd,
         needs_reason: bool,
     },
+    /// Start a runbook walk (its start and each check are recorded in the chain).
+    StartWalk {
+        name: String,
+        service: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -107,11 +107,7 @@ pub(super) fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
         ("approve", Some(id), _) => open_vote(m, id, true),
         ("reject", Some(id), _) => open_vote(m, id, false),
         ("runbook", Some(name), Some(svc)) if !m.read_only => {
-            m.busy = Some(format!("runbook {name} for {svc}"));
-            return vec![Command::RunbookStart {
-                name: name.to_string(),
-                service: svc.to_string(),
-            }];
+            super::dialogs::walk_dialog(m, name.to_string(), svc.to_string(), Vec::new());
         }
         ("rollback", Some(stage), _) if !m.read_only => {
             let cur = m

@@ -273,6 +273,13 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                                 let cmd = cmd.clone().with_reason(&d.reason);
                                 (cmd.describe(), Command::Package(cmd))
                             }
+                            DialogAction::StartWalk { name, service } => (
+                                format!("runbook {name} for {service}"),
+                                Command::RunbookStart {
+                                    name: name.clone(),
+                                    service: service.clone(),
+                                },
+                            ),
                         };
                         m.busy = Some(what);
                         vec![cmd]
@@ -317,4 +324,33 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
     }
+}
+
+/// Ask before starting a walk: which runbook, for which service, as whom, and the other
+/// runbooks that apply (nothing is recorded until `y`).
+pub(super) fn walk_dialog(m: &mut Model, name: String, service: String, others: Vec<String>) {
+    let mut info = vec![
+        format!("start runbook {name} for {service}"),
+        "records the walk's start in the chain; its checks then run live and are recorded".into(),
+    ];
+    if !others.is_empty() {
+        info.push(format!(
+            "also applies: {} (Esc, then :runbook NAME {service})",
+            others.join(", ")
+        ));
+    }
+    let blocked = match &m.identity {
+        Ok(me) => {
+            info.push(format!("recorded and signed as {me}"));
+            None
+        }
+        Err(e) => Some(format!("no identity: {e}")),
+    };
+    m.popup = Some(Popup::Dialog(Dialog {
+        action: DialogAction::StartWalk { name, service },
+        info,
+        reason: String::new(),
+        confirming: false,
+        blocked,
+    }));
 }

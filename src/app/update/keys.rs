@@ -57,8 +57,7 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
                     m.push_log("info", "read-only: actions are disabled")
                 }
                 (Some(name), Some(service)) => {
-                    m.busy = Some(format!("runbook {name} for {service}"));
-                    return vec![Command::RunbookStart { name, service }];
+                    super::dialogs::walk_dialog(m, name, service, Vec::new());
                 }
                 _ => {}
             }
@@ -78,18 +77,19 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
                     .trim_end_matches(".yaml");
                 m.runbooks.iter().find(|b| b.name == name)
             });
-            let book = by_url.or_else(|| {
-                m.runbooks
-                    .iter()
-                    .find(|b| b.runbook.applies(None, Some(&a.name)))
-            });
-            match (book.map(|b| b.name.clone()), a.service.is_empty()) {
+            let applies: Vec<String> = m
+                .runbooks
+                .iter()
+                .filter(|b| b.runbook.applies(None, Some(&a.name)))
+                .map(|b| b.name.clone())
+                .collect();
+            let book = by_url
+                .map(|b| b.name.clone())
+                .or_else(|| applies.first().cloned());
+            match (book, a.service.is_empty()) {
                 (Some(name), false) if !m.read_only => {
-                    m.busy = Some(format!("runbook {name} for {}", a.service));
-                    return vec![Command::RunbookStart {
-                        name,
-                        service: a.service.clone(),
-                    }];
+                    let others = applies.into_iter().filter(|n| *n != name).collect();
+                    super::dialogs::walk_dialog(m, name, a.service.clone(), others);
                 }
                 _ if !a.service.is_empty() => m.popup = Some(Popup::Detail(a.service.clone())),
                 _ => {}

@@ -14,6 +14,7 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         DialogAction::Vote { id, approve: true } => format!(" approve {id} "),
         DialogAction::Vote { id, approve: false } => format!(" reject {id} "),
         DialogAction::Package { cmd, .. } => format!(" {} ", cmd.describe()),
+        DialogAction::StartWalk { name, service } => format!(" runbook {name} for {service} "),
     };
     let mut lines: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
     lines.push(Line::raw(""));
