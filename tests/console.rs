@@ -434,8 +434,10 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
         "{s}"
     );
     assert!(s.contains("skipped by alice:"), "{s}");
-    // a: approve as bob.
-    let cmds = press(&mut m, "a");
+    // a: approve as bob, asked once more before it is recorded.
+    assert!(press(&mut m, "a").is_empty());
+    assert!(screen(&m, 80, 24).contains("record your approval of this step, signed?"));
+    let cmds = press(&mut m, "y");
     assert_eq!(
         cmds,
         vec![Command::RunbookStep {

@@ -359,7 +359,10 @@ fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person()
     a.wait_for("SERVICE", Duration::from_secs(30));
     a.keys(":runbook promotion_failure service-b\r");
     // Asked first: nothing is recorded until y.
-    a.wait_for("start runbook promotion_failure for service-b", Duration::from_secs(10));
+    a.wait_for(
+        "start runbook promotion_failure for service-b",
+        Duration::from_secs(10),
+    );
     a.keys("\r");
     a.wait_for("Record and sign this?", Duration::from_secs(10));
     a.keys("y");
@@ -405,9 +408,12 @@ fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person()
         s.contains("✓ Evidence on file and fresh [check] — pass by alice"),
         "{s}"
     );
+    // y answers, and a second y records it.
+    a2.keys("y");
+    a2.wait_for("record the answer YES, signed?", Duration::from_secs(10));
     a2.keys("y");
     a2.wait_for("now: A second person agrees", Duration::from_secs(30));
-    a2.keys("a");
+    a2.keys("ay");
     a2.wait_for(
         "four-eyes: alice started this walk",
         Duration::from_secs(30),
@@ -420,7 +426,7 @@ fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person()
     b.wait_for("as bob", Duration::from_secs(30));
     b.keys(&format!(":walk {id}\r"));
     b.wait_for("now: A second person agrees", Duration::from_secs(30));
-    b.keys("a");
+    b.keys("ay");
     b.wait_for("✓ finished", Duration::from_secs(30));
     b.esc();
     b.keys("q");

@@ -140,6 +140,10 @@ pub enum WalkInput {
     SkipReason,
     Note,
     ConfirmRun,
+    /// A decision's answer, asked again before it is recorded.
+    ConfirmAnswer(bool),
+    /// An approval step, asked again before it is recorded.
+    ConfirmApprove,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,13 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
                 return vec![cmd];
             }
             (WalkInput::ConfirmRun, _) => {}
+            (WalkInput::ConfirmAnswer(yes), KeyCode::Char('y')) => {
+                return record(m, v, StepAction::Answer(yes));
+            }
+            (WalkInput::ConfirmApprove, KeyCode::Char('y')) => {
+                return record(m, v, StepAction::Approve);
+            }
+            (WalkInput::ConfirmAnswer(_) | WalkInput::ConfirmApprove, _) => {}
             (_, KeyCode::Enter) => {
                 let (action, note) = match what {
                     WalkInput::SkipReason if text.trim().is_empty() => {
@@ -94,12 +101,40 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
             m.popup = Some(Popup::Walk(v));
             Vec::new()
         }
-        KeyCode::Char('y') => write(m, v, StepAction::Answer(true)),
-        KeyCode::Char('n') => write(m, v, StepAction::Answer(false)),
-        KeyCode::Char('a') => write(m, v, StepAction::Approve),
+        // One key chooses; a second `y` records (a stray key press records nothing).
+        KeyCode::Char('y') | KeyCode::Char('n') | KeyCode::Char('a') if m.read_only => {
+            write(m, v, StepAction::Approve)
+        }
+        KeyCode::Char('y') => {
+            v.typing = Some((WalkInput::ConfirmAnswer(true), String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('n') => {
+            v.typing = Some((WalkInput::ConfirmAnswer(false), String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
+        KeyCode::Char('a') => {
+            v.typing = Some((WalkInput::ConfirmApprove, String::new()));
+            m.popup = Some(Popup::Walk(v));
+            Vec::new()
+        }
         _ => {
             m.popup = Some(Popup::Walk(v));
             Vec::new()
         }
     }
+}
+
+/// Send a step's outcome (after its confirmation).
+fn record(m: &mut Model, v: WalkView, action: StepAction) -> Vec<Command> {
+    m.busy = Some(format!("runbook step {}", v.id));
+    let cmd = Command::RunbookStep {
+        id: v.id.clone(),
+        action,
+        note: String::new(),
+    };
+    m.popup = Some(Popup::Walk(v));
+    vec![cmd]
 }

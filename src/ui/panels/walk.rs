@@ -105,6 +105,11 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
             WalkInput::SkipReason => "skip: reason (required): ",
             WalkInput::Note => "confirm: note (optional): ",
             WalkInput::ConfirmRun => "run this command now? y yes · Esc no ",
+            WalkInput::ConfirmAnswer(true) => "record the answer YES, signed? y record · Esc no ",
+            WalkInput::ConfirmAnswer(false) => "record the answer NO, signed? y record · Esc no ",
+            WalkInput::ConfirmApprove => {
+                "record your approval of this step, signed? y record · Esc no "
+            }
         };
         lines.push(Line::from(vec![
             Span::styled(prompt, m.theme.warn),
