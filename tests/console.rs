@@ -683,3 +683,49 @@ fn a_paging_alert_marks_its_row_the_header_and_the_alerts_tab() {
     // Two fire (the page, and gander's own ticket for service-c); one is pending.
     assert!(s.lines().nth(1).unwrap().contains("Alert (2!)"), "{s}");
 }
+
+#[test]
+fn an_outcome_says_whether_anything_was_recorded() {
+    use gander::app::update::Outcome;
+    use gander::ops::Said;
+    let mut m = model("bob");
+    let title = |m: &Model| match &m.popup {
+        Some(Popup::Message { title, .. }) => title.clone(),
+        other => panic!("{other:?}"),
+    };
+    // A request recorded as blocked is not "refused": it is on the chain.
+    let said = Said {
+        out: vec!["PRM-1: open but blocked".into()],
+        code: 1,
+        subject: Some("PRM-1".into()),
+        recorded: Some((5, 6)),
+        ..Said::default()
+    };
+    update(
+        &mut m,
+        Msg::Done {
+            what: "promote service-c -> compliance_ready".into(),
+            kind: Outcome::Promotion,
+            said,
+        },
+    );
+    assert_eq!(
+        title(&m),
+        "promote service-c -> compliance_ready: recorded (chain #5–6), not done"
+    );
+    // A refusal before anything was written.
+    let said = Said {
+        err: vec!["four-eyes".into()],
+        code: 1,
+        ..Said::default()
+    };
+    update(
+        &mut m,
+        Msg::Done {
+            what: "approve PRM-1".into(),
+            kind: Outcome::Promotion,
+            said,
+        },
+    );
+    assert_eq!(title(&m), "approve PRM-1: nothing recorded");
+}

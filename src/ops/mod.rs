@@ -124,6 +124,9 @@ pub struct Said {
     pub code: i32,
     /// The record it is about, when there is one (a promotion, a walk, a package).
     pub subject: Option<String>,
+    /// What it wrote to the chain (first and last seq), if anything: an outcome that is
+    /// not "ok" may still have been recorded (a request recorded as blocked).
+    pub recorded: Option<(u64, u64)>,
 }
 
 impl Said {

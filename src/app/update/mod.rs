@@ -204,7 +204,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                     said: lines,
                 }),
                 None => Popup::Message {
-                    title: format!("{what}: refused"),
+                    title: format!("{what}: nothing recorded"),
                     lines,
                 },
             });
@@ -226,10 +226,29 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 .iter()
                 .map(|l| crate::diag::visible(l).into_owned())
                 .collect();
-            m.popup = Some(Popup::Message {
-                title: format!("{what}: {}", if ok { "done" } else { "refused" }),
-                lines,
-            });
+            // Say what happened to the chain: recorded (even when the request is
+            // blocked), or nothing.
+            let title = match (said.recorded, ok) {
+                (Some((a, b)), true) => format!(
+                    "{what}: recorded (chain #{a}{})",
+                    if a == b {
+                        String::new()
+                    } else {
+                        format!("–{b}")
+                    }
+                ),
+                (Some((a, b)), false) => format!(
+                    "{what}: recorded (chain #{a}{}), not done",
+                    if a == b {
+                        String::new()
+                    } else {
+                        format!("–{b}")
+                    }
+                ),
+                (None, true) => format!("{what}: done"),
+                (None, false) => format!("{what}: nothing recorded"),
+            };
+            m.popup = Some(Popup::Message { title, lines });
             m.dirty = true;
             vec![Command::ReloadStore]
         }

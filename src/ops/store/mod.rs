@@ -442,5 +442,8 @@ impl Writer {
     /// Move the notes into what the use case says.
     pub fn tell(&mut self, said: &mut Said) {
         said.err.append(&mut self.notes);
+        if self.appended.is_some() {
+            said.recorded = self.appended;
+        }
     }
 }
