@@ -729,3 +729,51 @@ fn an_outcome_says_whether_anything_was_recorded() {
     );
     assert_eq!(title(&m), "approve PRM-1: nothing recorded");
 }
+
+#[test]
+fn a_fleet_that_stopped_answering_is_not_shown_as_live() {
+    let mut m = model("bob");
+    assert!(screen(&m, 120, 30).contains("│ live │"));
+    // Ten minutes on, every service is polled and none answers: polled is not live.
+    let later = m.now + chrono::Duration::minutes(10);
+    update(&mut m, Msg::Tick(later));
+    for s in [
+        "identity",
+        "ledger-db",
+        "service-a",
+        "service-b",
+        "service-c",
+        "notifications",
+        "reporting",
+    ] {
+        update(
+            &mut m,
+            Msg::Observation(Box::new(Observation {
+                service: s.into(),
+                at: later,
+                health: Some(HealthReport {
+                    live: Probe::Error {
+                        error: "connection refused".into(),
+                    },
+                    ready: Probe::Error {
+                        error: "connection refused".into(),
+                    },
+                    startup: Probe::Error {
+                        error: "connection refused".into(),
+                    },
+                    status: None,
+                    components: vec![],
+                    detail_error: None,
+                }),
+                metrics: None,
+                unreachable: true,
+            })),
+        );
+    }
+    let s = screen(&m, 120, 30);
+    let header = s.lines().next().unwrap();
+    assert!(
+        header.contains("stale 10m") && !header.contains("│ live │"),
+        "{header}"
+    );
+}

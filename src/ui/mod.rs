@@ -158,17 +158,26 @@ fn render_header(f: &mut Frame, m: &Model, area: Rect) {
         count(HealthState::Down),
     );
     // Freshness in coarse words, so an unchanged fleet does not redraw every second.
-    let fresh = match m.last_poll {
-        None if m.board.services.is_empty() => "no live data".to_string(),
-        None => "polling…".to_string(),
-        Some(t) => {
-            let age = (m.now - t).num_seconds().max(0) as u64;
-            if age <= 2 * m.poll_interval_secs + 2 {
-                "live".to_string()
+    // `live` only while some service answered well within two intervals; a fleet that
+    // answers nothing is not live because it was polled.
+    let newest_good = m.board.services.values().filter_map(|l| l.last_good).max();
+    let ago = |t: chrono::DateTime<chrono::Utc>| {
+        let age = (m.now - t).num_seconds().max(0) as u64;
+        (
+            age,
+            if age < 60 {
+                "<1m".to_string()
             } else {
-                format!("stale {}", crate::engine::config::Duration(age / 60 * 60))
-            }
-        }
+                crate::engine::config::Duration(age / 60 * 60).to_string()
+            },
+        )
+    };
+    let fresh = match (m.last_poll, newest_good) {
+        (None, _) if m.board.services.is_empty() => "no live data".to_string(),
+        (None, _) => "polling…".to_string(),
+        (Some(_), Some(t)) if ago(t).0 <= 2 * m.poll_interval_secs + 2 => "live".to_string(),
+        (Some(_), Some(t)) => format!("stale {}", ago(t).1),
+        (Some(_), None) => "no answer".to_string(),
     };
     let chain = match &m.store.chain {
         None => "chain: none".to_string(),
@@ -408,7 +417,7 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
     let drops: [&dyn Fn(&str) -> bool; 5] = [
         &|s| s.ends_with(" UTC") && s.len() <= 9,
         &|s| s.starts_with(" gander · "),
-        &|s| s == "live" || s.starts_with("stale ") || s == "polling…" || s == "no live data",
+        &|s| s == "live" || s == "polling…" || s == "no live data",
         &|s| s.starts_with("working: "),
         &|s| s.starts_with("chain ") || s.starts_with("copy "),
     ];
