@@ -777,3 +777,22 @@ fn a_fleet_that_stopped_answering_is_not_shown_as_live() {
         "{header}"
     );
 }
+
+#[test]
+fn the_pipeline_shows_deploy_only_once_it_happened_and_ages_under_a_minute() {
+    let mut m = model("bob");
+    let p = &mut m.store.ledger.promotions[0];
+    assert_eq!(p.status, gander::engine::ledger::PromotionStatus::Open);
+    p.requested_at = m.now - chrono::Duration::seconds(20);
+    p.validation = Some(serde_json::json!({"gates": [
+        {"gate": "approval_check", "stage": "promotion_gate", "status": "pending"},
+        {"gate": "rollout", "stage": "deployment", "status": "pass"}
+    ]}));
+    press(&mut m, "3");
+    let s = screen(&m, 160, 48);
+    assert!(s.contains("· <1m ago"), "{s}");
+    assert!(
+        s.contains("gate …  deploy ·"),
+        "an open promotion has not deployed:\n{s}"
+    );
+}

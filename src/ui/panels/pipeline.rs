@@ -45,9 +45,13 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let offset = cursor.saturating_sub(fits - 1);
     let mut lines = Vec::new();
     for (i, p) in list.iter().enumerate().skip(offset).take(fits) {
-        let age = crate::engine::config::Duration(
-            (m.now - p.requested_at).num_seconds().max(0) as u64 / 60 * 60,
-        );
+        // Whole minutes (the screen redraws once a minute), "<1m" before the first.
+        let secs = (m.now - p.requested_at).num_seconds().max(0) as u64;
+        let age = if secs < 60 {
+            "<1m".to_string()
+        } else {
+            crate::engine::config::Duration(secs / 60 * 60).to_string()
+        };
         let approvers: Vec<String> = p
             .approvals
             .iter()
@@ -104,6 +108,8 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 .max_by_key(|s| rank(s));
             let (sym, st) = match (stage, worst, p.status) {
                 ("deployment", _, PromotionStatus::Completed) => ("✓", m.theme.ok),
+                // Deployment is what happens after the gate: nothing until it has.
+                ("deployment", _, _) => ("·", m.theme.dim),
                 (_, None, _) => ("·", m.theme.dim),
                 (_, Some("pass"), _) => ("✓", m.theme.ok),
                 (_, Some("pending"), _) => ("…", m.theme.warn),
