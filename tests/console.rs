@@ -433,7 +433,10 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
         s.contains("▶ A second person agrees to retry the promotion [approval]"),
         "{s}"
     );
-    assert!(s.contains("skipped by alice:"), "{s}");
+    assert!(
+        s.contains("↷ The service's state") && s.contains("skipped by alice at"),
+        "{s}"
+    );
     // a: approve as bob, asked once more before it is recorded.
     assert!(press(&mut m, "a").is_empty());
     assert!(screen(&m, 80, 24).contains("record your approval of this step, signed?"));

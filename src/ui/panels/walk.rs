@@ -36,16 +36,18 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
                     Some("pass") | Some("confirmed") | Some("approved") | Some("ran")
                     | Some("yes") | Some("no") => ("✓", m.theme.ok),
                     Some("fail") | Some("failed") => ("✗", m.theme.bad),
-                    Some("skipped") => ("~", m.theme.warn),
+                    // Its own mark: `~` means stale everywhere else.
+                    Some("skipped") => ("↷", m.theme.warn),
                     _ if current.as_deref() == Some(s.id.as_str()) => ("▶", m.theme.accent),
                     _ => ("·", m.theme.dim),
                 };
                 let who = done
                     .map(|d| {
                         format!(
-                            " — {} by {}{}",
+                            " — {} by {} at {}{}",
                             d.outcome,
                             d.by,
+                            d.at.get(11..16).unwrap_or(&d.at),
                             if d.note.is_empty() {
                                 String::new()
                             } else {
@@ -68,6 +70,19 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
             }
             lines.push(Line::raw(""));
             match w.current(&b.runbook) {
+                // Finished by a decision's branch before its last step: say so, not
+                // "finished" above steps that never ran.
+                None if b
+                    .runbook
+                    .steps
+                    .last()
+                    .is_some_and(|s| w.outcome(&s.id).is_none()) =>
+                {
+                    lines.push(Line::styled(
+                        "✓ ended (a decision's answer ends the walk here; the steps marked · did not apply)",
+                        m.theme.ok,
+                    ))
+                }
                 None => lines.push(Line::styled("✓ finished", m.theme.ok)),
                 Some(s) => {
                     lines.push(Line::styled(format!("now: {}", s.title), m.theme.accent));
