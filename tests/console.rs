@@ -799,3 +799,23 @@ fn the_pipeline_shows_deploy_only_once_it_happened_and_ages_under_a_minute() {
         "an open promotion has not deployed:\n{s}"
     );
 }
+
+#[test]
+fn walk_takes_a_unique_part_of_an_id_and_says_when_none_matches() {
+    let mut m = walk_model("bob");
+    m.popup = None;
+    press(&mut m, ":walk 000007");
+    update(&mut m, code(KeyCode::Enter));
+    assert!(
+        matches!(&m.popup, Some(Popup::Walk(v)) if v.id == "RBW-20261122-000007"),
+        "{:?}",
+        m.popup
+    );
+    m.popup = None;
+    press(&mut m, ":walk RBW-1999");
+    update(&mut m, code(KeyCode::Enter));
+    let Some(Popup::Message { title, .. }) = &m.popup else {
+        panic!("{:?}", m.popup)
+    };
+    assert_eq!(title, "no walk `RBW-1999`");
+}

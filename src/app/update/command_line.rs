@@ -130,11 +130,44 @@ pub(super) fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
             );
         }
         ("walk", Some(id), _) => {
-            m.popup = Some(Popup::Walk(WalkView {
-                id: id.to_string(),
-                typing: None,
-                said: Vec::new(),
-            }))
+            // The whole ID, or a unique part of it (its start, or its number's end).
+            let want = id.to_ascii_uppercase();
+            let hits: Vec<String> = m
+                .store
+                .walks
+                .iter()
+                .map(|w| w.id.clone())
+                .filter(|w| *w == want || w.starts_with(&want) || w.ends_with(&want))
+                .collect();
+            match hits.as_slice() {
+                [one] => {
+                    m.popup = Some(Popup::Walk(WalkView {
+                        id: one.clone(),
+                        typing: None,
+                        said: Vec::new(),
+                    }))
+                }
+                [] => {
+                    m.popup = Some(Popup::Message {
+                        title: format!("no walk `{id}`"),
+                        lines: vec![format!(
+                            "{} walk{} on record; the Runbooks panel (7) lists them",
+                            m.store.walks.len(),
+                            if m.store.walks.len() == 1 {
+                                " is"
+                            } else {
+                                "s are"
+                            }
+                        )],
+                    })
+                }
+                many => {
+                    m.popup = Some(Popup::Message {
+                        title: format!("`{id}` matches {} walks", many.len()),
+                        lines: many.iter().take(10).cloned().collect(),
+                    })
+                }
+            }
         }
         _ => {
             let hint =
