@@ -242,10 +242,14 @@ fn demo_watch_mode_prints_the_live_table_and_stops_on_sigterm() {
         .arg("--state-dir")
         .arg(dir.path())
         .args(["demo", "--rounds", "1", "--keep"])
+        // A team store in the environment is never where the demo's made-up evidence goes.
+        .env("GANDER_STORE", "postgres://gander@127.0.0.1:1/gander")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("demo: kept"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("demo: kept"), "{err}");
+    assert!(err.contains("$GANDER_STORE is ignored"), "{err}");
     let kept: Vec<_> = std::fs::read_dir(dir.path().join("demo"))
         .unwrap()
         .flatten()

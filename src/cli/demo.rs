@@ -75,6 +75,9 @@ async fn wait_for_signal() {
 }
 
 pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
+    if crate::ops::store::own_store_only() {
+        crate::err!("demo: records into its own directory; --store / $GANDER_STORE is ignored");
+    }
     let keep = args.keep;
     let mut dir = None;
     let code = run_in(state, args, &mut dir);

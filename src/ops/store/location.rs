@@ -47,6 +47,15 @@ impl Location {
 }
 
 static STORE_FLAG: OnceLock<String> = OnceLock::new();
+static OWN_STORE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The demo records into its own state directory whatever `--store` or
+/// `$GANDER_STORE` say: its made-up evidence must never reach a team's chain. Returns
+/// whether an override was set (and is now ignored).
+pub fn own_store_only() -> bool {
+    OWN_STORE_ONLY.store(true, std::sync::atomic::Ordering::SeqCst);
+    STORE_FLAG.get().is_some() || std::env::var("GANDER_STORE").is_ok_and(|v| !v.trim().is_empty())
+}
 
 /// `--store` from the command line (wins over `$GANDER_STORE` and org-config).
 pub fn set_store_flag(value: String) {
@@ -60,10 +69,11 @@ fn is_pg(v: &str) -> bool {
 /// Where the chain is: `--store`, then `$GANDER_STORE`, then org-config's `store:`, then
 /// the state directory.
 pub fn locate(config: &Config, state: Option<&Path>) -> Result<Location, String> {
-    let over = STORE_FLAG.get().cloned().or_else(|| {
+    let own = OWN_STORE_ONLY.load(std::sync::atomic::Ordering::SeqCst);
+    let over = STORE_FLAG.get().cloned().filter(|_| !own).or_else(|| {
         std::env::var("GANDER_STORE")
             .ok()
-            .filter(|v| !v.trim().is_empty())
+            .filter(|v| !own && !v.trim().is_empty())
     });
     let cfg = config.org.store.as_ref();
     let pg = |conn: String| {
