@@ -877,15 +877,56 @@ fn a_row_whose_columns_disagree_with_its_record_is_caught() {
         "{out}{err}"
     );
     // The evidence tables refuse edits too (schema v2).
-    let out = pg.psql("gander", "UPDATE gander_artifacts SET size = 5");
-    assert!(
-        out.contains("UPDATE 0") || out.contains("evidence files are kept"),
-        "{out}"
-    );
-    assert!(
+    let out = pg.psql("gander", "TRUNCATE gander_artifact_chunks");
+    assert!(out.contains("evidence files are kept"), "{out}");
+    assert_eq!(
         pg.psql("gander", "SELECT max(version) FROM gander_schema")
-            .trim()
-            == "2"
+            .trim(),
+        gander::io::pg::SCHEMA_VERSION.to_string()
+    );
+}
+
+#[test]
+fn a_database_made_by_an_older_gander_is_migrated_on_first_use() {
+    let pg = Pg::start();
+    // Schema version 1 as the first release made it.
+    assert!(
+        pg.psql("postgres", "CREATE DATABASE old")
+            .contains("CREATE DATABASE")
+    );
+    let v1 = std::fs::read_to_string("src/io/pg/schema_v1.sql").unwrap();
+    let out = pg.psql(
+        "old",
+        &format!(
+            "CREATE TABLE gander_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()); {v1} INSERT INTO gander_schema (version) VALUES (1);"
+        ),
+    );
+    assert!(!out.contains("ERROR"), "{out}");
+    let port = pg.port;
+    let org = Org::with(move |cfg| {
+        let p = cfg.join("org-config.yaml");
+        let mut s = std::fs::read_to_string(&p).unwrap();
+        s.push_str(&format!(
+            "store:\n  postgres: \"host=127.0.0.1 port={port} dbname=old user=gander\"\n  password: env:GANDER_PG_PASSWORD\n"
+        ));
+        std::fs::write(p, s).unwrap();
+    });
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let versions = pg.psql(
+        "old",
+        "SELECT string_agg(version::text, ',' ORDER BY version) FROM gander_schema",
+    );
+    assert_eq!(versions.trim(), "1,2,3");
+    // v2's guard is in place on the migrated database.
+    assert!(
+        pg.psql("old", "TRUNCATE gander_artifact_chunks")
+            .contains("evidence files are kept")
     );
 }
 
@@ -969,4 +1010,37 @@ fn a_password_on_the_command_line_is_refused_and_never_logged() {
     let log = std::fs::read_to_string(org.path("state/logs/gander.log")).unwrap();
     assert!(log.contains("gander:***@127.0.0.1"), "{log}");
     assert!(!log.contains("hunter2"), "{log}");
+}
+
+#[test]
+fn a_truncated_database_is_noticed_from_a_new_state_dir_by_a_user_who_saw_more() {
+    let pg = Pg::start();
+    let org = team_org(&pg);
+    let (code, out, err) = run(
+        &org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let out = pg.psql(
+        "gander",
+        "ALTER TABLE gander_records DISABLE TRIGGER USER; DELETE FROM gander_records WHERE seq = (SELECT max(seq) FROM gander_records)",
+    );
+    assert!(out.contains("DELETE 1"), "{out}");
+    // The same user (same remembered heads), a brand-new state dir: the head is the
+    // database's, not the copy's path's, so the missing record is still noticed.
+    let out = Command::new(env!("CARGO_BIN_EXE_gander"))
+        .arg("--config")
+        .arg(org.path("config"))
+        .arg("--state-dir")
+        .arg(org.path("bastion-new"))
+        .arg("verify")
+        .env("GANDER_PG_PASSWORD", PASSWORD)
+        .env("GANDER_HEADS_DIR", org.path("heads-a"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("truncated"), "{text}");
 }

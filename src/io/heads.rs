@@ -34,6 +34,9 @@ pub fn dir() -> Option<PathBuf> {
 /// The store as the user names it (absolute, but symlinks not followed): pointing a
 /// symlink elsewhere must not select another remembered head.
 fn chain_name(store: &Store) -> String {
+    if let Some(n) = &store.name {
+        return n.clone();
+    }
     let p = store.chain_path();
     std::path::absolute(&p).unwrap_or(p).display().to_string()
 }

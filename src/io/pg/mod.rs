@@ -106,7 +106,7 @@ impl PgSpec {
     }
 }
 
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 /// The advisory lock every writer holds (`gander` in ASCII).
 const WRITE_LOCK: i64 = 0x6761_6e64_6572;
 const MIGRATE_LOCK: i64 = 0x6761_6e64_6573;
@@ -115,10 +115,13 @@ const CHUNK: usize = 1 << 20;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Each version's migration, applied in order in one transaction: v1 the tables and the
-/// append-only guard on records; v2 the same guard on evidence files.
+/// append-only guard on records; v2 the same guard on evidence files; v3 the store's
+/// own identity (what a user's remembered head is keyed by, whatever host name or state
+/// directory reaches it).
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("schema_v1.sql")),
     (2, include_str!("schema_v2.sql")),
+    (3, include_str!("schema_v3.sql")),
 ];
 
 /// A connection to the team's database, used from synchronous code (each call blocks
@@ -329,6 +332,15 @@ impl PgChain {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The store's identity (made once, at creation).
+    pub fn store_id(&self) -> Result<String, PgError> {
+        let row = self.block(
+            self.client
+                .query_one("SELECT id FROM gander_store LIMIT 1", &[]),
+        )?;
+        Ok(row.get(0))
     }
 
     /// Is the evidence file with this digest in the database?

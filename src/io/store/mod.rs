@@ -54,6 +54,9 @@ pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError +
 pub struct Store {
     pub root: PathBuf,
     pub audit: PathBuf,
+    /// What names this store for the heads a user remembers (default: the chain's path;
+    /// a PostgreSQL copy: the database's own identity, whatever reaches it).
+    pub name: Option<String>,
 }
 
 /// What was read from the chain file.
@@ -98,6 +101,7 @@ impl Store {
         Ok(Store {
             root: state_dir.to_path_buf(),
             audit,
+            name: None,
         })
     }
 

@@ -166,6 +166,9 @@ pub fn sync_copy(
     }
     let pulled = pg::pull(&db, store, &lock, &mut read, signers)?;
     let _ = std::fs::write(store.root.join("pulled"), Utc::now().to_rfc3339());
+    if let Ok(id) = db.store_id() {
+        let _ = std::fs::write(store.root.join("store-id"), &id);
+    }
     Ok(pulled)
 }
 
@@ -272,8 +275,10 @@ pub fn open_location(
         #[cfg(not(unix))]
         Location::Shared(d) => Store::open(d).map_err(|e| e.to_string())?,
         Location::Postgres { spec, mirror } => {
-            let st = Store::open(mirror).map_err(|e| e.to_string())?;
-            if let Err(e) = sync_copy(spec, &st, signers) {
+            let mut st = Store::open(mirror).map_err(|e| e.to_string())?;
+            let sync = sync_copy(spec, &st, signers);
+            st.name = copy_name(mirror);
+            if let Err(e) = sync {
                 let age = pulled_at(mirror).map_or("never brought up to date".to_string(), |t| {
                     format!(
                         "as of {} ({} ago)",
@@ -309,4 +314,12 @@ pub fn open_read(
         _ => None,
     };
     open_location(location, signers.as_ref())
+}
+
+/// A PostgreSQL copy's name for remembered heads: the database's own identity, as last
+/// read from it (`STATE/stores/pg-…/store-id`).
+pub fn copy_name(mirror: &Path) -> Option<String> {
+    std::fs::read_to_string(mirror.join("store-id"))
+        .ok()
+        .map(|id| format!("postgres store {}", id.trim()))
 }

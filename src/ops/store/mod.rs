@@ -223,7 +223,13 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
         }
         _ => None,
     };
-    let store = Store::open(location.root()).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let mut store = Store::open(location.root()).map_err(|e| OpsError::Usage(e.to_string()))?;
+    if let Some(db) = &db {
+        if let Ok(id) = db.store_id() {
+            let _ = std::fs::write(store.root.join("store-id"), &id);
+        }
+        store.name = copy_name(&store.root);
+    }
     let lock = store
         .lock_exclusive(LOCK_WAIT)
         .map_err(|e| OpsError::Store(e.to_string()))?;
