@@ -807,12 +807,20 @@ fn rows_that_do_not_verify_never_enter_a_bastions_copy() {
     );
     // A bastion that never saw the chain does not take it, and says why, loudly.
     let (code, out, err) = run(&org, "c", "bob", &["promotions"]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 1, "{out}{err}");
     assert!(
         err.contains("does not verify: record is not signed"),
         "{err}"
     );
+    assert!(err.contains("no copy of the team's chain yet"), "{err}");
     assert!(!out.contains("completed"), "{out}");
+    // A bastion that holds a copy goes on showing it, and says why it is old.
+    let (code, out, err) = run(&org, "a", "bob", &["promotions"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("does not verify") && out.contains(&id),
+        "{out}{err}"
+    );
     let (code, _, err) = run(&org, "c", "bob", &["verify"]);
     assert_eq!(code, 1, "{err}");
     // Writers refuse to add to it.

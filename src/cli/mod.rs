@@ -293,6 +293,20 @@ pub fn open_store(
     match crate::ops::store::open_read(config, config_dir, state) {
         Ok(o) => {
             if let Some(s) = &o.stale {
+                // No copy at all yet: an empty answer would look like an empty chain.
+                if let crate::ops::store::Location::Postgres { mirror, .. } = &o.location
+                    && crate::ops::store::pulled_at(mirror).is_none()
+                {
+                    crate::err!(
+                        "gander: {}\n  this bastion has no copy of the team's chain yet; nothing to show",
+                        s.lines().next().unwrap_or(s)
+                    );
+                    return Err(if s.contains("unreachable") {
+                        EXIT_UNREACHABLE
+                    } else {
+                        EXIT_FAILED
+                    });
+                }
                 crate::err!("warning: {s}");
             }
             Ok(o.store)
