@@ -4,7 +4,7 @@
 use super::model::Model;
 
 /// The `:` commands, for completion and help.
-pub const COMMANDS: [&str; 14] = [
+pub const COMMANDS: [&str; 15] = [
     "grid",
     "graph",
     "pipeline",
@@ -19,6 +19,17 @@ pub const COMMANDS: [&str; 14] = [
     "reject",
     "sort",
     "quit",
+    "rollback",
+];
+
+/// The arguments of the commands that take some, as the help overlay shows them.
+pub const USAGE: [(&str, &str); 6] = [
+    ("promote", "SERVICE [STATE]"),
+    ("approve", "ID"),
+    ("reject", "ID"),
+    ("runbook", "NAME SERVICE"),
+    ("walk", "ID (or a unique part)"),
+    ("rollback", "STAGE [ID]"),
 ];
 
 /// `:runbook NAME SERVICE` and `:walk ID` are completed too.

@@ -205,6 +205,10 @@ pub struct Model {
     pub filter: String,
     pub input: Option<Input>,
     pub popup: Option<Popup>,
+    /// How far the open popup (drill-in, help) is scrolled, in rows.
+    pub popup_scroll: u16,
+    /// The furthest it can scroll, as last drawn (the renderer knows the wrapped height).
+    pub popup_max_scroll: std::cell::Cell<u16>,
     pub sort: Sort,
     pub log: VecDeque<LogLine>,
     pub read_only: bool,
@@ -258,6 +262,8 @@ impl Model {
             filter: String::new(),
             input: None,
             popup: None,
+            popup_scroll: 0,
+            popup_max_scroll: std::cell::Cell::new(0),
             sort: Sort::Order,
             log: VecDeque::new(),
             read_only,

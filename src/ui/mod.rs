@@ -435,3 +435,40 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
     }
     parts.join(" │ ")
 }
+
+/// A popup's lines in a bordered box that scrolls (`m.popup_scroll`), with where it is
+/// in the title and the keys at the bottom when it does not all fit.
+pub fn scrolled(f: &mut Frame, m: &Model, r: Rect, mut lines: Vec<Line<'static>>, title: &str) {
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    let inner_w = r.width.saturating_sub(2).max(1) as usize;
+    let inner_h = r.height.saturating_sub(2).max(1) as usize;
+    let rows = |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum() };
+    let mut total = rows(&lines);
+    let overflow = total > inner_h;
+    if overflow {
+        lines.push(Line::styled(
+            "j/k ↓/↑ PgDn/PgUp g/G scroll · Esc close",
+            m.theme.dim,
+        ));
+        total += 1;
+    }
+    let max = total.saturating_sub(inner_h) as u16;
+    m.popup_max_scroll.set(max);
+    let at = m.popup_scroll.min(max);
+    let title = if overflow {
+        format!(
+            "{title}· rows {}–{} of {total} ",
+            at as usize + 1,
+            (at as usize + inner_h).min(total)
+        )
+    } else {
+        title.to_string()
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((at, 0))
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        r,
+    );
+}

@@ -226,13 +226,27 @@ pub(super) fn open_vote(m: &mut Model, id: &str, approve: bool) {
 pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
     match p {
         Popup::Help | Popup::Detail(_) | Popup::Message { .. } => {
-            // Esc, Enter, q or ? close it; the other keys are ignored.
-            if matches!(
-                k.code,
-                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')
-            ) {
-                m.popup = None;
+            // Esc, Enter, q or ? close it; j/k, arrows, PgDn/PgUp, ^d/^u, g/G scroll.
+            let max = m.popup_max_scroll.get();
+            let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+            match k.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
+                    m.popup = None;
+                    m.popup_scroll = 0;
+                    return Vec::new();
+                }
+                KeyCode::Char('d') if ctrl => m.popup_scroll = (m.popup_scroll + 10).min(max),
+                KeyCode::Char('u') if ctrl => m.popup_scroll = m.popup_scroll.saturating_sub(10),
+                KeyCode::Char('j') | KeyCode::Down => m.popup_scroll = (m.popup_scroll + 1).min(max),
+                KeyCode::Char('k') | KeyCode::Up => m.popup_scroll = m.popup_scroll.saturating_sub(1),
+                KeyCode::PageDown => m.popup_scroll = (m.popup_scroll + 10).min(max),
+                KeyCode::PageUp => m.popup_scroll = m.popup_scroll.saturating_sub(10),
+                KeyCode::Char('g') | KeyCode::Home => m.popup_scroll = 0,
+                KeyCode::Char('G') | KeyCode::End => m.popup_scroll = max,
+                _ => {}
             }
+            m.popup = Some(p);
+            m.dirty = true;
             Vec::new()
         }
         Popup::Walk(v) => walk_key(m, v, k),

@@ -7,7 +7,7 @@ use crate::ui::{centered, health_mark, health_style, status_mark, status_style};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn render(f: &mut Frame, m: &Model, service: &str, area: Rect) {
     let r = centered(
@@ -63,16 +63,29 @@ pub fn render(f: &mut Frame, m: &Model, service: &str, area: Rect) {
                     status_style(m, st),
                 ),
             ]));
+            // What holds it first: failing, unknown, stale, pending, then the passes.
             let mut seen = Vec::new();
-            for c in p
+            let mut checks: Vec<_> = p
                 .requirements
                 .iter()
                 .chain(p.gates.iter().flat_map(|g| g.checks.iter()))
-            {
-                if seen.contains(&c.check) {
-                    continue;
+                .filter(|c| {
+                    let new = !seen.contains(&c.check);
+                    seen.push(c.check);
+                    new
+                })
+                .collect();
+            checks.sort_by_key(|c| {
+                use crate::engine::gates::Status::*;
+                match c.status {
+                    Fail => 0,
+                    Unknown => 1,
+                    Stale => 2,
+                    Pending => 3,
+                    _ => 4,
                 }
-                seen.push(c.check);
+            });
+            for c in checks {
                 let (sym, word) = status_mark(c.status);
                 let mut spans = vec![
                     Span::raw("  "),
@@ -205,13 +218,5 @@ pub fn render(f: &mut Frame, m: &Model, service: &str, area: Rect) {
             )));
         }
     }
-    lines.push(Line::styled("Esc to close", m.theme.dim));
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" {service} ")),
-        ),
-        r,
-    );
+    crate::ui::scrolled(f, m, r, lines, &format!(" {service} "));
 }

@@ -6,7 +6,7 @@ use crate::ui::centered;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Clear;
 
 pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let r = centered(area, 76, area.height.saturating_sub(2).max(5));
@@ -35,22 +35,26 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         "Commands (: then Tab completes)",
         m.theme.accent,
     ));
-    lines.push(Line::raw(
-        "  :grid :graph :pipeline :approvals :alerts :log :help :sort :quit",
-    ));
-    if !m.read_only {
-        lines.push(Line::raw(
-            "  :promote SERVICE [STATE]   :approve ID   :reject ID",
-        ));
+    // From the command table itself, so the list cannot miss one.
+    use crate::app::commands::{COMMANDS, USAGE, WALK_COMMANDS};
+    let plain: Vec<String> = COMMANDS
+        .iter()
+        .filter(|c| !USAGE.iter().any(|(u, _)| u == *c))
+        .map(|c| format!(":{c}"))
+        .collect();
+    lines.push(Line::raw(format!("  {}", plain.join(" "))));
+    let writes = ["promote", "approve", "reject", "runbook", "rollback"];
+    for (c, args) in USAGE {
+        if m.read_only && writes.contains(&c) {
+            continue;
+        }
+        debug_assert!(COMMANDS.contains(&c) || WALK_COMMANDS.contains(&c));
+        lines.push(Line::raw(format!("  :{c} {args}")));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Marks: ✓ pass/up  ✗ fail/down  ! degraded  ? unknown (never a pass)  … pending  ~ stale",
+        "Marks: ✓ pass/up  ✗ fail/down  ! degraded  ? unknown (never a pass)  … pending  ~ stale  ↷ skipped",
         m.theme.dim,
     ));
-    lines.push(Line::styled("Esc or ? to close", m.theme.dim));
-    f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" help ")),
-        r,
-    );
+    crate::ui::scrolled(f, m, r, lines, " help ");
 }
