@@ -88,6 +88,16 @@ fn init_then_enrol_a_second_operator_then_a_first_promotion_approved_by_them() {
     let (code, _, err) = gander(d, &["enrol", "mallory", "ben.pub", "--config", "org"]);
     assert_eq!(code, 1);
     assert!(err.contains("already enrolled as ben"), "{err}");
+    // A missing file, and a private key, are said as such.
+    let (code, _, err) = gander(d, &["enrol", "cat", "nowhere.pub", "--config", "org"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nowhere.pub: no such file"), "{err}");
+    let (code, _, err) = gander(d, &["enrol", "ben", "ben", "--config", "org"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is a private key") && err.contains("ben.pub"),
+        "{err}"
+    );
     let signers = std::fs::read_to_string(d.join("org/allowed_signers")).unwrap();
     assert_eq!(signers.lines().count(), 2, "{signers}");
     assert!(!signers.contains("mallory"));

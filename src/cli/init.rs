@@ -275,6 +275,15 @@ pub fn enrol(config_flag: Option<PathBuf>, args: EnrolArgs) -> i32 {
         );
         return EXIT_USAGE;
     }
+    let looks_like_a_path =
+        args.pubkey.contains('/') || args.pubkey.ends_with(".pub") || !args.pubkey.contains(' ');
+    if looks_like_a_path && !Path::new(&args.pubkey).exists() {
+        crate::err!(
+            "gander: {}: no such file\n  help: give their public key file (NAME.pub) or the key text in quotes",
+            args.pubkey
+        );
+        return EXIT_USAGE;
+    }
     let text = if Path::new(&args.pubkey).is_file() {
         match std::fs::read_to_string(&args.pubkey) {
             Ok(t) => t,
@@ -286,6 +295,14 @@ pub fn enrol(config_flag: Option<PathBuf>, args: EnrolArgs) -> i32 {
     } else {
         args.pubkey.clone()
     };
+    if text.contains("PRIVATE KEY") {
+        crate::err!(
+            "gander: {} is a private key; nothing written\n  help: enrol the public half ({}.pub); a private key never leaves its owner",
+            args.pubkey,
+            args.pubkey
+        );
+        return EXIT_USAGE;
+    }
     let (key, short) = match parse_pub(&text) {
         Ok(k) => k,
         Err(e) => {
@@ -316,6 +333,17 @@ pub fn enrol(config_flag: Option<PathBuf>, args: EnrolArgs) -> i32 {
             return EXIT_FAILED;
         }
         wrote.push(format!("enrolled {} in {}", args.name, path.display()));
+        let before = existing
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(args.name.as_str()))
+            .count();
+        if before > 0 {
+            wrote.push(format!(
+                "note: {} now has {} keys, and every one of them may sign; to retire an old one, list it in signing.revoked_keys",
+                args.name,
+                before + 1
+            ));
+        }
     } else {
         wrote.push(format!("{} is already enrolled with this key", args.name));
     }

@@ -157,7 +157,12 @@ impl Ctx<'_> {
                         CheckResult::new(
                             check,
                             Status::Pass,
-                            format!("on file and fresh: {}", kinds.join(", ")),
+                            if kinds.is_empty() {
+                                "no evidence kind is required (evidence.required is empty)"
+                                    .to_string()
+                            } else {
+                                format!("on file and fresh: {}", kinds.join(", "))
+                            },
                         )
                     } else {
                         let mut parts = Vec::new();

@@ -289,12 +289,14 @@ fn render_tabs(f: &mut Frame, m: &Model, area: Rect) {
             // Highlighted while anything fires: a page in the alarm colour.
             let firing = m.firing();
             if let Some(worst) = firing.first() {
-                label = format!(" {key} {title} ({}!) ", firing.len());
-                style = if crate::app::model::pages(&worst.severity) {
-                    m.theme.bad
-                } else {
-                    m.theme.warn
-                };
+                // `!` only when something pages; tickets are counted in the warning colour.
+                let paging = crate::app::model::pages(&worst.severity);
+                label = format!(
+                    " {key} {title} ({}{}) ",
+                    firing.len(),
+                    if paging { "!" } else { "" }
+                );
+                style = if paging { m.theme.bad } else { m.theme.warn };
             }
         }
         if p == m.panel {
@@ -442,7 +444,8 @@ pub fn scrolled(f: &mut Frame, m: &Model, r: Rect, mut lines: Vec<Line<'static>>
     use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
     let inner_w = r.width.saturating_sub(2).max(1) as usize;
     let inner_h = r.height.saturating_sub(2).max(1) as usize;
-    let rows = |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum() };
+    let rows =
+        |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum() };
     let mut total = rows(&lines);
     let overflow = total > inner_h;
     if overflow {

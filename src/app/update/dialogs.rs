@@ -237,8 +237,12 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                 }
                 KeyCode::Char('d') if ctrl => m.popup_scroll = (m.popup_scroll + 10).min(max),
                 KeyCode::Char('u') if ctrl => m.popup_scroll = m.popup_scroll.saturating_sub(10),
-                KeyCode::Char('j') | KeyCode::Down => m.popup_scroll = (m.popup_scroll + 1).min(max),
-                KeyCode::Char('k') | KeyCode::Up => m.popup_scroll = m.popup_scroll.saturating_sub(1),
+                KeyCode::Char('j') | KeyCode::Down => {
+                    m.popup_scroll = (m.popup_scroll + 1).min(max)
+                }
+                KeyCode::Char('k') | KeyCode::Up => {
+                    m.popup_scroll = m.popup_scroll.saturating_sub(1)
+                }
                 KeyCode::PageDown => m.popup_scroll = (m.popup_scroll + 10).min(max),
                 KeyCode::PageUp => m.popup_scroll = m.popup_scroll.saturating_sub(10),
                 KeyCode::Char('g') | KeyCode::Home => m.popup_scroll = 0,
