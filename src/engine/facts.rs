@@ -160,8 +160,8 @@ impl ServiceFacts {
         ServiceFacts {
             state_since: Known::unknown("no promotion history (no state store)"),
             evidence: Known::unknown("no evidence source configured"),
-            performance: Known::unknown("no metrics source configured"),
-            activities: Known::unknown("no activity source configured"),
+            performance: Known::unknown("not polled (no live data)"),
+            activities: Known::unknown("not polled (no live data)"),
             request: Known::Known(None),
             health: Known::unknown("not polled (no live data)"),
         }

@@ -93,7 +93,12 @@ fn outcome(id: &str, plan: &Plan, completed: bool, said: &mut Said) {
         return;
     }
     match plan.verdict {
-        Verdict::AwaitingApproval => said.out.push(format!("{id}: open, awaiting approval")),
+        Verdict::AwaitingApproval => {
+            said.out.push(format!("{id}: open, awaiting approval"));
+            said.err.push(format!(
+                "next: an approver runs `gander approve {id}` (or `a` in the console's Approvals panel)"
+            ));
+        }
         _ => said.out.push(format!(
             "{id}: open but blocked; it completes when every gate passes (re-check with the same `gander promote`):"
         )),
