@@ -31,7 +31,7 @@ pub enum Sub {
         /// Require this kind (sast, tests, coverage, sbom, metrics); detected otherwise
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
-        /// The OpenSSH ed25519 private key to sign with
+        /// The OpenSSH key to sign with (ed25519, ECDSA or RSA; or a .pub whose private half is in ssh-agent)
         #[arg(long, value_name = "PATH")]
         key: Option<PathBuf>,
     },

@@ -47,7 +47,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub config: Option<PathBuf>,
 
-    /// State directory (log, demo fleet, later promotions and the evidence chain).
+    /// State directory (log, demo fleets, the copy of a team store, and the chain when no store is set).
     /// Default: $GANDER_STATE_DIR, then the user data dir (~/.local/share/gander)
     #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
@@ -66,7 +66,7 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
 
-    /// The console only: the OpenSSH ed25519 key that signs your actions
+    /// The console only: the OpenSSH key that signs your actions (ed25519, ECDSA or RSA; a .pub whose private half is in ssh-agent)
     #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
 

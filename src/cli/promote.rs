@@ -25,8 +25,8 @@ pub struct Args {
     /// Why (recorded in the request)
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
-    /// The OpenSSH ed25519 private key to sign with (default: $GANDER_KEY,
-    /// signing.key, ~/.ssh/id_ed25519)
+    /// The OpenSSH key to sign with: ed25519, ECDSA or RSA, or a .pub whose private half
+    /// is in ssh-agent (default: $GANDER_KEY, signing.key, the agent, ~/.ssh/id_ed25519)
     #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
     /// Print the evaluation as JSON

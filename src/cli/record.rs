@@ -51,7 +51,7 @@ pub struct VoteArgs {
     /// Why (shown to everyone; `reject` requires one)
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
-    /// The OpenSSH ed25519 private key to sign with
+    /// The OpenSSH key to sign with (ed25519, ECDSA or RSA; or a .pub whose private half is in ssh-agent)
     #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
     /// Do not poll the services before re-evaluating
