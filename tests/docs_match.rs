@@ -128,3 +128,21 @@ fn the_readme_command_table_lists_every_command() {
         );
     }
 }
+
+/// Every check the engine knows is named in the README's list of checks.
+#[test]
+fn the_readme_names_every_check() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let list = readme
+        .split("The checks:")
+        .nth(1)
+        .and_then(|t| t.split("\n\n").next())
+        .expect("the README lists the checks after `The checks:`");
+    for c in gander::engine::policy::Check::ALL {
+        assert!(
+            list.contains(&format!("`{}`", c.as_str())),
+            "the README's list of checks misses `{}`",
+            c.as_str()
+        );
+    }
+}

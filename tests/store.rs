@@ -581,3 +581,22 @@ fn verify_rehashes_artifacts_referenced_by_digest() {
         "{out}"
     );
 }
+
+#[test]
+fn an_unknown_promotion_id_suggests_the_open_one() {
+    let org = Org::new();
+    let closed = org.request();
+    assert_eq!(
+        org.run("bob", &["reject", &closed, "--reason", "not tonight"])
+            .0,
+        0
+    );
+    let open = org.request();
+    // A slip of one digit on the closed one's ID: the open promotion is what a vote is for.
+    let mut typo = closed.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == '9' { '8' } else { '9' });
+    let (code, _, err) = org.run("bob", &["approve", &typo]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&open), "{err}");
+}

@@ -282,8 +282,16 @@ pub fn cast(ctx: &Ctx, live: Facts, id: &str, reason: &str, vote: Vote) -> Said 
     let ledger = s.ledger();
     let me = s.signer.principal.clone();
     let Some(p) = ledger.get(id).cloned() else {
+        // An open promotion is what one votes on: suggest among those first.
+        let open: Vec<&str> = ledger
+            .promotions
+            .iter()
+            .filter(|p| p.status == crate::engine::ledger::PromotionStatus::Open)
+            .map(|p| p.id.as_str())
+            .collect();
         let ids: Vec<&str> = ledger.promotions.iter().map(|p| p.id.as_str()).collect();
-        let help = crate::engine::diag::suggest(id, ids.iter().copied())
+        let help = crate::engine::diag::suggest(id, open.iter().copied())
+            .or_else(|| crate::engine::diag::suggest(id, ids.iter().copied()))
             .unwrap_or_else(|| "`gander promotions` lists them".into());
         return said.fail(EXIT_USAGE, format!("no promotion `{id}`\n  help: {help}"));
     };
