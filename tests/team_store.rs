@@ -49,6 +49,18 @@ fn run(org: &Org, bastion: &str, who: &str, args: &[&str]) -> (i32, String, Stri
     )
 }
 
+/// alice requests service-b -> compliant on bastion A; the promotion's ID.
+fn request_on_a(org: &Org) -> String {
+    let (code, out, err) = run(
+        org,
+        "a",
+        "alice",
+        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    out.split(':').next().unwrap().trim().to_string()
+}
+
 fn records_of(text: &str) -> Vec<Record> {
     text.lines().map(|l| parse_line(l).unwrap()).collect()
 }
@@ -654,14 +666,7 @@ fn a_primary_failover_with_a_multi_host_connection_string_reaches_the_new_primar
         ));
         std::fs::write(p, s).unwrap();
     });
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let id = out.split(':').next().unwrap().trim().to_string();
+    let id = request_on_a(&org);
     // Wait until the standby has replayed the request (replication is asynchronous).
     let want = primary.psql("gander", "SELECT count(*) FROM gander_records");
     let start = std::time::Instant::now();
@@ -700,13 +705,7 @@ fn tls_to_the_database_is_checked_against_the_configured_ca() {
     // The right CA: connected over TLS (the server's log has no plain connection to
     // refuse, and pg_stat_ssl shows it), and a write lands.
     let org = with_ca(pg.data_dir().join("ca.pem"));
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    request_on_a(&org);
     let (code, out, err) = run(&org, "a", "alice", &["store", "status"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("database: answers"), "{out}");
@@ -788,14 +787,7 @@ fn forged_row(
 fn rows_that_do_not_verify_never_enter_a_bastions_copy() {
     let pg = Pg::start();
     let org = team_org(&pg);
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let id = out.split(':').next().unwrap().trim().to_string();
+    let id = request_on_a(&org);
     // An insider completes it with an unsigned transition (the trigger links it fine).
     forged_row(
         &pg,
@@ -833,14 +825,7 @@ fn rows_that_do_not_verify_never_enter_a_bastions_copy() {
 fn a_signed_transition_without_an_approval_is_refused_by_every_bastion() {
     let pg = Pg::start();
     let org = team_org(&pg);
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let id = out.split(':').next().unwrap().trim().to_string();
+    let id = request_on_a(&org);
     forged_row(
         &pg,
         &org,
@@ -866,13 +851,7 @@ fn a_signed_transition_without_an_approval_is_refused_by_every_bastion() {
 fn a_row_whose_columns_disagree_with_its_record_is_caught() {
     let pg = Pg::start();
     let org = team_org(&pg);
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    request_on_a(&org);
     let out = pg.psql(
         "gander",
         "ALTER TABLE gander_records DISABLE TRIGGER USER; UPDATE gander_records SET hash = repeat('d', 64) WHERE seq = 1",
@@ -919,13 +898,7 @@ fn a_database_made_by_an_older_gander_is_migrated_on_first_use() {
         ));
         std::fs::write(p, s).unwrap();
     });
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    request_on_a(&org);
     let versions = pg.psql(
         "old",
         "SELECT string_agg(version::text, ',' ORDER BY version) FROM gander_schema",
@@ -942,14 +915,7 @@ fn a_database_made_by_an_older_gander_is_migrated_on_first_use() {
 fn an_approval_whose_commit_reply_is_lost_still_completes_the_promotion() {
     let pg = Pg::start();
     let org = team_org(&pg);
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let id = out.split(':').next().unwrap().trim().to_string();
+    let id = request_on_a(&org);
     let out = Command::new(env!("CARGO_BIN_EXE_gander"))
         .arg("--config")
         .arg(org.path("config"))
@@ -1024,13 +990,7 @@ fn a_password_on_the_command_line_is_refused_and_never_logged() {
 fn a_truncated_database_is_noticed_from_a_new_state_dir_by_a_user_who_saw_more() {
     let pg = Pg::start();
     let org = team_org(&pg);
-    let (code, out, err) = run(
-        &org,
-        "a",
-        "alice",
-        &["promote", "service-b", "--to", "compliant", "--reason", "r"],
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    request_on_a(&org);
     let out = pg.psql(
         "gander",
         "ALTER TABLE gander_records DISABLE TRIGGER USER; DELETE FROM gander_records WHERE seq = (SELECT max(seq) FROM gander_records)",

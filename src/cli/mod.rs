@@ -283,6 +283,21 @@ pub fn poll_once(config: &Config, facts: &mut Facts) -> Result<LiveRound, i32> {
         })
 }
 
+/// Fold the configured store into `facts`, saying on stderr what the reader must know
+/// (a store that cannot be opened, a copy that is old).
+pub fn read_store_into(
+    state: Option<&std::path::Path>,
+    config_dir: &std::path::Path,
+    config: &Config,
+    facts: &mut Facts,
+) {
+    let mut notes = Vec::new();
+    crate::ops::store::read_into(state, config_dir, config, facts, &mut notes);
+    for n in &notes {
+        crate::err!("{n}");
+    }
+}
+
 /// The configured store for reading (a shared directory checked, a PostgreSQL copy
 /// brought up to date or said to be old), or a clear error (exit 2).
 pub fn open_store(

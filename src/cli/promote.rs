@@ -104,17 +104,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         .with_key(args.key.as_deref());
         return super::record::promote(&ctx, &graph, facts, &args);
     }
-    let mut notes = Vec::new();
-    crate::ops::store::read_into(
-        state.as_deref(),
-        &located.dir,
-        &config,
-        &mut facts,
-        &mut notes,
-    );
-    for n in &notes {
-        crate::err!("{n}");
-    }
+    super::read_store_into(state.as_deref(), &located.dir, &config, &mut facts);
     let Some(p) = plan::plan(&config, &graph, &facts, &args.service, &args.to) else {
         return EXIT_USAGE;
     };

@@ -78,17 +78,7 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     let board = round.as_ref().and_then(|r| r.board.clone());
     let prometheus = round.as_ref().and_then(|r| r.prometheus.clone());
     let unreachable_sources = round.as_ref().map(|r| r.unreachable()).unwrap_or_default();
-    let mut notes = Vec::new();
-    crate::ops::store::read_into(
-        state.as_deref(),
-        &located.dir,
-        &config,
-        &mut facts,
-        &mut notes,
-    );
-    for n in &notes {
-        crate::err!("{n}");
-    }
+    super::read_store_into(state.as_deref(), &located.dir, &config, &mut facts);
     let live_of = |name: &str| board.as_ref().and_then(|b| b.services.get(name));
     let mut all = plan::status(&config, &graph, &facts);
     if !args.services.is_empty() {
