@@ -420,11 +420,6 @@ impl Model {
         v
     }
 
-    /// The worst alert firing for a service.
-    pub fn firing_for(&self, service: &str) -> Option<AlertRow> {
-        self.firing().into_iter().find(|a| a.service == service)
-    }
-
     /// Firing alerts counted by severity, worst first: `[("page", 1), ("ticket", 2)]`.
     pub fn firing_counts(&self) -> Vec<(String, usize)> {
         let mut out: Vec<(String, usize)> = Vec::new();

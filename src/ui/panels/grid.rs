@@ -90,6 +90,8 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let height = area.height.saturating_sub(1) as usize;
     let cursor = m.cursor().min(rows.len().saturating_sub(1));
     let offset = cursor.saturating_sub(height.saturating_sub(1));
+    // Once per frame, not once per row.
+    let firing = m.firing();
     let table_rows: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -101,7 +103,7 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
             let h = live.map(|l| l.health);
             let (hs, hw) = health_mark(h);
             // What is paging comes first: a firing alert takes the NEXT column.
-            let alert = m.firing_for(&s.service);
+            let alert = firing.iter().find(|a| a.service == s.service);
             let next = match (&alert, &s.next) {
                 (Some(a), _) => Span::styled(
                     format!("✗ {} {}", a.severity, a.name),
