@@ -287,6 +287,41 @@ fn sarif_levels_follow_the_specification() {
     assert!(e.to_string().contains("SARIF version 2.0.0"), "{e}");
 }
 
+/// Suppressions as the SARIF SDK decides them (`Result.TryIsSuppressed`): a result is
+/// suppressed when it has at least one suppression and none under review or rejected.
+#[test]
+fn sarif_suppressions_follow_the_sdk() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (r#"[{"kind":"inSource"}]"#, true),
+        (r#"[{"kind":"external","status":"accepted"}]"#, true),
+        (r#"[]"#, false),
+        (r#"[{"kind":"external","status":"underReview"}]"#, false),
+        (
+            r#"[{"kind":"inSource","status":"accepted"},{"kind":"external","status":"rejected"}]"#,
+            false,
+        ),
+    ];
+    for (suppressions, suppressed) in cases {
+        let text = format!(
+            r#"{{"version":"2.1.0","runs":[{{"tool":{{"driver":{{"name":"d"}}}},"results":[{{"ruleId":"R1","level":"error","message":{{"text":"m"}},"suppressions":{suppressions}}}]}}]}}"#
+        );
+        let got = read(
+            &write(dir.path(), "s.sarif", text.as_bytes()),
+            None,
+            &policy(),
+        )
+        .unwrap();
+        assert_eq!(got.passed, suppressed, "{suppressions}: {}", got.summary);
+        assert_eq!(
+            got.summary.contains("1 suppressed"),
+            suppressed,
+            "{suppressions}: {}",
+            got.summary
+        );
+    }
+}
+
 /// Nested CycloneDX components are counted and held to the "every component
 /// versioned" rule like the top-level ones.
 #[test]

@@ -1,7 +1,7 @@
 //! JSON evidence: SARIF 2.1.0, CycloneDX (1.4–1.6), SPDX 2.3 and k6 end-of-test
 //! summaries (`--summary-export` and `handleSummary` shapes).
 
-use super::{Policy, ReadError, Reading};
+use super::{Policy, ReadError, Reading, schema};
 use crate::engine::config::{EvidenceKind, SastLevel};
 use serde_json::Value;
 
@@ -35,7 +35,8 @@ pub fn read(text: &str, file: &str, policy: &Policy) -> Result<Reading, ReadErro
     {
         return sarif(&v, file, policy);
     }
-    if v.get("bomFormat").and_then(|b| b.as_str()) == Some("CycloneDX") {
+    // Any `bomFormat` is a CycloneDX document; its schema says which value is right.
+    if v.get("bomFormat").is_some() {
         return cyclonedx(&v, file, policy);
     }
     if v.get("spdxVersion").is_some() {
@@ -126,15 +127,19 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
             }
         };
         for r in results {
+            // Suppressed as the SARIF SDK decides it (`Result.TryIsSuppressed`): at
+            // least one suppression, and none of them `underReview` or `rejected`.
             let is_suppressed = r
                 .get("suppressions")
                 .and_then(|s| s.as_array())
                 .is_some_and(|s| {
-                    s.iter().any(|x| {
-                        x.get("status")
-                            .and_then(|st| st.as_str())
-                            .is_none_or(|st| st == "accepted")
-                    })
+                    !s.is_empty()
+                        && !s.iter().any(|x| {
+                            matches!(
+                                x.get("status").and_then(|st| st.as_str()),
+                                Some("underReview" | "rejected")
+                            )
+                        })
                 });
             if is_suppressed {
                 suppressed += 1;
@@ -281,8 +286,22 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     })
 }
 
+/// Schema violations reported in a verdict's details, at most.
+const MAX_VIOLATIONS: usize = 50;
+
+fn schema_check(
+    spec: schema::Spec,
+    v: &Value,
+    file: &str,
+) -> Result<(schema::Spec, Vec<schema::Violation>), ReadError> {
+    schema::check(spec, v, MAX_VIOLATIONS)
+        .map(|found| (spec, found))
+        .map_err(|e| at(file, "-", e))
+}
+
 fn sbom_verdict(
     format: &'static str,
+    (spec, violations): (schema::Spec, Vec<schema::Violation>),
     names_service: bool,
     policy: &Policy,
     total: usize,
@@ -290,6 +309,14 @@ fn sbom_verdict(
     version_of_service: Option<String>,
 ) -> Reading {
     let mut problems = Vec::new();
+    if let Some(first) = violations.first() {
+        problems.push(format!(
+            "not valid {}: {} schema violation{}, first at {first}",
+            spec.name(),
+            violations.len(),
+            if violations.len() == 1 { "" } else { "s" },
+        ));
+    }
     if !names_service {
         problems.push(format!("does not name the service `{}`", policy.service));
     }
@@ -331,20 +358,29 @@ fn sbom_verdict(
             problems.join("; ")
         },
         figure: Some(total as f64),
-        details: unversioned,
+        details: violations
+            .iter()
+            .map(|v| format!("schema: {v}"))
+            .chain(unversioned)
+            .collect(),
     }
 }
 
 /// CycloneDX JSON 1.4–1.6.
 fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
-    let spec = v.get("specVersion").and_then(|s| s.as_str()).unwrap_or("");
-    if !["1.4", "1.5", "1.6"].contains(&spec) {
-        return Err(at(
-            file,
-            "specVersion",
-            format!("CycloneDX specVersion `{spec}`; gander reads 1.4 to 1.6"),
-        ));
-    }
+    let spec = match v.get("specVersion").and_then(|s| s.as_str()).unwrap_or("") {
+        "1.4" => schema::Spec::CycloneDx14,
+        "1.5" => schema::Spec::CycloneDx15,
+        "1.6" => schema::Spec::CycloneDx16,
+        other => {
+            return Err(at(
+                file,
+                "specVersion",
+                format!("CycloneDX specVersion `{other}`; gander reads 1.4 to 1.6"),
+            ));
+        }
+    };
+    let checked = schema_check(spec, v, file)?;
     // Every component, nested ones (`components[].components`) included: a library
     // inside another is still shipped, and still needs a version.
     let mut comps: Vec<Value> = Vec::new();
@@ -385,6 +421,7 @@ fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadErro
         .collect();
     Ok(sbom_verdict(
         "cyclonedx",
+        checked,
         svc.is_some(),
         policy,
         comps.len(),
@@ -396,13 +433,18 @@ fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadErro
 /// SPDX JSON 2.3.
 fn spdx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     let ver = v.get("spdxVersion").and_then(|s| s.as_str()).unwrap_or("");
-    if !ver.starts_with("SPDX-2.") {
-        return Err(at(
-            file,
-            "spdxVersion",
-            format!("`{ver}`; gander reads SPDX 2.x JSON"),
-        ));
-    }
+    let spec = match ver {
+        "SPDX-2.2" => schema::Spec::Spdx22,
+        "SPDX-2.3" => schema::Spec::Spdx23,
+        _ => {
+            return Err(at(
+                file,
+                "spdxVersion",
+                format!("`{ver}`; gander reads SPDX 2.2 and 2.3 JSON"),
+            ));
+        }
+    };
+    let checked = schema_check(spec, v, file)?;
     let pkgs = v
         .get("packages")
         .and_then(|p| p.as_array())
@@ -425,6 +467,7 @@ fn spdx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
         .collect();
     Ok(sbom_verdict(
         "spdx",
+        checked,
         svc.is_some(),
         policy,
         pkgs.len(),

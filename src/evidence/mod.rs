@@ -4,6 +4,7 @@
 //! the position.
 
 pub mod json;
+pub mod schema;
 pub mod xml;
 
 use crate::engine::config::{Baseline, EvidenceKind, SastLevel};
