@@ -118,7 +118,7 @@ fn openmetrics_exemplars_types_and_eof() {
 
 #[test]
 fn timestamps_escapes_and_whitespace_of_the_text_format() {
-    let text = "# HELP a_total Help with \\\\ and \\n.\n# TYPE a_total counter\na_total{x=\"1\",} 3 1700000000123\n  b  {  y = \"q\\\"z\" }   -Inf\n\n{\"my.dotted.metric\", \"label.with.dots\"=\"v\"} 1e3\n";
+    let text = "# HELP a_total Help with \\\\ and \\n.\n# TYPE a_total counter\na_total{x=\"1\",} 3 1700000000123\nb  {  y = \"q\\\"z\" }   -Inf\n\n{\"my.dotted.metric\", \"label.with.dots\"=\"v\"} 1e3\n";
     let page = parse(text, None).unwrap();
     assert_eq!(page.samples.len(), 3);
     assert_eq!(page.samples[0].timestamp_ms, Some(1_700_000_000_123));
@@ -144,6 +144,10 @@ fn timestamps_escapes_and_whitespace_of_the_text_format() {
 fn garbage_is_an_error_that_names_the_line_and_column() {
     let cases: [(&str, &str); 7] = [
         (
+            "a{b=\"\\x\"} 1\n# EOF\n",
+            "line 1, column 7: unknown escape `\\x` (only \\\\, \\\" and \\n are allowed)",
+        ),
+        (
             "ok 1\nok 2\n<html><body>502 Bad Gateway</body></html>\n",
             "line 3, column 1: expected a metric name, found `<`",
         ),
@@ -160,10 +164,6 @@ fn garbage_is_an_error_that_names_the_line_and_column() {
         (
             "# TYPE a countr\na 1\n",
             "line 1, column 10: unknown metric type `countr` (expected counter, gauge, histogram, summary, untyped, info, stateset, gaugehistogram or unknown)",
-        ),
-        (
-            "a{b=\"\\x\"} 1\n",
-            "line 1, column 7: unknown escape `\\x` (only \\\\, \\\" and \\n are allowed)",
         ),
     ];
     for (text, want) in cases {
@@ -303,8 +303,14 @@ fn openmetrics_is_read_by_its_abnf() {
         let e = parse(page, Some(Format::OpenMetrics)).unwrap_err();
         assert_eq!(e.line, line, "{what}: {e}");
     }
-    // The text format keeps its own leniency, but not a TYPE line with trailing blanks.
-    parse("# a comment\n\n  m 1\n", None).unwrap();
+    // The text format keeps its own leniency (blank lines, blanks before a comment), but
+    // not a TYPE line with trailing blanks, a blank before a sample, or a CRLF ending:
+    // each of those fails Prometheus's scrape (tests/prometheus.rs checks it does).
+    parse("# a comment\n\n  # another\n  \nm 1\n", None).unwrap();
+    let e = parse("m 1\n  n 1\n", None).unwrap_err();
+    assert_eq!((e.line, e.column), (2, 1), "{e}");
+    let e = parse("m 1\r\n", None).unwrap_err();
+    assert_eq!((e.line, e.column), (1, 4), "{e}");
     let e = parse("# TYPE c counter \nc 1\n", None).unwrap_err();
     assert_eq!(e.line, 1, "{e}");
 }

@@ -247,9 +247,18 @@ pub fn parse(text: &str, hint: Option<Format>) -> Result<Page<'_>, ParseError> {
     let mut lines = text.split('\n').peekable();
     while let Some(raw) = lines.next() {
         line_no += 1;
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let line = raw;
         if lines.peek().is_none() && line.is_empty() {
             break; // the final newline
+        }
+        // Prometheus's scrape reads `\r` as part of the value ("parsing \"1\r\"") and
+        // fails the page; so does OpenMetrics' grammar.
+        if let Some(at) = line.find('\r') {
+            return Err(ParseError {
+                line: line_no,
+                column: at + 1,
+                message: "a carriage return (CRLF line ending?); lines end with `\\n` only".into(),
+            });
         }
         if let Some(eof) = eof_line {
             return Err(ParseError {
@@ -284,6 +293,15 @@ pub fn parse(text: &str, hint: Option<Format>) -> Result<Page<'_>, ParseError> {
                 eof_line = Some(line_no);
             }
             continue;
+        }
+        if p.i > 0 {
+            // Prometheus keeps the blanks as part of the name ("  m") and fails the page.
+            return Err(ParseError {
+                line: line_no,
+                column: 1,
+                message: "a blank before a sample's name; a sample line starts with its name"
+                    .into(),
+            });
         }
         let sample = p.sample(&mut page.labels)?;
         page.samples.push(sample);

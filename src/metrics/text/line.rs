@@ -109,6 +109,13 @@ impl<'a> LineParser<'a> {
                         Some(b'\\') => out.push('\\'),
                         Some(b'"') => out.push('"'),
                         Some(b'n') => out.push('\n'),
+                        // The text format keeps any other escape as it is, as
+                        // Prometheus's scrape does (`\q` stays `\q`); OpenMetrics'
+                        // grammar has no such escape.
+                        _ if !self.om => {
+                            out.push('\\');
+                            continue;
+                        }
                         _ => {
                             return self.err(format!(
                                 "unknown escape `\\{}` (only \\\\, \\\" and \\n are allowed)",
