@@ -125,7 +125,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                 Ok(m) => (
                     true,
                     vec![format!(
-                        "{}: ok: {} {} — {} files match, signed by {}",
+                        "{}: ok: {} {} — {} files match its manifest, signed by {}",
                         package.display(),
                         m.id,
                         m.version,

@@ -272,9 +272,9 @@ pub fn create(ctx: &Ctx, version: Option<String>, wanted: Vec<String>) -> Said {
         return said.error(e);
     }
     said.out.push(format!(
-        "{id}: {} services, {} files, signed by {} — {}",
+        "{id}: {} services, {} files in its signed manifest, signed by {} — {}",
         services.len(),
-        files.len() + 3,
+        files.len(),
         w.signer.principal,
         root.display()
     ));
