@@ -146,3 +146,63 @@ fn the_readme_names_every_check() {
         );
     }
 }
+
+/// The README's key table and command list, as the keymap and the command table give
+/// them (the help overlay and the `:` completion read the same tables).
+fn keys_block() -> String {
+    use gander::app::commands::{COMMANDS, USAGE, WALK_COMMANDS};
+    use gander::app::keymap::{Action, Keymap};
+    let km = Keymap::default();
+    let cells: Vec<String> = Action::ALL
+        .iter()
+        .map(|a| {
+            let keys: Vec<String> = km
+                .key_labels(*a)
+                .iter()
+                .map(|k| format!("`{}`", k.replace('|', "\\|")))
+                .collect();
+            format!("{} | {}", keys.join(" "), a.describe())
+        })
+        .collect();
+    let mut out = String::from("| key | action | key | action |\n|---|---|---|---|\n");
+    for pair in cells.chunks(2) {
+        let right = pair.get(1).cloned().unwrap_or_else(|| " | ".into());
+        out.push_str(&format!("| {} | {right} |\n", pair[0]));
+    }
+    let usage = |c: &str| {
+        USAGE
+            .iter()
+            .find(|(n, _)| *n == c)
+            .map(|(_, u)| format!("`:{c} {u}`"))
+            .unwrap_or_else(|| format!("`:{c}`"))
+    };
+    let commands: Vec<String> = COMMANDS
+        .iter()
+        .chain(WALK_COMMANDS.iter())
+        .map(|c| usage(c))
+        .collect();
+    out.push_str(&format!(
+        "\nCommands (`:`, Tab completes): {}.\n",
+        commands.join(", ")
+    ));
+    out
+}
+
+#[test]
+fn the_readme_key_table_is_the_keymap() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let (open, close) = ("<!-- keys: generated -->\n", "<!-- /keys -->");
+    let start = readme.find(open).expect("the README marks its key table") + open.len();
+    let end = readme[start..].find(close).expect("a closed key table") + start;
+    let want = keys_block();
+    if std::env::var_os("GANDER_UPDATE_README").is_some() {
+        let updated = format!("{}{want}{}", &readme[..start], &readme[end..]);
+        std::fs::write("README.md", updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        readme[start..end],
+        want,
+        "the README's key table differs from the keymap: run GANDER_UPDATE_README=1 cargo test --test docs_match"
+    );
+}

@@ -337,10 +337,20 @@ impl Keymap {
     }
 
     pub fn labels(&self, a: Action) -> String {
+        let keys = self.key_labels(a);
+        if keys.is_empty() {
+            "-".into()
+        } else {
+            keys.join("/")
+        }
+    }
+
+    /// Every key of an action, as shown ("j", "↓").
+    pub fn key_labels(&self, a: Action) -> Vec<String> {
         self.by_action
             .get(&a)
-            .map(|ks| ks.iter().map(Key::label).collect::<Vec<_>>().join("/"))
-            .unwrap_or_else(|| "-".into())
+            .map(|ks| ks.iter().map(Key::label).collect())
+            .unwrap_or_default()
     }
 }
 
