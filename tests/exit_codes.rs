@@ -168,7 +168,18 @@ fn every_exit_code_in_the_readme_happens_and_no_other() {
     );
 
     r.case("gander approve", "alice", &["approve", &prm], &[]);
-    r.case("gander approve", "bob", &["approve", &prm], &[]);
+    let (code, _) = r.case("gander approve", "bob", &["approve", &prm], &[]);
+    assert_eq!(code, 0);
+    // `order` reads states from the store, like `status`: service-b moved.
+    let (_, text) = r.case("gander order", "alice", &["order", "--json"], &[]);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let b = doc["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["service"] == "service-b")
+        .unwrap();
+    assert_eq!(b["state"], "compliant", "{text}");
     r.case("gander approve", "bob", &["approve", "garbage"], &[]);
 
     let (_, text) = r.case(

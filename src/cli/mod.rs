@@ -142,7 +142,7 @@ pub fn run(cli: Cli) -> i32 {
     };
     match command {
         Command::Validate(a) => validate::run(cli.config, a),
-        Command::Order(a) => order::run(cli.config, a),
+        Command::Order(a) => order::run(cli.config, state, a),
         Command::Status(a) => status::run(cli.config, state, a),
         Command::Promote(a) => promote::run(cli.config, state, a),
         Command::Approve(a) => record::vote(cli.config, state, a, Vote::Approve),

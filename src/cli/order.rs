@@ -32,11 +32,14 @@ struct Report<'a> {
     order: Vec<Entry<'a>>,
 }
 
-pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
-    let (config, _) = match super::load_or_report(config) {
+pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
+    let (config, located) = match super::load_or_report(config) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // States as the store has them (promotions move them), like `status`.
+    let mut facts = crate::engine::facts::Facts::from_config(&config, chrono::Utc::now());
+    super::read_store_into(state.as_deref(), &located.dir, &config, &mut facts);
     let graph = DepGraph::from_config(&config);
     // Loading refuses cycles, so the order exists.
     let order = match graph.order() {
@@ -56,7 +59,11 @@ pub fn run(config: Option<PathBuf>, args: Args) -> i32 {
             Some(Entry {
                 position: i + 1,
                 service: svc.name(),
-                state: svc.state(),
+                state: facts
+                    .states
+                    .get(*name)
+                    .map(String::as_str)
+                    .unwrap_or(svc.state()),
                 depends_on: graph
                     .direct(name)
                     .into_iter()
