@@ -180,4 +180,25 @@ fn completions_parse_in_their_shells_and_the_man_page_renders() {
         "{text}"
     );
     assert!(text.contains("on-call console"), "{text}");
+    // One page: every command with its synopsis, no pointers to pages that do not exist,
+    // and the environment, files and exit status a reader looks for.
+    for want in [
+        "gander evidence add [OPTIONS] <SERVICE> <FILES>...",
+        "gander store init",
+        "ENVIRONMENT",
+        "GANDER_STORE",
+        "EXIT STATUS",
+        "FILES",
+    ] {
+        assert!(text.contains(want), "the man page has {want:?}:\n{text}");
+    }
+    assert!(!text.contains("gander-validate(1)"), "{text}");
+    let warnings = Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(&page)
+        .env("MANPAGER", "cat")
+        .output()
+        .unwrap();
+    let warned = String::from_utf8_lossy(&warnings.stderr);
+    assert!(warned.trim().is_empty(), "groff warns: {warned}");
 }

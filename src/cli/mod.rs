@@ -164,17 +164,98 @@ pub fn run(cli: Cli) -> i32 {
             clap_complete::generate(shell, &mut Cli::command(), "gander", &mut std::io::stdout());
             EXIT_OK
         }
-        Command::Man => {
-            use clap::CommandFactory;
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    crate::err!("gander: {e}");
-                    EXIT_FAILED
-                }
+        Command::Man => match man_page(&mut std::io::stdout()) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                crate::err!("gander: {e}");
+                EXIT_FAILED
             }
+        },
+    }
+}
+
+/// Text for roff: a leading `.` or `'` would be a request, `\` an escape, `-` a hyphen.
+fn roff(text: &str) -> String {
+    let t = text.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+/// The man page: clap's name, synopsis, description and options, then every command
+/// with its own synopsis on this one page (there are no gander-COMMAND(1) pages), then
+/// the environment, files and exit status.
+fn man_page(w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(w)?;
+    man.render_name_section(w)?;
+    man.render_synopsis_section(w)?;
+    man.render_description_section(w)?;
+    man.render_options_section(w)?;
+    writeln!(w, ".SH COMMANDS")?;
+    let lines = |c: &clap::Command, w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        let usage = c.clone().render_usage().to_string();
+        let usage = usage.trim_start_matches("Usage: ").trim();
+        writeln!(w, ".TP\n\\fB{}\\fR", roff(usage))?;
+        if let Some(about) = c.get_about() {
+            writeln!(w, "{}", roff(&about.to_string()))?;
+        }
+        Ok(())
+    };
+    for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+        if sub.has_subcommands() {
+            for inner in sub.get_subcommands().filter(|c| c.get_name() != "help") {
+                lines(inner, w)?;
+            }
+        } else {
+            lines(sub, w)?;
         }
     }
+    writeln!(
+        w,
+        ".PP\nEvery command takes \\fB\\-\\-help\\fR. README.md has the whole guide."
+    )?;
+    let env: [(&str, &str); 9] = [
+        ("GANDER_CONFIG", "the config directory when --config is not given"),
+        ("GANDER_STATE_DIR", "the state directory (logs, demo fleets, the operator's own store) when --state-dir is not given"),
+        ("GANDER_STORE", "the team store (a shared directory or a postgres:// URL, no password in it) when --store is not given"),
+        ("GANDER_KEY", "the private key to sign with when --key is not given (else signing.key, else ssh-agent)"),
+        ("SSH_AUTH_SOCK", "the ssh-agent that holds the operator's key"),
+        ("GANDER_HEADS_DIR", "where the chain heads this user has seen are remembered (truncation is noticed)"),
+        ("NO_COLOR", "when set, the console draws without colour"),
+        ("XDG_CONFIG_HOME, XDG_DATA_HOME", "the user config and data directories"),
+        ("PGPASSWORD and others", "not read: a PostgreSQL password comes from org-config's password: env:NAME or file:PATH"),
+    ];
+    writeln!(w, ".SH ENVIRONMENT")?;
+    for (name, what) in env {
+        writeln!(w, ".TP\n\\fB{}\\fR\n{}", roff(name), roff(what))?;
+    }
+    writeln!(w, ".SH FILES")?;
+    for (name, what) in [
+        ("CONFIG/org\x2dconfig.yaml, CONFIG/services/*.yaml, CONFIG/policies/", "the org: services, states, gates"),
+        ("CONFIG/allowed_signers", "who may sign, in ssh\x2dkeygen's format"),
+        ("CONFIG/keymap.toml", "the console's keys"),
+        ("STATE/audit/chain.jsonl", "the evidence chain (the operator's own store)"),
+        ("STATE/logs/gander.log", "JSON lines, each HTTP request with its X\x2dCorrelation\x2dID"),
+    ] {
+        writeln!(w, ".TP\n\\fI{}\\fR\n{}", roff(&name.replace("\\x2d", "-")), roff(what))?;
+    }
+    writeln!(w, ".SH \"EXIT STATUS\"")?;
+    for (code, what) in [
+        ("0", "ok"),
+        ("1", "a check or gate failed, or a write was refused; nothing recorded"),
+        ("2", "bad usage or bad config"),
+        ("3", "a source (an endpoint, Prometheus, the store database) could not be reached"),
+    ] {
+        writeln!(w, ".TP\n\\fB{code}\\fR\n{}", roff(what))?;
+    }
+    man.render_version_section(w)?;
+    Ok(())
 }
 
 /// `gander` with no command: the console on the configured org.
