@@ -387,9 +387,11 @@ fn every_exit_code_in_the_readme_happens_and_no_other() {
     let home = t("home");
     std::fs::create_dir_all(&home).unwrap();
     let new_org = s(&t("new-org"));
+    // The new org's directory by --config (the positional DIR is the other way).
     let init = [
-        "init",
+        "--config",
         new_org.as_str(),
+        "init",
         "--org",
         "Acme",
         "--services",
@@ -404,9 +406,25 @@ fn every_exit_code_in_the_readme_happens_and_no_other() {
     r.case(
         "gander init",
         "",
-        &["init", &s(&t("keyless-org")), "--org", "Acme"],
+        &["--config", &s(&t("keyless-org")), "init", "--org", "Acme"],
         &[("HOME", &home)],
     );
+    // DIR and --config both given, and different: which one was meant is not guessed.
+    let (code, text) = r.case(
+        "gander init",
+        "",
+        &[
+            "--config",
+            &s(&t("one")),
+            "init",
+            &s(&t("two")),
+            "--key",
+            &s(&alice_pub),
+        ],
+        &[("HOME", &home)],
+    );
+    assert!(code == 2 && text.contains("two directories"), "{text}");
+    assert!(!t("one").exists() && !t("two").exists());
 
     let copy = t("config-copy");
     copy_dir(&demo.config, &copy);

@@ -148,6 +148,16 @@ signing:
 }
 
 pub fn init(flag_dir: Option<PathBuf>, args: InitArgs) -> i32 {
+    if let (Some(d), Some(f)) = (&args.dir, &flag_dir)
+        && d != f
+    {
+        crate::err!(
+            "gander: two directories for the new org: DIR {} and --config {}; nothing written\n  help: give one of them",
+            d.display(),
+            f.display()
+        );
+        return EXIT_USAGE;
+    }
     let dir = match args.dir.clone().or(flag_dir).or_else(|| {
         std::env::var_os("GANDER_CONFIG")
             .filter(|v| !v.is_empty())

@@ -221,15 +221,39 @@ fn man_page(w: &mut dyn std::io::Write) -> std::io::Result<()> {
         ".PP\nEvery command takes \\fB\\-\\-help\\fR. README.md has the whole guide."
     )?;
     let env: [(&str, &str); 9] = [
-        ("GANDER_CONFIG", "the config directory when --config is not given"),
-        ("GANDER_STATE_DIR", "the state directory (logs, demo fleets, the operator's own store) when --state-dir is not given"),
-        ("GANDER_STORE", "the team store (a shared directory or a postgres:// URL, no password in it) when --store is not given"),
-        ("GANDER_KEY", "the private key to sign with when --key is not given (else signing.key, else ssh-agent)"),
-        ("SSH_AUTH_SOCK", "the ssh-agent that holds the operator's key"),
-        ("GANDER_HEADS_DIR", "where the chain heads this user has seen are remembered (truncation is noticed)"),
+        (
+            "GANDER_CONFIG",
+            "the config directory when --config is not given",
+        ),
+        (
+            "GANDER_STATE_DIR",
+            "the state directory (logs, demo fleets, the operator's own store) when --state-dir is not given",
+        ),
+        (
+            "GANDER_STORE",
+            "the team store (a shared directory or a postgres:// URL, no password in it) when --store is not given",
+        ),
+        (
+            "GANDER_KEY",
+            "the private key to sign with when --key is not given (else signing.key, else ssh-agent)",
+        ),
+        (
+            "SSH_AUTH_SOCK",
+            "the ssh-agent that holds the operator's key",
+        ),
+        (
+            "GANDER_HEADS_DIR",
+            "where the chain heads this user has seen are remembered (truncation is noticed)",
+        ),
         ("NO_COLOR", "when set, the console draws without colour"),
-        ("XDG_CONFIG_HOME, XDG_DATA_HOME", "the user config and data directories"),
-        ("PGPASSWORD and others", "not read: a PostgreSQL password comes from org-config's password: env:NAME or file:PATH"),
+        (
+            "XDG_CONFIG_HOME, XDG_DATA_HOME",
+            "the user config and data directories",
+        ),
+        (
+            "PGPASSWORD and others",
+            "not read: a PostgreSQL password comes from org-config's password: env:NAME or file:PATH",
+        ),
     ];
     writeln!(w, ".SH ENVIRONMENT")?;
     for (name, what) in env {
@@ -237,20 +261,43 @@ fn man_page(w: &mut dyn std::io::Write) -> std::io::Result<()> {
     }
     writeln!(w, ".SH FILES")?;
     for (name, what) in [
-        ("CONFIG/org\x2dconfig.yaml, CONFIG/services/*.yaml, CONFIG/policies/", "the org: services, states, gates"),
-        ("CONFIG/allowed_signers", "who may sign, in ssh\x2dkeygen's format"),
+        (
+            "CONFIG/org\x2dconfig.yaml, CONFIG/services/*.yaml, CONFIG/policies/",
+            "the org: services, states, gates",
+        ),
+        (
+            "CONFIG/allowed_signers",
+            "who may sign, in ssh\x2dkeygen's format",
+        ),
         ("CONFIG/keymap.toml", "the console's keys"),
-        ("STATE/audit/chain.jsonl", "the evidence chain (the operator's own store)"),
-        ("STATE/logs/gander.log", "JSON lines, each HTTP request with its X\x2dCorrelation\x2dID"),
+        (
+            "STATE/audit/chain.jsonl",
+            "the evidence chain (the operator's own store)",
+        ),
+        (
+            "STATE/logs/gander.log",
+            "JSON lines, each HTTP request with its X\x2dCorrelation\x2dID",
+        ),
     ] {
-        writeln!(w, ".TP\n\\fI{}\\fR\n{}", roff(&name.replace("\\x2d", "-")), roff(what))?;
+        writeln!(
+            w,
+            ".TP\n\\fI{}\\fR\n{}",
+            roff(&name.replace("\\x2d", "-")),
+            roff(what)
+        )?;
     }
     writeln!(w, ".SH \"EXIT STATUS\"")?;
     for (code, what) in [
         ("0", "ok"),
-        ("1", "a check or gate failed, or a write was refused; nothing recorded"),
+        (
+            "1",
+            "a check or gate failed, or a write was refused; nothing recorded",
+        ),
         ("2", "bad usage or bad config"),
-        ("3", "a source (an endpoint, Prometheus, the store database) could not be reached"),
+        (
+            "3",
+            "a source (an endpoint, Prometheus, the store database) could not be reached",
+        ),
     ] {
         writeln!(w, ".TP\n\\fB{code}\\fR\n{}", roff(what))?;
     }
