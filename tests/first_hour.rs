@@ -131,6 +131,72 @@ fn init_then_enrol_a_second_operator_then_a_first_promotion_approved_by_them() {
     assert!(out.contains("approved by ben"), "{out}");
     let (code, out, _) = gander(d, &["verify", "--config", "org"]);
     assert_eq!(code, 0, "{out}");
+
+    // A second org set up on the same machine, with no `store:` of its own, shares the
+    // default state directory; it neither reads nor extends Acme's chain as its own.
+    let (code, out, err) = gander(
+        d,
+        &[
+            "init",
+            "other",
+            "--org",
+            "Globex",
+            "--services",
+            "api",
+            "--name",
+            "ana",
+            "--key",
+            "ana.pub",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let chain = std::fs::read(d.join("state/audit/chain.jsonl")).unwrap();
+    let (code, _, err) = gander(
+        d,
+        &[
+            "promote",
+            "api",
+            "--to",
+            "compliance_ready",
+            "--reason",
+            "x",
+            "--config",
+            "other",
+            "--key",
+            "ana",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("holds the chain of org `Acme`") && err.contains("org `Globex`"),
+        "{err}"
+    );
+    // (status says so, and shows its states and evidence as unknown, never Acme's.)
+    let (_, _, err) = gander(d, &["status", "--offline", "--config", "other"]);
+    assert!(err.contains("holds the chain of org `Acme`"), "{err}");
+    assert_eq!(
+        std::fs::read(d.join("state/audit/chain.jsonl")).unwrap(),
+        chain
+    );
+    // With its own state directory it works.
+    let (code, out, err) = gander(
+        d,
+        &[
+            "promote",
+            "api",
+            "--to",
+            "compliance_ready",
+            "--reason",
+            "x",
+            "--config",
+            "other",
+            "--key",
+            "ana",
+            "--state-dir",
+            "globex-state",
+        ],
+    );
+    assert!(out.contains("PRM-"), "{code} {out}{err}");
 }
 
 #[test]

@@ -294,7 +294,7 @@ fn release_criteria_failures_are_each_named() {
     );
     // An SBOM that fails: identity's newest SBOM has a component without a version.
     let bad = d.state.join("bad-bom.cdx.json");
-    std::fs::write(&bad, r#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"name":"identity","version":"2.4.1"}},"components":[{"name":"libfoo"}]}"#).unwrap();
+    std::fs::write(&bad, r#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"application","name":"identity","version":"2.4.1"}},"components":[{"type":"library","name":"libfoo"}]}"#).unwrap();
     assert_eq!(
         d.run(
             "alice",

@@ -302,6 +302,33 @@ pub fn open_location(
     })
 }
 
+/// The org a file store's chain belongs to: `audit/org`, written with the first record.
+/// Two orgs configured without a `store:` share the user's default state directory; without
+/// this mark the second would read and extend the first one's chain as its own.
+pub fn check_org(location: &Location, org: &str, claim: bool) -> Result<(), String> {
+    let root = match location {
+        Location::Local(d) | Location::Shared(d) => d,
+        Location::Postgres { .. } => return Ok(()),
+    };
+    let mark = root.join("audit").join("org");
+    match std::fs::read_to_string(&mark) {
+        Ok(held) if held.trim_end_matches('\n') == org => Ok(()),
+        Ok(held) => Err(format!(
+            "{} holds the chain of org `{}`, and this config is org `{org}`; nothing read or written\n  help: give this org its own store: --state-dir DIR, $GANDER_STATE_DIR, or `store:` in org-config",
+            root.display(),
+            held.trim_end_matches('\n')
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if claim {
+                crate::io::store::write_atomic(&mark, format!("{org}\n").as_bytes())
+                    .map_err(|e| format!("{}: {e}", mark.display()))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!("{}: {e}", mark.display())),
+    }
+}
+
 /// Open the configured store for reading.
 pub fn open_read(
     config: &Config,
@@ -309,6 +336,7 @@ pub fn open_read(
     state: Option<&Path>,
 ) -> Result<Opened, String> {
     let location = locate(config, state)?;
+    check_org(&location, &config.org.org.name, false)?;
     let signers = match &location {
         Location::Postgres { .. } => load_signers(config_dir, config).1.ok(),
         _ => None,

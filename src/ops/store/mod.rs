@@ -233,6 +233,8 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
     let lock = store
         .lock_exclusive(LOCK_WAIT)
         .map_err(|e| OpsError::Store(e.to_string()))?;
+    // Under the lock, so two orgs' first writers cannot both claim an empty store.
+    check_org(&location, &config.org.org.name, true).map_err(OpsError::Refused)?;
     let mut notes = Vec::new();
     if let Some(prev) = lock.recovered_from() {
         notes.push(format!(
