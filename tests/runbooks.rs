@@ -424,3 +424,56 @@ fn run_with_json_reports_the_outcome_as_data() {
         "{lines:?}"
     );
 }
+
+/// Unknown is unknown: without Prometheus the latency step decides on gander's own scrape
+/// (and says so); a step with no figure to decide on is recorded as `unknown` (`?`),
+/// never a pass or a fail, and the walk stops there.
+#[test]
+fn a_check_without_data_is_unknown_and_the_latency_step_uses_gander_s_own_figure() {
+    let d = demo();
+    let (code, out, err) = d.run(
+        "alice",
+        &[
+            "runbook",
+            "run",
+            "service_degradation",
+            "--service",
+            "service-a",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("✓ latency: p95 latency under 500 ms — ")
+            && out.contains("p95 from gander's own scrape of http://127.0.0.1:"),
+        "{out}"
+    );
+    let rb = "title: Blind\napplies_to: {services: [\"*\"]}\nsteps:\n  - id: errors\n    kind: check\n    title: error rate\n    check: promql\n    args: {query: 'sum(rate(x[5m]))', below: \"0.01\"}\n  - id: after\n    kind: manual\n    title: After\n";
+    std::fs::create_dir_all(d.config.join("runbooks")).unwrap();
+    std::fs::write(d.config.join("runbooks/blind.yaml"), rb).unwrap();
+    let (code, out, err) = d.run(
+        "alice",
+        &["runbook", "run", "blind", "--service", "service-a"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("? errors: error rate — no monitoring.prometheus_url configured"),
+        "{out}"
+    );
+    assert!(out.contains("no data to decide on"), "{out}");
+    let id = Demo::walk_id(&out);
+    let w = d.walk(&id);
+    assert_eq!(w["done"][0]["outcome"], "unknown", "{w}");
+    assert_eq!(
+        w["current"]["id"], "errors",
+        "the walk stays at the undecided step: {w}"
+    );
+    // A figure name the checks do not know is a config error, at its line.
+    let bad = rb.replace("below: \"0.01\"}", "below: \"0.01\", own: p99}");
+    std::fs::write(d.config.join("runbooks/blind.yaml"), bad).unwrap();
+    let (code, out, err) = d.run("alice", &["validate"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("unknown own figure `p99`"),
+        "{out}{err}"
+    );
+}

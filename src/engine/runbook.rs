@@ -378,6 +378,20 @@ fn check(rb: &Runbook, file: &str, node: &Node, diags: &mut Vec<Diagnostic>) {
                         "a promql check needs `args: {query: …, below: …}`",
                     ));
                 }
+                Some("promql")
+                    if s.args
+                        .get("own")
+                        .is_some_and(|o| !matches!(o.as_str(), "p95_ms" | "error_rate")) =>
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            file,
+                            at(i, "args"),
+                            format!("unknown own figure `{}`", s.args["own"]),
+                        )
+                        .with_help("one of p95_ms, error_rate: the figure gander scrapes itself, used when there is no Prometheus"),
+                    );
+                }
                 _ => {}
             },
             StepKind::Command => {

@@ -53,9 +53,9 @@ impl Walk {
             let Some(d) = self.outcome(&step.id) else {
                 return Some(step);
             };
-            // A failed check, and a failed or timed-out command (unless it may fail),
+            // A failed or undecided check, and a failed or timed-out command (unless it may fail),
             // stay current: the walk stops there until it is run again or skipped.
-            if step.kind == StepKind::Check && d.outcome == "fail" {
+            if step.kind == StepKind::Check && matches!(d.outcome.as_str(), "fail" | "unknown") {
                 return Some(step);
             }
             if step.kind == StepKind::Command

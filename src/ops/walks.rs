@@ -365,11 +365,16 @@ fn advance(s: &mut Session, config: &Config, b: &Named, id: &str, said: &mut Sai
         }
         // A failed check stays current: re-run it with `resume` after fixing, or skip it.
         let rerun = w.outcome(&step.id).is_some();
-        let (pass, details) = run_check(s, config, &step, &w);
-        let outcome = if pass { "pass" } else { "fail" };
+        let (checked, details) = run_check(s, config, &step, &w);
+        let pass = checked == Checked::Pass;
+        let (outcome, mark) = match checked {
+            Checked::Pass => ("pass", "✓"),
+            Checked::Fail => ("fail", "✗"),
+            // Not decided, not failed: no data to decide on. The walk stops as on a fail.
+            Checked::Unknown => ("unknown", "?"),
+        };
         said.out.push(format!(
-            "{} {}: {} — {}",
-            if pass { "✓" } else { "✗" },
+            "{mark} {}: {} — {}",
             step.id,
             step.title,
             details.join("; ")
@@ -384,7 +389,12 @@ fn advance(s: &mut Session, config: &Config, b: &Named, id: &str, said: &mut Sai
             return c;
         }
         if !pass {
-            said.out.push(format!("{id}: stopped at `{}`: fix it and `gander runbook resume {id}`, or `gander runbook step {id} --skip --reason …`", step.id));
+            let why = if checked == Checked::Unknown {
+                "no data to decide on"
+            } else {
+                "fix it"
+            };
+            said.out.push(format!("{id}: stopped at `{}`: {why} and `gander runbook resume {id}`, or `gander runbook step {id} --skip --reason …`", step.id));
             return EXIT_FAILED;
         }
     }
@@ -427,17 +437,33 @@ fn waiting(id: &str, step: &Step, w: &Walk, said: &mut Said) {
     }
 }
 
-fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (bool, Vec<String>) {
+/// What a check step found: a pass, a fail, or nothing to decide on (never a pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+impl From<bool> for Checked {
+    fn from(pass: bool) -> Self {
+        if pass { Checked::Pass } else { Checked::Fail }
+    }
+}
+
+fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (Checked, Vec<String>) {
     let mut facts = Facts::from_config(config, s.w.now);
     let graph = DepGraph::from_config(config);
     let check = step.check.as_deref().unwrap_or_default();
     // Live facts for the service (health, metrics) when the check needs them.
-    if matches!(check, "health" | "validate_compliance_state") {
+    let prometheus = config.org.monitoring.prometheus_url.is_some();
+    if matches!(check, "health" | "validate_compliance_state") || (check == "promql" && !prometheus)
+    {
         s.live.round(Some(&w.service), &mut facts);
     }
     let facts = s.w.facts(facts);
     let Some(svc) = config.service(&w.service) else {
-        return (false, vec![format!("no service `{}`", w.service)]);
+        return (Checked::Fail, vec![format!("no service `{}`", w.service)]);
     };
     let ctx = GateCtx {
         config,
@@ -451,8 +477,13 @@ fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (bool, Vec<
         .unwrap_or_else(crate::engine::facts::ServiceFacts::unknown);
     let one = |c: Check| {
         let r = ctx.check(c, svc, &sf);
+        let checked = match r.status {
+            Status::Pass => Checked::Pass,
+            Status::Unknown => Checked::Unknown,
+            _ => Checked::Fail,
+        };
         (
-            r.status == Status::Pass,
+            checked,
             vec![format!("{}: {}", r.status.as_str(), r.reason)],
         )
     };
@@ -462,20 +493,25 @@ fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (bool, Vec<
         "check_evidence_chain" => {
             let r = crate::io::store::verify(&s.w.store, &s.w.read, Some(&s.w.signers));
             match r.problems.first() {
-                None => (true, vec![format!("{} records verify", r.records)]),
-                Some(p) => (false, vec![format!("line {}: {}", p.line, p.message)]),
+                None => (Checked::Pass, vec![format!("{} records verify", r.records)]),
+                Some(p) => (
+                    Checked::Fail,
+                    vec![format!("line {}: {}", p.line, p.message)],
+                ),
             }
         }
         "health" => match &sf.health {
-            crate::engine::facts::Known::Known(h) => (h.ready, vec![h.summary.clone()]),
-            crate::engine::facts::Known::Unknown(w) => (false, vec![format!("unknown: {w}")]),
+            crate::engine::facts::Known::Known(h) => (h.ready.into(), vec![h.summary.clone()]),
+            crate::engine::facts::Known::Unknown(w) => {
+                (Checked::Unknown, vec![format!("unknown: {w}")])
+            }
         },
         "validate_compliance_state" => {
             let state = facts.states.get(&w.service).cloned().unwrap_or_default();
             let sm = crate::engine::state_machine::StateMachine::new(&config.rules);
             match sm.promotions_from(&state).first() {
                 None => (
-                    true,
+                    Checked::Pass,
                     vec![format!("`{state}`: at the top of the state machine")],
                 ),
                 Some(to) => match crate::engine::plan::plan(config, &graph, &facts, &w.service, to)
@@ -488,9 +524,9 @@ fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (bool, Vec<
                         );
                         let mut d = vec![format!("`{state}` -> `{to}`: {}", p.verdict.as_str())];
                         d.extend(p.blockers.iter().take(5).cloned());
-                        (ok, d)
+                        (ok.into(), d)
                     }
-                    None => (false, vec!["no plan".into()]),
+                    None => (Checked::Fail, vec!["no plan".into()]),
                 },
             }
         }
@@ -507,18 +543,47 @@ fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (bool, Vec<
                 .get("below")
                 .and_then(|b| b.parse().ok())
                 .unwrap_or(f64::INFINITY);
+            // Without Prometheus, the figure gander scrapes itself (`args.own`), over
+            // its own window; with neither, nothing to decide on.
+            if !prometheus {
+                let own = step.args.get("own").map(String::as_str);
+                let figure = match (&sf.performance, own) {
+                    (crate::engine::facts::Known::Known(p), Some("p95_ms")) => {
+                        Ok((p.p95_ms, "p95", p.source.clone()))
+                    }
+                    (crate::engine::facts::Known::Known(p), Some("error_rate")) => {
+                        Ok((p.error_rate, "error rate", p.source.clone()))
+                    }
+                    (_, None) => Err("no monitoring.prometheus_url configured, and the step names no figure of gander's own (`args.own`)".to_string()),
+                    (crate::engine::facts::Known::Unknown(why), Some(_)) => Err(format!(
+                        "no monitoring.prometheus_url configured, and gander's own figure is unknown: {why}"
+                    )),
+                    (_, Some(other)) => Err(format!("unknown own figure `{other}`")),
+                };
+                return match figure {
+                    Ok((v, what, source)) => (
+                        (v < below).into(),
+                        vec![format!(
+                            "{v:.3} (must be below {below}; {what} from gander's own scrape of {source}, no Prometheus configured)"
+                        )],
+                    ),
+                    Err(why) => (Checked::Unknown, vec![why]),
+                };
+            }
             match s.live.query(&q) {
-                Ok(v) if v.is_empty() => (false, vec![format!("`{q}` returned nothing")]),
+                Ok(v) if v.is_empty() => {
+                    (Checked::Unknown, vec![format!("`{q}` returned nothing")])
+                }
                 Ok(v) => {
                     let worst = v.iter().map(|x| x.value).fold(f64::NEG_INFINITY, f64::max);
                     (
-                        worst < below,
+                        (worst < below).into(),
                         vec![format!("{worst:.3} (must be below {below})")],
                     )
                 }
-                Err(e) => (false, vec![e]),
+                Err(e) => (Checked::Unknown, vec![e]),
             }
         }
-        other => (false, vec![format!("unknown check `{other}`")]),
+        other => (Checked::Fail, vec![format!("unknown check `{other}`")]),
     }
 }

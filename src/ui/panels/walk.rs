@@ -36,6 +36,8 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
                     Some("pass") | Some("confirmed") | Some("approved") | Some("ran")
                     | Some("yes") | Some("no") => ("✓", m.theme.ok),
                     Some("fail") | Some("failed") => ("✗", m.theme.bad),
+                    // No data to decide on: unknown, never shown as a fail or a pass.
+                    Some("unknown") => ("?", m.theme.warn),
                     // Its own mark: `~` means stale everywhere else.
                     Some("skipped") => ("↷", m.theme.warn),
                     _ if current.as_deref() == Some(s.id.as_str()) => ("▶", m.theme.accent),
