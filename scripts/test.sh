@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use. Add to this list when a test starts needing a tool.
-NEEDED_PACKAGES=(prometheus prometheus-node-exporter openssl curl jq openssh-client openssh-server procps util-linux passwd postgresql postgresql-client man-db zsh)
+NEEDED_PACKAGES=(prometheus prometheus-node-exporter openssl curl jq openssh-client openssh-server procps util-linux passwd postgresql postgresql-client prometheus-alertmanager man-db zsh)
 
 missing=()
 for pkg in "${NEEDED_PACKAGES[@]}"; do

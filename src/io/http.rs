@@ -175,6 +175,70 @@ impl Http {
         result
     }
 
+    /// POST a JSON body; like `get`, a non-2xx status comes back as `Fetched`.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        auth: &Auth,
+    ) -> Result<Fetched, FetchError> {
+        let cid = correlation_id();
+        let start = Instant::now();
+        let mut req = self
+            .client
+            .post(url)
+            .header("Accept", "application/json")
+            .header("X-Correlation-ID", &cid)
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        req = match auth {
+            Auth::None => req,
+            Auth::Bearer(t) => req.bearer_auth(t),
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+        };
+        let result = async {
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| classify(&e, self.cfg.timeout))?;
+            let status = resp.status().as_u16();
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| classify(&e, self.cfg.timeout))?;
+            if bytes.len() > self.cfg.max_body {
+                return Err(FetchError::TooLarge(self.cfg.max_body));
+            }
+            Ok(Fetched {
+                status,
+                content_type,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+                elapsed: start.elapsed(),
+                correlation_id: cid.clone(),
+            })
+        }
+        .await;
+        let ms = start.elapsed().as_millis() as u64;
+        match &result {
+            Ok(f) => super::log::event(
+                "info",
+                "http",
+                json!({"correlation_id": cid, "method": "POST", "url": url, "status": f.status, "ms": ms}),
+            ),
+            Err(e) => super::log::event(
+                "warn",
+                "http",
+                json!({"correlation_id": cid, "method": "POST", "url": url, "error": e.to_string(), "ms": ms}),
+            ),
+        }
+        result
+    }
+
     async fn get_inner(
         &self,
         url: &str,

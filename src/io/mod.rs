@@ -1,6 +1,7 @@
 //! The outside world: the config directory, HTTP, pollers, the demo fleet, the log.
 
 pub mod agent;
+pub mod alertmanager;
 pub mod archive;
 pub mod config_dir;
 pub mod demo;

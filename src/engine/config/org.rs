@@ -171,6 +171,9 @@ pub struct AuthConfig {
 pub struct Monitoring {
     #[serde(default)]
     pub prometheus_url: Option<String>,
+    /// Alertmanager's URL: the console lists its silences and silences an alert (`S`).
+    #[serde(default)]
+    pub alertmanager_url: Option<String>,
     /// How to authenticate to Prometheus (secrets by reference).
     #[serde(default)]
     pub prometheus_auth: Option<AuthConfig>,
@@ -194,6 +197,7 @@ impl Default for Monitoring {
     fn default() -> Self {
         Monitoring {
             prometheus_url: None,
+            alertmanager_url: None,
             prometheus_auth: None,
             ca_file: None,
             poll_interval: default_poll(),

@@ -330,6 +330,14 @@ pub(super) fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
             diags,
         );
     }
+    if let Some(url) = &o.monitoring.alertmanager_url {
+        check_url(
+            file,
+            url,
+            org.node.locate(&["monitoring", "alertmanager_url"]),
+            diags,
+        );
+    }
     if o.monitoring.request_timeout >= o.monitoring.poll_interval {
         diags.push(
             Diagnostic::warning(file, org.node.locate(&["monitoring", "request_timeout"]), format!(
