@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 /// A real Alertmanager with a receiver that sends nothing; (process, base URL).
-pub fn start_alertmanager(dir: &std::path::Path) -> (Proc, String) {
+fn start_alertmanager(dir: &std::path::Path) -> (Proc, String) {
     let port = free_port();
     std::fs::write(
         dir.join("am.yml"),
