@@ -104,7 +104,8 @@ fn sboms_from_cyclonedx_py_and_spdx() {
     other.service = "service-c".into();
     let r = read(&fixture("cyclonedx-py-service-b.cdx.json"), None, &other).unwrap();
     assert!(
-        r.summary.contains("does not name the service `service-c`"),
+        r.summary
+            .contains("describes something other than the service `service-c`"),
         "{}",
         r.summary
     );
@@ -237,12 +238,13 @@ fn junit_counts_each_testcase_once() {
         &policy(),
     )
     .unwrap();
-    assert!(
-        r.summary
-            .starts_with("0 passed, 0 failed, 0 errors, 1 skipped of 1 tests"),
+    // ... and a run where nothing ran is not a passing run.
+    assert_eq!(
+        r.summary, "no test ran: 0 passed, 0 failed, 0 errors, 1 skipped of 1 tests",
         "{}",
         r.summary
     );
+    assert!(!r.passed);
 }
 
 /// SARIF as §3.27.10 decides levels, with the subtle cases from other scanners' files:
@@ -342,5 +344,124 @@ fn nested_cyclonedx_components_count() {
             .contains("1 of 2 components have no version (inner)"),
         "{}",
         r.summary
+    );
+}
+
+/// The holes a hostile review found: each input below was once recorded as passing.
+#[test]
+fn inputs_that_once_passed_and_must_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let r =
+        |name: &str, text: &str| read(&write(dir.path(), name, text.as_bytes()), None, &policy());
+    let refused = |name: &str, text: &str, want: &str| {
+        let e = r(name, text).unwrap_err().to_string();
+        assert!(e.contains(want), "{name}: {e}");
+    };
+    let failed = |name: &str, text: &str, want: &str| {
+        let got = r(name, text).unwrap();
+        assert!(!got.passed, "{name}: {}", got.summary);
+        assert!(got.summary.contains(want), "{name}: {}", got.summary);
+    };
+    // LCOV: a wrapped sum, more lines hit than exist, and records of both kinds.
+    refused(
+        "overflow.info",
+        "SF:a\nLF:18446744073709551615\nLH:0\nend_of_record\nSF:b\nLF:2\nLH:2\nend_of_record\n",
+        "overflow",
+    );
+    refused(
+        "lh.info",
+        "SF:a\nLF:2\nLH:10\nend_of_record\n",
+        "more hit than exist",
+    );
+    let mixed = format!(
+        "SF:a\nLF:10\nLH:10\nend_of_record\nSF:b\n{}end_of_record\n",
+        (1..=11).map(|i| format!("DA:{i},0\n")).collect::<String>()
+    );
+    let got = r("mixed.info", &mixed).unwrap();
+    assert!(got.summary.contains("(10 of 21 lines"), "{}", got.summary);
+    // Cobertura: impossible rates, and a file cut after its root tag.
+    refused(
+        "rate.xml",
+        r#"<coverage line-rate="5"></coverage>"#,
+        "impossible",
+    );
+    refused(
+        "inf.xml",
+        r#"<coverage line-rate="inf"></coverage>"#,
+        "impossible",
+    );
+    refused(
+        "more.xml",
+        r#"<coverage lines-covered="20" lines-valid="10" line-rate="1"></coverage>"#,
+        "impossible",
+    );
+    refused(
+        "cut.xml",
+        r#"<coverage line-rate="0.95"><packages>"#,
+        "truncated",
+    );
+    // JUnit: nothing ran; a suite-level error; a testcase inside a testcase.
+    failed(
+        "skipped.xml",
+        r#"<testsuite><testcase name="a"><skipped/></testcase><testcase name="b"><skipped/></testcase></testsuite>"#,
+        "no test ran",
+    );
+    failed(
+        "suite.xml",
+        r#"<testsuite><error message="collection failed"/><testcase name="a"/></testsuite>"#,
+        "outside any testcase",
+    );
+    refused(
+        "nested.xml",
+        r#"<testsuite><testcase name="a"><testcase name="b"/><failure/></testcase></testsuite>"#,
+        "inside a <testcase>",
+    );
+    // SARIF: values the schema does not allow; a scan that did not complete.
+    let sarif = |results: &str, extra: &str| {
+        format!(
+            r#"{{"version":"2.1.0","runs":[{{"tool":{{"driver":{{"name":"d"}}}}{extra}{results}}}]}}"#
+        )
+    };
+    let one = |field: &str| {
+        sarif(
+            &format!(r#","results":[{{"ruleId":"R","message":{{"text":"m"}},{field}}}]"#),
+            "",
+        )
+    };
+    refused(
+        "upper.sarif",
+        &one(r#""level":"ERROR""#),
+        "SARIF 2.1.0 allows",
+    );
+    refused("kind.sarif", &one(r#""kind":"FAIL""#), "SARIF 2.1.0 allows");
+    refused(
+        "status.sarif",
+        &one(r#""level":"error","suppressions":[{"kind":"external","status":"Rejected"}]"#),
+        "SARIF 2.1.0 allows",
+    );
+    failed(
+        "noresults.sarif",
+        &sarif("", ""),
+        "the scan did not complete",
+    );
+    failed(
+        "crashed.sarif",
+        &sarif(
+            r#","results":[]"#,
+            r#","invocations":[{"executionSuccessful":false}]"#,
+        ),
+        "executionSuccessful: false",
+    );
+    // An SBOM of another service that lists this one as a library.
+    failed(
+        "other.cdx.json",
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"application","name":"service-a","version":"2.0.0"}},"components":[{"type":"library","name":"service-b","version":"1.3.2"}]}"#,
+        "describes something other than the service `service-b`",
+    );
+    // k6 without an error rate: unknown, so refused rather than read as 0 %.
+    refused(
+        "k6.json",
+        r#"{"metrics":{"http_req_duration":{"p(95)":100}}}"#,
+        "no error rate",
     );
 }

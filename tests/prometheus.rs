@@ -473,6 +473,10 @@ fn edge_pages() -> Vec<(&'static str, &'static str, &'static str)> {
         ("text-tab-separators", TEXT, "m\t1\n"),
         ("text-timestamp", TEXT, "m 1 1700000000000\n"),
         ("text-special-values", TEXT, "a NaN\nb +Inf\nc -Inf\n"),
+        ("text-float-timestamp", TEXT, "m 1 1.0\n"),
+        ("text-exponent-timestamp", TEXT, "m 1 1e3\n"),
+        ("text-value-out-of-range", TEXT, "m 1e400\n"),
+        ("text-hex-value", TEXT, "m 0x1A\n"),
         ("text-escapes", TEXT, "m{p=\"a\\\\b\\\"c\\nd\"} 1\n"),
         ("text-untyped", TEXT, "# TYPE u untyped\nu 1\n"),
         (

@@ -99,6 +99,7 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
     let (mut errors, mut warnings, mut notes, mut suppressed) = (0u64, 0u64, 0u64, 0u64);
     let mut findings: Vec<(SastLevel, String)> = Vec::new();
     let mut tools = Vec::new();
+    let mut unfinished: Vec<String> = Vec::new();
     for (ri, run) in runs.iter().enumerate() {
         let driver = run.get("tool").and_then(|t| t.get("driver"));
         if let Some(n) = driver.and_then(|d| d.get("name")).and_then(|n| n.as_str()) {
@@ -115,8 +116,24 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
             .and_then(|e| e.as_array())
             .cloned()
             .unwrap_or_default();
+        // A scanner that did not finish, or reported no `results` at all, did not scan.
+        if let Some(inv) = run.get("invocations").and_then(|i| i.as_array()) {
+            if inv
+                .iter()
+                .any(|i| i.get("executionSuccessful").and_then(|x| x.as_bool()) == Some(false))
+            {
+                unfinished.push(format!(
+                    "runs[{ri}]: the scanner reports executionSuccessful: false"
+                ));
+            }
+        }
         let results = match run.get("results") {
-            None | Some(Value::Null) => continue,
+            None | Some(Value::Null) => {
+                unfinished.push(format!(
+                    "runs[{ri}]: no `results` (an empty array means a clean scan; none means no scan)"
+                ));
+                continue;
+            }
             Some(Value::Array(a)) => a,
             Some(_) => {
                 return Err(at(
@@ -126,7 +143,56 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
                 ));
             }
         };
-        for r in results {
+        for (i, r) in results.iter().enumerate() {
+            // Values the SARIF 2.1.0 schema enumerates; anything else is not SARIF, and
+            // guessing would drop a finding.
+            let place = format!("runs[{ri}].results[{i}]");
+            for (key, allowed) in [
+                ("level", &["none", "note", "warning", "error"][..]),
+                (
+                    "kind",
+                    &[
+                        "notApplicable",
+                        "pass",
+                        "fail",
+                        "review",
+                        "open",
+                        "informational",
+                    ][..],
+                ),
+                (
+                    "baselineState",
+                    &["new", "unchanged", "updated", "absent"][..],
+                ),
+            ] {
+                if let Some(v) = r.get(key) {
+                    if !v.as_str().is_some_and(|x| allowed.contains(&x)) {
+                        return Err(at(
+                            file,
+                            format!("{place}.{key}"),
+                            format!("`{key}` is {v}; SARIF 2.1.0 allows {}", allowed.join(", ")),
+                        ));
+                    }
+                }
+            }
+            if let Some(sup) = r.get("suppressions").and_then(|x| x.as_array()) {
+                for (si, x) in sup.iter().enumerate() {
+                    if let Some(v) = x.get("status") {
+                        if !v
+                            .as_str()
+                            .is_some_and(|st| ["accepted", "underReview", "rejected"].contains(&st))
+                        {
+                            return Err(at(
+                                file,
+                                format!("{place}.suppressions[{si}].status"),
+                                format!(
+                                    "`status` is {v}; SARIF 2.1.0 allows accepted, underReview, rejected"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
             // Suppressed as the SARIF SDK decides it (`Result.TryIsSuppressed`): at
             // least one suppression, and none of them `underReview` or `rejected`.
             let is_suppressed = r
@@ -240,7 +306,7 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
         .filter(|(l, _)| *l >= policy.sast_fail_level)
         .map(|(_, f)| f.clone())
         .collect();
-    let blocking = failing.len();
+    let blocking = failing.len() + unfinished.len();
     let level_name = match policy.sast_fail_level {
         SastLevel::Error => "error",
         SastLevel::Warning => "warning",
@@ -254,7 +320,12 @@ fn sarif(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
             String::new()
         }
     );
-    let summary = if blocking == 0 {
+    let summary = if !unfinished.is_empty() {
+        format!(
+            "the scan did not complete: {}; {counts}",
+            unfinished.join("; ")
+        )
+    } else if blocking == 0 {
         format!(
             "clean at level {level_name}: {counts} ({})",
             tools.join(", ")
@@ -310,15 +381,21 @@ fn sbom_verdict(
 ) -> Reading {
     let mut problems = Vec::new();
     if let Some(first) = violations.first() {
+        // The validator stops counting at MAX_VIOLATIONS.
+        let n = violations.len();
         problems.push(format!(
-            "not valid {}: {} schema violation{}, first at {first}",
+            "not valid {}: {}{} schema violation{}, first at {first}",
             spec.name(),
-            violations.len(),
-            if violations.len() == 1 { "" } else { "s" },
+            n,
+            if n >= MAX_VIOLATIONS { " or more" } else { "" },
+            if n == 1 { "" } else { "s" },
         ));
     }
     if !names_service {
-        problems.push(format!("does not name the service `{}`", policy.service));
+        problems.push(format!(
+            "describes something other than the service `{}`",
+            policy.service
+        ));
     }
     if let (Some(want), Some(got)) = (&policy.version, &version_of_service) {
         if want != got {
@@ -407,13 +484,19 @@ fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadErro
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let svc = meta
-        .filter(|m| name_of(m).as_deref() == Some(policy.service.as_str()))
-        .or_else(|| {
-            comps
-                .iter()
-                .find(|c| name_of(c).as_deref() == Some(policy.service.as_str()))
-        });
+    // The SBOM is of what `metadata.component` names: a service-a SBOM that lists a
+    // service-b client library is not service-b's. Without `metadata.component`, a
+    // top-level component of that name stands for it.
+    let svc = match meta {
+        Some(m) => Some(m).filter(|m| name_of(m).as_deref() == Some(policy.service.as_str())),
+        None => v
+            .get("components")
+            .and_then(|c| c.as_array())
+            .and_then(|top| {
+                top.iter()
+                    .find(|c| name_of(c).as_deref() == Some(policy.service.as_str()))
+            }),
+    };
     let unversioned: Vec<String> = comps
         .iter()
         .filter(|c| version_of(c).is_none())
@@ -457,9 +540,35 @@ fn spdx(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
             .filter(|s| !s.is_empty() && *s != "NOASSERTION")
             .map(str::to_string)
     };
-    let svc = pkgs
-        .iter()
-        .find(|c| name_of(c).as_deref() == Some(policy.service.as_str()));
+    // The document describes some packages (`documentDescribes`, or the document's own
+    // DESCRIBES relationships); the service must be one of those, not any package listed.
+    let mut described: Vec<&str> = v
+        .get("documentDescribes")
+        .and_then(|d| d.as_array())
+        .map(|d| d.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    let doc_id = v
+        .get("SPDXID")
+        .and_then(|x| x.as_str())
+        .unwrap_or("SPDXRef-DOCUMENT");
+    for r in v
+        .get("relationships")
+        .and_then(|r| r.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let field = |k: &str| r.get(k).and_then(|x| x.as_str());
+        if field("spdxElementId") == Some(doc_id) && field("relationshipType") == Some("DESCRIBES")
+        {
+            described.extend(field("relatedSpdxElement"));
+        }
+    }
+    let svc = pkgs.iter().find(|c| {
+        name_of(c).as_deref() == Some(policy.service.as_str())
+            && c.get("SPDXID")
+                .and_then(|x| x.as_str())
+                .is_some_and(|id| described.contains(&id))
+    });
     let unversioned: Vec<String> = pkgs
         .iter()
         .filter(|c| version_of(c).is_none())
@@ -498,9 +607,30 @@ fn k6(v: &Value, file: &str, policy: &Policy) -> Result<Reading, ReadError> {
             "no p(95) of http_req_duration (add it to summaryTrendStats)",
         )
     })?;
+    if !p95.is_finite() || p95 < 0.0 {
+        return Err(at(
+            file,
+            "metrics.http_req_duration",
+            format!("p(95) of {p95} ms is impossible"),
+        ));
+    }
+    // Without http_req_failed the error rate is unknown, and unknown is never a pass.
     let err = value("http_req_failed", "rate")
         .or_else(|| value("http_req_failed", "value"))
-        .unwrap_or(0.0);
+        .ok_or_else(|| {
+            at(
+                file,
+                "metrics.http_req_failed",
+                "no error rate (http_req_failed's rate): the error rate would be a guess",
+            )
+        })?;
+    if !(0.0..=1.0).contains(&err) {
+        return Err(at(
+            file,
+            "metrics.http_req_failed",
+            format!("an error rate of {err} is not a fraction (0 to 1)"),
+        ));
+    }
     let mut failed_thresholds = Vec::new();
     for (name, m) in metrics {
         if let Some(th) = m.get("thresholds").and_then(|t| t.as_object()) {

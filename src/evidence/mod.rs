@@ -160,8 +160,10 @@ pub fn read(
 
 /// LCOV tracefile: line coverage from `LH`/`LF` per file (or `DA` lines when absent).
 pub fn lcov<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
+    // Each record counts by its own LF/LH when it has them, else by its DA lines; the
+    // totals are checked sums (a wrapped count would read as any coverage at all).
     let (mut found, mut hit) = (0u64, 0u64);
-    let (mut da_found, mut da_hit) = (0u64, 0u64);
+    let mut rec: (Option<u64>, Option<u64>, u64, u64) = (None, None, 0, 0);
     let mut files = 0u64;
     let mut in_record = false;
     for (i, line) in r.lines().enumerate() {
@@ -180,24 +182,40 @@ pub fn lcov<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                 .parse::<u64>()
                 .map_err(|_| bad(&format!("expected a number, found `{v}`")))
         };
-        if let Some(v) = line.strip_prefix("SF:") {
-            let _ = v;
+        if line.starts_with("SF:") {
             files += 1;
             in_record = true;
+            rec = (None, None, 0, 0);
         } else if let Some(v) = line.strip_prefix("LF:") {
-            found += num(v)?;
+            rec.0 = Some(num(v)?);
         } else if let Some(v) = line.strip_prefix("LH:") {
-            hit += num(v)?;
+            rec.1 = Some(num(v)?);
         } else if let Some(v) = line.strip_prefix("DA:") {
             let mut parts = v.split(',');
             let _line = parts.next();
             let count = parts.next().ok_or_else(|| bad("DA needs LINE,COUNT"))?;
-            da_found += 1;
+            rec.2 += 1;
             if num(count)? > 0 {
-                da_hit += 1;
+                rec.3 += 1;
             }
         } else if line.trim() == "end_of_record" {
             in_record = false;
+            let (f, h) = match rec {
+                (Some(f), h, _, _) => (f, h.unwrap_or(0)),
+                (None, Some(_), _, _) => return Err(bad("LH: without LF: in this record")),
+                (None, None, f, h) => (f, h),
+            };
+            if h > f {
+                return Err(bad(&format!(
+                    "{h} lines hit of {f} found: more hit than exist"
+                )));
+            }
+            found = found
+                .checked_add(f)
+                .ok_or_else(|| bad("line counts overflow"))?;
+            hit = hit
+                .checked_add(h)
+                .ok_or_else(|| bad("line counts overflow"))?;
         }
     }
     if files == 0 {
@@ -214,11 +232,7 @@ pub fn lcov<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
             message: "the last record has no end_of_record (truncated?)".into(),
         });
     }
-    let (f, h) = if found > 0 {
-        (found, hit)
-    } else {
-        (da_found, da_hit)
-    };
+    let (f, h) = (found, hit);
     let pct = if f == 0 {
         0.0
     } else {

@@ -144,7 +144,8 @@ pub fn check(spec: Spec, doc: &Value, limit: usize) -> Result<Vec<Violation>, St
             }
         })
         .collect();
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out.dedup();
+    // In the order the validator met them (document order), without repeats.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|v| seen.insert((v.path.clone(), v.message.clone())));
     Ok(out)
 }

@@ -105,6 +105,7 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
     let mut current: Option<Case> = None;
     let mut saw_root = false;
     let mut depth = 0usize;
+    let mut suite_errors = 0u64;
     loop {
         let ev = reader.read_event_into(&mut buf);
         let empty = matches!(ev, Ok(Event::Empty(_)));
@@ -134,9 +135,13 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                 }
                 match name {
                     b"testcase" => {
-                        if let Some(open) = current.take() {
-                            // A testcase inside a testcase is not JUnit; close the outer.
-                            tally.close(open);
+                        if current.is_some() {
+                            // Its results would be mixed with the outer one's.
+                            return Err(at(
+                                file,
+                                reader.buffer_position(),
+                                "a <testcase> inside a <testcase>: not JUnit XML",
+                            ));
                         }
                         let n = attr(&e, b"name").unwrap_or_else(|| "?".into());
                         let label = match attr(&e, b"classname").filter(|c| !c.is_empty()) {
@@ -153,6 +158,8 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                             current = Some(case);
                         }
                     }
+                    // Outside any testcase: the suite itself failed (setup, collection).
+                    b"failure" | b"error" if current.is_none() => suite_errors += 1,
                     b"failure" => current.iter_mut().for_each(|c| c.failure = true),
                     b"error" => current.iter_mut().for_each(|c| c.error = true),
                     b"skipped" => current.iter_mut().for_each(|c| c.skipped = true),
@@ -192,7 +199,8 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         buf.clear();
     }
     let t = &tally;
-    let bad = t.failed + t.errors;
+    let bad = t.failed + t.errors + suite_errors;
+    let ran = t.tests - t.skipped;
     let figures = format!(
         "{} passed, {} failed, {} errors, {} skipped{} of {} tests",
         t.passed(),
@@ -206,8 +214,22 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         },
         t.tests
     );
+    let suite = if suite_errors > 0 {
+        format!(
+            "; {} outside any testcase (the suite itself failed)",
+            crate::diag::count(
+                suite_errors as usize,
+                "failure or error",
+                "failures or errors"
+            )
+        )
+    } else {
+        String::new()
+    };
     let summary = if bad == 0 {
-        figures
+        figures.clone()
+    } else if t.failed + t.errors == 0 {
+        format!("{figures}{suite}")
     } else {
         let shown: Vec<String> = t.failing.iter().take(3).cloned().collect();
         let more = if bad as usize > shown.len() {
@@ -215,7 +237,7 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         } else {
             String::new()
         };
-        format!("{figures}: {}{more}", shown.join(", "))
+        format!("{figures}: {}{more}{suite}", shown.join(", "))
     };
     Ok(Reading {
         counts: vec![
@@ -228,9 +250,11 @@ pub fn junit<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
         ],
         kind: EvidenceKind::Tests,
         format: "junit",
-        passed: bad == 0 && t.tests > 0,
+        passed: bad == 0 && ran > 0,
         summary: if t.tests == 0 {
             "no test cases in the file".into()
+        } else if ran == 0 && bad == 0 {
+            format!("no test ran: {figures}")
         } else {
             summary
         },
@@ -252,7 +276,11 @@ pub fn cobertura<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                     "a DOCTYPE is not allowed (it could declare entities to expand)",
                 ));
             }
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+            Ok(first @ (Event::Start(_) | Event::Empty(_))) => {
+                let e = match &first {
+                    Event::Start(e) | Event::Empty(e) => e.clone().into_owned(),
+                    _ => unreachable!("matched above"),
+                };
                 if e.local_name().as_ref() != b"coverage" {
                     return Err(at(
                         file,
@@ -278,10 +306,53 @@ pub fn cobertura<R: BufRead>(r: R, file: &str) -> Result<Reading, ReadError> {
                         }
                     },
                 };
+                // A rate is a fraction of lines: 0 to 100 %, a finite number.
+                if !pct.is_finite() || !(0.0..=100.0).contains(&pct) {
+                    return Err(at(
+                        file,
+                        reader.buffer_position(),
+                        format!("line coverage {pct} % is impossible (0 to 100 %)"),
+                    ));
+                }
                 let lines = match (covered, valid) {
                     (Some(c), Some(v)) => format!(" ({c:.0} of {v:.0} lines)"),
                     _ => String::new(),
                 };
+                // Read to the end: a cut-short or malformed file is refused, not judged
+                // by its first tag.
+                if matches!(first, Event::Start(_)) {
+                    let mut depth = 1usize;
+                    let mut rest = Vec::new();
+                    while depth > 0 {
+                        match reader.read_event_into(&mut rest) {
+                            Ok(Event::Start(_)) => depth += 1,
+                            Ok(Event::End(_)) => depth -= 1,
+                            Ok(Event::DocType(_)) => {
+                                return Err(at(
+                                    file,
+                                    reader.buffer_position(),
+                                    "a DOCTYPE is not allowed (it could declare entities to expand)",
+                                ));
+                            }
+                            Ok(Event::Eof) => {
+                                return Err(at(
+                                    file,
+                                    reader.buffer_position(),
+                                    "the XML ends before </coverage> (truncated?)",
+                                ));
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                return Err(at(
+                                    file,
+                                    reader.error_position(),
+                                    format!("XML error: {e}"),
+                                ));
+                            }
+                        }
+                        rest.clear();
+                    }
+                }
                 return Ok(Reading {
                     counts: Vec::new(),
                     kind: EvidenceKind::Coverage,

@@ -214,7 +214,9 @@ impl<'a> LineParser<'a> {
             "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
             "NaN" | "nan" => Some(f64::NAN),
             "" => None,
-            _ => t.parse::<f64>().ok(),
+            // Out of range (`1e400`) is an error, as Go's ParseFloat makes it for
+            // Prometheus, not an infinity.
+            _ => t.parse::<f64>().ok().filter(|v| v.is_finite()),
         };
         match v {
             Some(v) => Ok(v),
@@ -239,7 +241,9 @@ impl<'a> LineParser<'a> {
         }
         let start = self.i;
         let t = self.token();
-        let ms = if self.om || t.contains(['.', 'e', 'E']) {
+        // The text format's timestamps are integer milliseconds (Prometheus reads them
+        // with ParseInt); OpenMetrics' are seconds, possibly fractional.
+        let ms = if self.om {
             // OpenMetrics: seconds, possibly fractional.
             t.parse::<f64>()
                 .ok()
