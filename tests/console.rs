@@ -819,3 +819,91 @@ fn walk_takes_a_unique_part_of_an_id_and_says_when_none_matches() {
     };
     assert_eq!(title, "no walk `RBW-1999`");
 }
+
+/// `S` on a Prometheus alert: a dialog that shows the exact matchers, the length and who
+/// creates it; a comment is required; only `y` sends; the silence then marks the row and
+/// stops it counting as paging. gander's own alerts are not in Alertmanager.
+#[test]
+fn silencing_an_alert_asks_first_and_sends_its_exact_matchers() {
+    let mut m = model("bob");
+    let mut cfg = (*m.config).clone();
+    cfg.org.monitoring.alertmanager_url = Some("http://127.0.0.1:9093".into());
+    m.config = Arc::new(cfg);
+    let labels: std::collections::BTreeMap<String, String> = [
+        ("alertname", "ErrorRateHigh"),
+        ("service", "notifications"),
+        ("severity", "page"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    m.prom_alerts = vec![gander::io::prometheus::Alert {
+        labels: labels.clone(),
+        annotations: Default::default(),
+        state: "firing".into(),
+        active_at: None,
+        value: None,
+    }];
+    m.refresh();
+    press(&mut m, "5");
+    let row = m
+        .alerts()
+        .iter()
+        .position(|a| a.name == "ErrorRateHigh")
+        .unwrap();
+    m.cursor[gander::app::model::Panel::Alerts.index()] = row;
+    assert!(press(&mut m, "S").is_empty());
+    let s = screen(&m, 160, 40);
+    assert!(s.contains("silence ErrorRateHigh"), "{s}");
+    for m in [
+        r#"alertname="ErrorRateHigh""#,
+        r#"service="notifications""#,
+        r#"severity="page""#,
+    ] {
+        assert!(s.contains(m), "{s}");
+    }
+    assert!(s.contains("created by bob"), "{s}");
+    // No comment: not sent.
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    assert!(screen(&m, 160, 40).contains("a silence needs a comment"));
+    press(&mut m, "30m rolling back PRM-1");
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    assert!(screen(&m, 160, 40).contains("Create this silence in Alertmanager?"));
+    let cmds = press(&mut m, "y");
+    assert_eq!(
+        cmds,
+        vec![Command::Silence {
+            alert: "ErrorRateHigh".into(),
+            matchers: gander::io::alertmanager::matchers_for(&labels),
+            minutes: 30,
+            created_by: "bob".into(),
+            comment: "rolling back PRM-1".into(),
+        }]
+    );
+    // Alertmanager's silence list comes back: the row says so and nothing pages.
+    let silence: gander::io::alertmanager::Silence = serde_json::from_value(serde_json::json!({
+        "id": "abc", "matchers": gander::io::alertmanager::matchers_for(&labels),
+        "startsAt": "2026-11-23T10:00:00Z", "endsAt": "2026-11-23T10:30:00Z",
+        "createdBy": "bob", "comment": "rolling back PRM-1", "status": {"state": "active"}
+    }))
+    .unwrap();
+    update(&mut m, Msg::Silences(Ok(vec![silence])));
+    m.refresh();
+    let s = screen(&m, 120, 30);
+    assert!(s.contains("(silenced until 10:30 by bob)"), "{s}");
+    assert!(s.contains("Silences in Alertmanager: 1"), "{s}");
+    assert!(m.firing().iter().all(|a| a.name != "ErrorRateHigh"));
+    // gander's own alert (service-c's readiness ticket) cannot be silenced there.
+    let own = m
+        .alerts()
+        .iter()
+        .position(|a| a.source == "gander")
+        .unwrap();
+    m.cursor[gander::app::model::Panel::Alerts.index()] = own;
+    press(&mut m, "S");
+    assert!(screen(&m, 120, 30).contains("not one in Alertmanager"));
+    update(&mut m, code(KeyCode::Esc));
+    // Alertmanager down: said on the panel.
+    update(&mut m, Msg::Silences(Err("connection refused".into())));
+    assert!(screen(&m, 120, 30).contains("✗ Alertmanager unreachable: connection refused"));
+}

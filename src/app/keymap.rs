@@ -36,10 +36,11 @@ pub enum Action {
     Log,
     Runbooks,
     Packages,
+    Silence,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::Quit,
         Action::NextPanel,
         Action::PrevPanel,
@@ -66,6 +67,7 @@ impl Action {
         Action::Log,
         Action::Runbooks,
         Action::Packages,
+        Action::Silence,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +98,7 @@ impl Action {
             Action::Log => "log",
             Action::Runbooks => "runbooks",
             Action::Packages => "packages",
+            Action::Silence => "silence",
         }
     }
 
@@ -127,12 +130,16 @@ impl Action {
             Action::Log => "log",
             Action::Runbooks => "runbooks",
             Action::Packages => "packages",
+            Action::Silence => "silence an alert (Alertmanager)",
         }
     }
 
     /// Actions that change the record; hidden and ignored under `--read-only`.
     pub fn writes(self) -> bool {
-        matches!(self, Action::Promote | Action::Approve | Action::Reject)
+        matches!(
+            self,
+            Action::Promote | Action::Approve | Action::Reject | Action::Silence
+        )
     }
 
     fn defaults(self) -> &'static [&'static str] {
@@ -163,6 +170,7 @@ impl Action {
             Action::Log => &["6"],
             Action::Runbooks => &["7"],
             Action::Packages => &["8"],
+            Action::Silence => &["S"],
         }
     }
 }

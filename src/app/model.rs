@@ -95,6 +95,11 @@ pub enum DialogAction {
         name: String,
         service: String,
     },
+    /// Silence one alert in Alertmanager (its exact labels; the comment is the reason).
+    Silence {
+        alert: String,
+        labels: std::collections::BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +169,10 @@ pub struct AlertRow {
     pub service: String,
     pub summary: String,
     pub runbook: Option<String>,
+    /// Prometheus's labels for the alert (empty for gander's own).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The Alertmanager silence muting it: "until 14:05 by alice".
+    pub silenced: Option<String>,
 }
 
 /// What the chain looked like when last read.
@@ -188,6 +197,10 @@ pub struct Model {
     pub prom_alerts: Vec<Alert>,
     /// Why Prometheus could not be read, while it cannot.
     pub prom_error: Option<String>,
+    /// Alertmanager's silences in force (when `monitoring.alertmanager_url` is set).
+    pub silences: Vec<crate::io::alertmanager::Silence>,
+    /// Why Alertmanager could not be read, if it could not.
+    pub am_error: Option<String>,
     /// Since when, and why, the team store's database cannot be reached (PostgreSQL).
     pub store_down: Option<(DateTime<Utc>, String)>,
     pub now: DateTime<Utc>,
@@ -249,6 +262,8 @@ impl Model {
             store: StoreView::default(),
             prom_alerts: Vec::new(),
             prom_error: None,
+            silences: Vec::new(),
+            am_error: None,
             store_down: None,
             identity_key: None,
             now,
@@ -383,6 +398,12 @@ impl Model {
                 service: a.labels.get("service").cloned().unwrap_or_default(),
                 summary: a.annotations.get("summary").cloned().unwrap_or_default(),
                 runbook: a.annotations.get("runbook_url").cloned(),
+                silenced: self
+                    .silences
+                    .iter()
+                    .find(|s| s.matches(&a.labels))
+                    .map(|s| format!("until {} by {}", s.ends_at.format("%H:%M"), s.created_by)),
+                labels: a.labels.clone(),
             })
             .collect();
         out.extend(self.local_alerts.iter().map(|a| AlertRow {
@@ -393,6 +414,8 @@ impl Model {
             service: a.service.clone(),
             summary: a.summary.clone(),
             runbook: None,
+            labels: Default::default(),
+            silenced: None,
         }));
         out
     }
@@ -410,8 +433,13 @@ impl Model {
     }
 
     /// Firing alerts, worst first (page before ticket before the rest), then by name.
+    /// Firing and not silenced in Alertmanager (a silenced alert pages nobody).
     pub fn firing(&self) -> Vec<AlertRow> {
-        let mut v: Vec<AlertRow> = self.alerts().into_iter().filter(|a| a.firing).collect();
+        let mut v: Vec<AlertRow> = self
+            .alerts()
+            .into_iter()
+            .filter(|a| a.firing && a.silenced.is_none())
+            .collect();
         v.sort_by(|a, b| {
             severity_rank(&a.severity)
                 .cmp(&severity_rank(&b.severity))

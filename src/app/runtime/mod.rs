@@ -170,6 +170,27 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
             }
         });
     }
+    // Alertmanager's silences, read on the same interval; an error is shown, not hidden.
+    let alertmanager = config.org.monitoring.alertmanager_url.as_deref().map(|u| {
+        crate::io::alertmanager::Alertmanager::new(
+            live.http().clone(),
+            u,
+            crate::io::http::Auth::None,
+        )
+    });
+    let (silences_tx, mut silences_rx) = mpsc::channel::<Msg>(4);
+    if let Some(am) = alertmanager.clone() {
+        let tx = silences_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                let r = am.silences().await.map_err(|e| e.to_string());
+                if tx.send(Msg::Silences(r)).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
     let ctx = Ctx::new(config.clone(), &opts.config_dir, opts.state_dir.as_deref())
         .with_key(opts.key.as_deref());
     let (link_tx, mut link_rx) = mpsc::channel::<Msg>(8);
@@ -266,6 +287,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
             Some(o) = obs_rx.recv() => Some(Msg::Observation(Box::new(o))),
             Some(s) = store_rx.recv() => Some(Msg::Store(s)),
             Some(p) = prom_rx.recv() => Some(p),
+            Some(a) = silences_rx.recv() => Some(a),
             Some(l) = link_rx.recv() => Some(l),
             Some(d) = done_rx.recv() => Some(d),
             _ = tick.tick() => Some(Msg::Tick(Utc::now())),
@@ -291,6 +313,54 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
                 match cmd {
                     Command::Quit => return 0,
                     Command::ReloadStore => reload.notify_one(),
+                    Command::Silence {
+                        alert,
+                        matchers,
+                        minutes,
+                        created_by,
+                        comment,
+                    } => {
+                        // Alertmanager, not the chain: a network call on its own task.
+                        let (am, tx) = (alertmanager.clone(), done_tx.clone());
+                        let am_tx = silences_tx.clone();
+                        tokio::spawn(async move {
+                            let mut said = Said::default();
+                            match am {
+                                None => {
+                                    said.code = crate::cli::EXIT_USAGE;
+                                    said.err
+                                        .push("no monitoring.alertmanager_url configured".into());
+                                }
+                                Some(am) => {
+                                    let now = Utc::now();
+                                    let ends = now + chrono::Duration::minutes(minutes);
+                                    match am.silence(&matchers, now, ends, &created_by, &comment).await {
+                                        Ok(id) => said.out.push(format!(
+                                            "silence {id} in {} until {} (by {created_by}: {comment})",
+                                            am.url(),
+                                            ends.format("%Y-%m-%d %H:%M UTC")
+                                        )),
+                                        Err(e) => {
+                                            said.code = crate::cli::EXIT_UNREACHABLE;
+                                            said.err.push(e.to_string());
+                                        }
+                                    }
+                                    let _ = am_tx
+                                        .send(Msg::Silences(
+                                            am.silences().await.map_err(|e| e.to_string()),
+                                        ))
+                                        .await;
+                                }
+                            }
+                            let _ = tx
+                                .send(Msg::Done {
+                                    what: format!("silence {alert}"),
+                                    kind: Outcome::Silence,
+                                    said,
+                                })
+                                .await;
+                        });
+                    }
                     cmd => {
                         let (what, kind, service, use_case) = use_case(model, cmd);
                         let job = Job {
@@ -391,7 +461,8 @@ fn use_case(model: &Model, cmd: Command) -> (String, Outcome, Option<String>, Us
                 walks::complete(ctx, live, &books, &id, action, &note)
             }),
         ),
-        Command::Quit | Command::ReloadStore => (
+        // Handled by the main loop itself, never as a use case.
+        Command::Quit | Command::ReloadStore | Command::Silence { .. } => (
             String::new(),
             Outcome::Promotion,
             None,

@@ -298,6 +298,19 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                                     service: service.clone(),
                                 },
                             ),
+                            DialogAction::Silence { alert, labels } => {
+                                let (minutes, comment) = silence_duration(&d.reason);
+                                (
+                                    format!("silence {alert}"),
+                                    Command::Silence {
+                                        alert: alert.clone(),
+                                        matchers: crate::io::alertmanager::matchers_for(labels),
+                                        minutes,
+                                        created_by: m.identity.clone().unwrap_or_default(),
+                                        comment,
+                                    },
+                                )
+                            }
                         };
                         m.busy = Some(what);
                         vec![cmd]
@@ -320,7 +333,12 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                                 ..
                             }
                     );
-                    if needs_reason && d.reason.trim().is_empty() {
+                    let silence = matches!(d.action, DialogAction::Silence { .. });
+                    if silence && silence_duration(&d.reason).1.is_empty() {
+                        let say = "a silence needs a comment (why, and what is being done)";
+                        d.info.retain(|l| l != say);
+                        d.info.push(say.into());
+                    } else if needs_reason && d.reason.trim().is_empty() {
                         d.info.retain(|l| l != "a rejection needs a reason");
                         d.info.push("a rejection needs a reason".into());
                     } else {
@@ -366,6 +384,78 @@ pub(super) fn walk_dialog(m: &mut Model, name: String, service: String, others: 
     };
     m.popup = Some(Popup::Dialog(Dialog {
         action: DialogAction::StartWalk { name, service },
+        info,
+        reason: String::new(),
+        confirming: false,
+        blocked,
+    }));
+}
+
+/// A silence's length from the start of its comment ("30m rolling back" is 30 minutes,
+/// "rolling back" the default 2 hours); (minutes, the rest of the comment). At most a week.
+pub fn silence_duration(text: &str) -> (i64, String) {
+    let text = text.trim();
+    let (first, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let unit = |u: &str| match u {
+        "m" => Some(1),
+        "h" => Some(60),
+        "d" => Some(24 * 60),
+        _ => None,
+    };
+    let split = first
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(first.len());
+    let (n, u) = first.split_at(split);
+    match (n.parse::<i64>(), unit(u)) {
+        (Ok(n), Some(per)) if n > 0 => ((n * per).min(7 * 24 * 60), rest.trim().to_string()),
+        _ => (120, text.to_string()),
+    }
+}
+
+/// Ask before silencing an alert in Alertmanager: which alert, its exact matchers, for
+/// how long, as whom. Nothing is sent until `y`.
+pub(super) fn silence_dialog(m: &mut Model, row: &crate::app::model::AlertRow) {
+    let url = m.config.org.monitoring.alertmanager_url.clone();
+    let blocked = match (&url, &m.identity, row.source) {
+        (None, _, _) => Some("no monitoring.alertmanager_url configured".to_string()),
+        (_, _, src) if src != "prometheus" => Some(
+            "this is gander's own alert (from the mode thresholds), not one in Alertmanager"
+                .to_string(),
+        ),
+        (_, Err(e), _) => Some(format!("no identity to name as its creator: {e}")),
+        _ => None,
+    };
+    let matchers: Vec<String> = row
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
+    let mut info = vec![
+        format!(
+            "silence {} for {} in Alertmanager {}",
+            row.name,
+            if row.service.is_empty() {
+                "-"
+            } else {
+                &row.service
+            },
+            url.unwrap_or_default()
+        ),
+        "matching exactly these labels:".into(),
+    ];
+    info.extend(matchers.iter().map(|x| format!("  {x}")));
+    info.push("for 2h; start the comment with 30m, 4h, 1d… for another length (at most 7d)".into());
+    if let Ok(me) = &m.identity {
+        info.push(format!("created by {me}"));
+    }
+    if let Some(s) = &row.silenced {
+        info.push(format!("already silenced {s}"));
+    }
+    m.popup = Some(Popup::Dialog(Dialog {
+        action: DialogAction::Silence {
+            alert: row.name.clone(),
+            labels: row.labels.clone(),
+        },
         info,
         reason: String::new(),
         confirming: false,

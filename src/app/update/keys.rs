@@ -117,6 +117,16 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
         }
         Action::Promote if m.panel == Panel::Packages => package_promote(m),
         Action::Approve if m.panel == Panel::Packages => package_approve(m),
+        Action::Silence => {
+            if m.panel != Panel::Alerts {
+                m.push_log(
+                    "info",
+                    "S silences the selected alert in the Alerts panel (5)",
+                );
+            } else if let Some(row) = m.alerts().get(m.cursor()).cloned() {
+                super::dialogs::silence_dialog(m, &row);
+            }
+        }
         Action::Promote => {
             if let Some(s) = m.selected_service() {
                 open_promote(m, &s, None);

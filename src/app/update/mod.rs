@@ -30,6 +30,8 @@ pub enum Msg {
     PromAlerts(Vec<Alert>),
     /// Prometheus could not be read (unreachable, auth refused, TLS): shown, not dropped.
     PromError(Option<String>),
+    /// Alertmanager's silences, or why they could not be read.
+    Silences(Result<Vec<crate::io::alertmanager::Silence>, String>),
     /// The team store's database: `None` when connected, else why not.
     StoreLink(Option<String>),
     Tick(DateTime<Utc>),
@@ -47,6 +49,8 @@ pub enum Outcome {
     Promotion,
     Walk,
     Package,
+    /// Not a chain record: an Alertmanager silence.
+    Silence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +81,14 @@ pub enum Command {
         id: String,
         action: StepAction,
         note: String,
+    },
+    /// Create an Alertmanager silence for `matchers`, from now for `minutes`.
+    Silence {
+        alert: String,
+        matchers: Vec<crate::io::alertmanager::Matcher>,
+        minutes: i64,
+        created_by: String,
+        comment: String,
     },
 }
 
@@ -124,6 +136,47 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             m.store = *s;
             m.stale = true;
+            Vec::new()
+        }
+        Msg::Silences(r) => {
+            match r {
+                Ok(s) => {
+                    if s != m.silences || m.am_error.is_some() {
+                        m.silences = s;
+                        m.am_error = None;
+                        m.dirty = true;
+                    }
+                }
+                Err(e) => {
+                    if m.am_error.as_ref() != Some(&e) {
+                        m.am_error = Some(e);
+                        m.dirty = true;
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Msg::Done {
+            what,
+            kind: Outcome::Silence,
+            said,
+        } => {
+            m.busy = None;
+            let ok = said.code == 0;
+            let lines: Vec<String> = said
+                .out
+                .iter()
+                .chain(said.err.iter())
+                .map(|l| crate::diag::visible(l).into_owned())
+                .collect();
+            for l in &lines {
+                m.push_log(if ok { "info" } else { "error" }, format!("{what}: {l}"));
+            }
+            m.popup = Some(Popup::Message {
+                title: format!("{what}: {}", if ok { "silenced" } else { "not silenced" }),
+                lines,
+            });
+            m.dirty = true;
             Vec::new()
         }
         Msg::PromAlerts(a) => {

@@ -10,7 +10,9 @@ use ratatui::widgets::Paragraph;
 pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let rows = m.alerts();
     if rows.is_empty() {
-        f.render_widget(Paragraph::new("✓ no alerts").style(m.theme.ok), area);
+        let mut lines = vec![Line::styled("✓ no alerts", m.theme.ok)];
+        silences(m, &mut lines);
+        f.render_widget(Paragraph::new(lines), area);
         return;
     }
     let cursor = m.cursor().min(rows.len() - 1);
@@ -28,6 +30,9 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
             m.theme.warn
         };
         let mut summary = a.summary.clone();
+        if let Some(how) = &a.silenced {
+            summary = format!("(silenced {how}) {summary}");
+        }
         if let Some(r) = &a.runbook {
             summary.push_str(&format!(" (runbook: {r})"));
         }
@@ -46,5 +51,57 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         }
         lines.push(line);
     }
+    silences(m, &mut lines);
     f.render_widget(Paragraph::new(lines), area);
+}
+
+/// Alertmanager's silences in force, and whether it could be read.
+fn silences(m: &Model, lines: &mut Vec<Line<'static>>) {
+    if m.config.org.monitoring.alertmanager_url.is_none() {
+        return;
+    }
+    lines.push(Line::raw(""));
+    if let Some(e) = &m.am_error {
+        lines.push(Line::styled(
+            format!("✗ Alertmanager unreachable: {e}"),
+            m.theme.bad,
+        ));
+    }
+    lines.push(Line::styled(
+        format!(
+            "Silences in Alertmanager: {}   (S silences the selected alert)",
+            m.silences.len()
+        ),
+        m.theme.accent,
+    ));
+    for s in &m.silences {
+        let matchers: Vec<String> = s
+            .matchers
+            .iter()
+            .map(|x| {
+                format!(
+                    "{}{}{}",
+                    x.name,
+                    match (x.is_equal, x.is_regex) {
+                        (true, false) => "=",
+                        (false, false) => "!=",
+                        (true, true) => "=~",
+                        (false, true) => "!~",
+                    },
+                    x.value
+                )
+            })
+            .collect();
+        lines.push(Line::raw(
+            crate::diag::visible(&format!(
+                "  {} until {} by {}: {}  {{{}}}",
+                s.status.state,
+                s.ends_at.format("%m-%d %H:%M"),
+                s.created_by,
+                s.comment,
+                matchers.join(", ")
+            ))
+            .into_owned(),
+        ));
+    }
 }

@@ -15,7 +15,9 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         DialogAction::Vote { id, approve: false } => format!(" reject {id} "),
         DialogAction::Package { cmd, .. } => format!(" {} ", cmd.describe()),
         DialogAction::StartWalk { name, service } => format!(" runbook {name} for {service} "),
+        DialogAction::Silence { alert, .. } => format!(" silence {alert} "),
     };
+    let silence = matches!(d.action, DialogAction::Silence { .. });
     let mut lines: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
     lines.push(Line::raw(""));
     if let Some(b) = &d.blocked {
@@ -23,7 +25,8 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         lines.push(Line::styled("Esc to close", m.theme.dim));
     } else if d.confirming {
         lines.push(Line::raw(format!(
-            "reason: {}",
+            "{}: {}",
+            if silence { "comment" } else { "reason" },
             if d.reason.is_empty() {
                 "(none)"
             } else {
@@ -31,7 +34,14 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
             }
         )));
         lines.push(Line::from(vec![
-            Span::styled("Record and sign this? ", m.theme.warn),
+            Span::styled(
+                if silence {
+                    "Create this silence in Alertmanager? "
+                } else {
+                    "Record and sign this? "
+                },
+                m.theme.warn,
+            ),
             Span::styled("y", m.theme.accent),
             Span::raw(" yes   "),
             Span::styled("n", m.theme.accent),
@@ -43,13 +53,16 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         let needs = matches!(
             d.action,
             DialogAction::Vote { approve: false, .. }
+                | DialogAction::Silence { .. }
                 | DialogAction::Package {
                     needs_reason: true,
                     ..
                 }
         );
         lines.push(Line::from(vec![
-            Span::raw(if needs {
+            Span::raw(if silence {
+                "comment (required): "
+            } else if needs {
                 "reason (required): "
             } else {
                 "reason: "
