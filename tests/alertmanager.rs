@@ -6,71 +6,10 @@
 use gander::io::alertmanager::{Alertmanager, matchers_for};
 use gander::io::http::{Auth, Http, HttpConfig};
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A real Alertmanager with a receiver that sends nothing; (process, base URL).
-fn start_alertmanager(dir: &std::path::Path) -> (Proc, String) {
-    let port = free_port();
-    std::fs::write(
-        dir.join("am.yml"),
-        "route: {receiver: blackhole}\nreceivers: [{name: blackhole}]\n",
-    )
-    .unwrap();
-    let child = Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", dir.join("am.yml").display()))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("am.log")).unwrap())
-        .spawn()
-        .expect("prometheus-alertmanager is installed (scripts/test.sh installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while reqwest::blocking_ready(&url).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "Alertmanager did not start"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    (Proc(child), url)
-}
-
-mod reqwest {
-    /// `GET /-/ready` with std only (the test needs no blocking HTTP client).
-    pub fn blocking_ready(url: &str) -> std::io::Result<()> {
-        use std::io::{Read, Write};
-        let addr = url.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(addr)?;
-        s.write_all(format!("GET /-/ready HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        if out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200") {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(out))
-        }
-    }
-}
+mod common;
+use common::{free_port, start_alertmanager};
 
 fn http() -> Http {
     Http::new(HttpConfig {

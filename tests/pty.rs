@@ -572,3 +572,84 @@ fn two_consoles_on_two_bastions_see_each_others_writes_through_postgresql() {
     assert_eq!(bob.wait_exit(Duration::from_secs(30)), 0);
     assert_eq!(alice.wait_exit(Duration::from_secs(30)), 0);
 }
+
+/// On call, through a real terminal: a paging alert from a real Prometheus is silenced
+/// in a real Alertmanager from the console (`5`, `S`, a comment, `y`); the silence is
+/// Alertmanager's, made by the operator, and the console marks the alert silenced.
+#[test]
+fn a_paging_alert_is_silenced_in_alertmanager_from_the_console() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_am, am_url) = common::start_alertmanager(tmp.path());
+    let (_prom, prom_url) = common::start_prometheus_with_rules(
+        tmp.path(),
+        "groups:\n- name: g\n  rules:\n  - alert: ErrorRateHigh\n    expr: vector(1)\n    labels: {service: service-b, severity: page}\n    annotations: {summary: service-b errors over 5 %}\n",
+    );
+    let st = tmp.path().join("state");
+    let mut c = Pty::spawn(
+        &[
+            "--state-dir",
+            st.to_str().unwrap(),
+            "demo",
+            "--steady",
+            "--prometheus-url",
+            &prom_url,
+            "--alertmanager-url",
+            &am_url,
+        ],
+        120,
+        36,
+        &[],
+    );
+    c.wait_for("SERVICE", Duration::from_secs(30));
+    c.keys("5");
+    c.wait_for("ErrorRateHigh", Duration::from_secs(30));
+    c.wait_for("Silences in Alertmanager: 0", Duration::from_secs(10));
+    c.keys("g");
+    c.keys("S");
+    c.wait_for("comment (required)", Duration::from_secs(10));
+    c.keys("45m investigating the deploy\r");
+    c.wait_for(
+        "Create this silence in Alertmanager?",
+        Duration::from_secs(10),
+    );
+    c.keys("y");
+    c.wait_for("silence ErrorRateHigh: silenced", Duration::from_secs(20));
+    c.keys("\r");
+    let s = c.wait_for("(silenced until", Duration::from_secs(20));
+    assert!(s.contains("Silences in Alertmanager: 1"), "{s}");
+    // Alertmanager has it, as made.
+    let out = std::process::Command::new("curl")
+        .args(["-sf", &format!("{am_url}/api/v2/silences")])
+        .output()
+        .expect("curl (scripts/test.sh installs it)");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v[0];
+    assert_eq!(s["createdBy"], "alice", "{v}");
+    assert_eq!(s["comment"], "investigating the deploy", "{v}");
+    let starts = chrono::DateTime::parse_from_rfc3339(s["startsAt"].as_str().unwrap()).unwrap();
+    let ends = chrono::DateTime::parse_from_rfc3339(s["endsAt"].as_str().unwrap()).unwrap();
+    assert!(((ends - starts).num_minutes() - 45).abs() <= 1, "{v}");
+    let matchers: Vec<String> = s["matchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}={}",
+                m["name"].as_str().unwrap(),
+                m["value"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        matchers,
+        [
+            "alertname=ErrorRateHigh",
+            "service=service-b",
+            "severity=page"
+        ],
+        "{v}"
+    );
+    c.keys("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(20)), 0);
+}

@@ -30,6 +30,9 @@ pub struct Args {
     /// Write this Prometheus URL into the generated config
     #[arg(long, value_name = "URL")]
     pub prometheus_url: Option<String>,
+    /// Write this Alertmanager URL into the generated config (silences from the console)
+    #[arg(long, value_name = "URL")]
+    pub alertmanager_url: Option<String>,
     /// Print the live status table instead of opening the console; stop after N rounds
     #[arg(long, value_name = "N")]
     pub rounds: Option<u32>,
@@ -138,6 +141,20 @@ fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32
             return EXIT_USAGE;
         }
     };
+    if let Some(u) = &args.alertmanager_url {
+        let path = running.config_dir.join("org-config.yaml");
+        let added = std::fs::read_to_string(&path).map(|t| {
+            t.replacen(
+                "monitoring:\n",
+                &format!("monitoring:\n  alertmanager_url: {u}\n"),
+                1,
+            )
+        });
+        if let Err(e) = added.and_then(|t| std::fs::write(&path, t)) {
+            crate::err!("gander: {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+    }
     if let Err(e) = crate::ops::evidence::seed_demo(&dir, &running.config_dir, &running.artifacts) {
         crate::err!("gander: cannot record the demo's evidence: {e}");
         return EXIT_USAGE;

@@ -88,3 +88,101 @@ impl Demo {
         assert_eq!(code, 0, "{out}");
     }
 }
+
+/// A child process killed when the test ends, however it ends.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET /-/ready` answered 200 (Prometheus and Alertmanager both have it).
+fn ready(base: &str) -> bool {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.write_all(format!("GET /-/ready HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200")
+}
+
+fn wait_ready(base: &str, what: &str) {
+    let start = std::time::Instant::now();
+    while !ready(base) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A real Alertmanager (Debian's prometheus-alertmanager) whose receiver sends nothing;
+/// (process, base URL).
+pub fn start_alertmanager(dir: &Path) -> (Proc, String) {
+    let port = free_port();
+    std::fs::write(
+        dir.join("am.yml"),
+        "route: {receiver: blackhole}\nreceivers: [{name: blackhole}]\n",
+    )
+    .unwrap();
+    let child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", dir.join("am.yml").display()))
+        .arg(format!("--storage.path={}", dir.join("am-data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("am.log")).unwrap())
+        .spawn()
+        .expect("prometheus-alertmanager is installed (scripts/test.sh installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    let p = Proc(child);
+    wait_ready(&url, "Alertmanager");
+    (p, url)
+}
+
+/// A real Prometheus evaluating `rules` (YAML) every second, scraping nothing.
+pub fn start_prometheus_with_rules(dir: &Path, rules: &str) -> (Proc, String) {
+    let port = free_port();
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  evaluation_interval: 1s\nrule_files: [{}]\n",
+            dir.join("rules.yml").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prom-data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("prometheus is installed (scripts/test.sh installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    let p = Proc(child);
+    wait_ready(&url, "Prometheus");
+    (p, url)
+}
