@@ -241,6 +241,13 @@ fn every_exit_code_in_the_readme_happens_and_no_other() {
         &[],
     );
 
+    // A runbook whose check always fails: p95 can never be below 0 ms.
+    std::fs::create_dir_all(demo.config.join("runbooks")).unwrap();
+    std::fs::write(
+        demo.config.join("runbooks/never_fast.yaml"),
+        "title: Never fast\napplies_to: {services: [\"*\"]}\nsteps:\n  - {id: p95, kind: check, title: p95 below 0 ms, check: promql, args: {query: x, below: \"0\", own: p95_ms}}\n",
+    )
+    .unwrap();
     r.case("gander runbook list", "alice", &["runbook", "list"], &[]);
     r.case(
         "gander runbook list",
@@ -263,13 +270,7 @@ fn every_exit_code_in_the_readme_happens_and_no_other() {
     let (_, text) = r.case(
         "gander runbook run",
         "alice",
-        &[
-            "runbook",
-            "run",
-            "service_degradation",
-            "--service",
-            "service-a",
-        ],
+        &["runbook", "run", "never_fast", "--service", "service-a"],
         &[],
     );
     let walk = first_id(&text, "RBW-");
