@@ -4,6 +4,7 @@
 //! the position.
 
 pub mod json;
+pub mod sbom;
 pub mod schema;
 pub mod xml;
 

@@ -327,7 +327,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
                             let mut said = Said::default();
                             match am {
                                 None => {
-                                    said.code = crate::cli::EXIT_USAGE;
+                                    said.code = crate::ops::EXIT_USAGE;
                                     said.err
                                         .push("no monitoring.alertmanager_url configured".into());
                                 }
@@ -341,7 +341,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
                                             ends.format("%Y-%m-%d %H:%M UTC")
                                         )),
                                         Err(e) => {
-                                            said.code = crate::cli::EXIT_UNREACHABLE;
+                                            said.code = crate::ops::EXIT_UNREACHABLE;
                                             said.err.push(e.to_string());
                                         }
                                     }
