@@ -110,18 +110,19 @@ pub(super) fn cyclonedx(v: &Value, file: &str, policy: &Policy) -> Result<Readin
     let checked = schema_check(spec, v, file)?;
     // Every component, nested ones (`components[].components`) included: a library
     // inside another is still shipped, and still needs a version.
-    let mut comps: Vec<Value> = Vec::new();
-    let mut stack: Vec<Value> = v
+    // (Borrowed, not copied: a million components are walked without a second tree.)
+    let mut comps: Vec<&Value> = Vec::new();
+    let mut stack: Vec<&Value> = v
         .get("components")
         .and_then(|c| c.as_array())
-        .cloned()
+        .map(|a| a.iter().collect())
         .unwrap_or_default();
     while let Some(c) = stack.pop() {
         if comps.len() > 1_000_000 {
             return Err(at(file, "components", "more than a million components"));
         }
         if let Some(inner) = c.get("components").and_then(|x| x.as_array()) {
-            stack.extend(inner.iter().cloned());
+            stack.extend(inner.iter());
         }
         comps.push(c);
     }
