@@ -907,3 +907,26 @@ fn silencing_an_alert_asks_first_and_sends_its_exact_matchers() {
     update(&mut m, Msg::Silences(Err("connection refused".into())));
     assert!(screen(&m, 120, 30).contains("✗ Alertmanager unreachable: connection refused"));
 }
+
+/// The Log shows the newest entry (the transition that just happened), unless the
+/// operator moved up to read an older one; then it stays where they are.
+#[test]
+fn the_log_follows_the_newest_entry_unless_scrolled() {
+    let mut m = model("bob");
+    for i in 0..60 {
+        m.push_log("info", format!("event {i}"));
+    }
+    press(&mut m, "6");
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("event 59"), "{s}");
+    // Up a few: reading event 5x; a new entry does not move the view.
+    press(&mut m, "kkk");
+    let at = m.cursor();
+    m.push_log("warn", "event 60");
+    assert_eq!(m.cursor(), at);
+    assert!(!screen(&m, 80, 24).contains("event 60"));
+    // Back to the bottom: following again.
+    press(&mut m, "G");
+    m.push_log("warn", "event 61");
+    assert!(screen(&m, 80, 24).contains("event 61"));
+}

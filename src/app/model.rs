@@ -325,15 +325,26 @@ impl Model {
         self.dirty = true;
     }
 
+    /// Add to the Log. The Log follows the newest entry, unless the operator has moved
+    /// up to read an older one (then it stays on that entry as older ones roll off).
     pub fn push_log(&mut self, level: &'static str, text: impl Into<String>) {
+        let i = Panel::Log.index();
+        let following = self.log.is_empty() || self.cursor[i] + 1 >= self.log.len();
         self.log.push_back(LogLine {
             at: self.now,
             level,
             text: crate::diag::visible(&text.into()).into_owned(),
         });
+        let mut dropped = 0;
         while self.log.len() > 500 {
             self.log.pop_front();
+            dropped += 1;
         }
+        self.cursor[i] = if following {
+            self.log.len() - 1
+        } else {
+            self.cursor[i].saturating_sub(dropped)
+        };
         self.dirty = true;
     }
 

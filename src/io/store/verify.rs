@@ -280,8 +280,5 @@ pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
