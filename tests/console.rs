@@ -930,3 +930,15 @@ fn the_log_follows_the_newest_entry_unless_scrolled() {
     m.push_log("warn", "event 61");
     assert!(screen(&m, 80, 24).contains("event 61"));
 }
+
+/// Below 80×24 the grid says the terminal is too small rather than show cut figures;
+/// the identity and the way out stay on screen.
+#[test]
+fn below_80x24_the_grid_says_so_instead_of_cutting_numbers() {
+    let m = model("bob");
+    let s = screen(&m, 60, 20);
+    assert!(s.contains("terminal 60×20: the grid needs 80×24"), "{s}");
+    assert!(!s.contains("P95"), "{s}");
+    assert!(s.lines().next().unwrap().contains("as bob"), "{s}");
+    assert!(screen(&m, 80, 24).contains("P95"));
+}

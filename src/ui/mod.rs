@@ -103,6 +103,35 @@ fn render_screen(f: &mut Frame, m: &Model) {
     .areas(area);
     render_header(f, m, header);
     render_tabs(f, m, tabs);
+    // The grid and the pipeline are columns of figures: below 80×24 they would be cut
+    // into numbers that mislead (`39` for 396 ms), so they say so instead.
+    if (area.width < 80 || area.height < 24) && matches!(m.panel, Panel::Grid | Panel::Pipeline) {
+        let text = vec![
+            Line::styled(
+                format!(
+                    "terminal {}×{}: the {} needs 80×24",
+                    area.width,
+                    area.height,
+                    if m.panel == Panel::Grid {
+                        "grid"
+                    } else {
+                        "pipeline"
+                    }
+                ),
+                m.theme.warn,
+            ),
+            Line::raw("enlarge the window, or read the same with `gander status`"),
+            Line::raw("5 Alerts, 6 Log and 7 Runbooks fit; ? help, q quit"),
+        ];
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+    } else {
+        render_body(f, m, body);
+    }
+    render_foot(f, m, foot);
+    render_popup(f, m, area);
+}
+
+fn render_body(f: &mut Frame, m: &Model, body: Rect) {
     match m.panel {
         Panel::Grid => panels::grid::render(f, m, body),
         Panel::Graph => panels::graph::render(f, m, body),
@@ -113,7 +142,9 @@ fn render_screen(f: &mut Frame, m: &Model) {
         Panel::Runbooks => panels::runbooks::render(f, m, body),
         Panel::Packages => panels::packages::render(f, m, body),
     }
-    render_foot(f, m, foot);
+}
+
+fn render_popup(f: &mut Frame, m: &Model, area: Rect) {
     match &m.popup {
         None => {}
         Some(Popup::Help) => panels::help::render(f, m, area),
