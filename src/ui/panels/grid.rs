@@ -87,6 +87,12 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
             Constraint::Length(6),
         ]);
     }
+    // What NEXT gets: the width less the fixed columns and the one-cell gaps.
+    let fixed: u16 = 1 + name_w + 11 + 10 + 7 + 6 + if wide { 47 } else { 0 };
+    let next_w = area
+        .width
+        .saturating_sub(fixed + widths.len() as u16 - 1)
+        .max(24) as usize;
     let height = area.height.saturating_sub(1) as usize;
     let cursor = m.cursor().min(rows.len().saturating_sub(1));
     let offset = cursor.saturating_sub(height.saturating_sub(1));
@@ -121,10 +127,20 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                         _ => Status::Fail,
                     };
                     let (sym, _) = status_mark(st);
-                    Span::styled(
-                        format!("{sym} →{} {}", short_state(&p.to), p.verdict.as_str()),
-                        status_style(m, st),
-                    )
+                    let mut text = format!("{sym} →{} {}", short_state(&p.to), p.verdict.as_str());
+                    // Wide: the first thing holding it, inline ("test_coverage_threshold
+                    // fail: line coverage 71.0 % < threshold 80 %"), cut with `…`.
+                    if wide && st == Status::Fail {
+                        if let Some(b) = p.blockers.first() {
+                            let why = b.split_once("): ").map_or(b.as_str(), |(_, r)| r);
+                            let why = why
+                                .strip_prefix("requirement ")
+                                .unwrap_or(why)
+                                .replacen(": fail: ", ": ", 1);
+                            text = fit(&format!("{text}: {why}"), next_w);
+                        }
+                    }
+                    Span::styled(text, status_style(m, st))
                 }
             };
             let mut cells = vec![
