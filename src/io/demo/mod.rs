@@ -91,7 +91,9 @@ fn plan(n: usize) -> Vec<Planned> {
             "1.3.2",
             "compliance_ready",
             Role::Flapping,
-            500.0,
+            // Clearly under the compliant baseline (500 ms): its promotion is decided by
+            // its approval, not by a coin flip on latency.
+            350.0,
             &[(2, "runtime")],
         ),
         (
