@@ -410,6 +410,12 @@ fn every_exit_code_in_the_readme_happens_and_no_other() {
         &["--config", &s(&t("keyless-org")), "init", "--org", "Acme"],
         &[("HOME", &home)],
     );
+    // The demo's store belongs to the demo org: Acme's verify refuses it.
+    let (code, text) = r.case("gander verify", "", &["--config", &new_org, "verify"], &[]);
+    assert!(
+        code == 2 && text.contains("holds the chain of org `Demo Fleet`"),
+        "{text}"
+    );
     // DIR and --config both given, and different: which one was meant is not guessed.
     let (code, text) = r.case(
         "gander init",

@@ -104,6 +104,20 @@ fn init_then_enrol_a_second_operator_then_a_first_promotion_approved_by_them() {
     let (code, out, _) = gander(d, &["whoami", "--config", "org", "--key", "ben"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ben") && out.contains("sre"), "{out}");
+    // `--key` before the command is the same key (it once signed as someone else).
+    let (code, out, err) = gander(d, &["--key", "ben", "whoami", "--config", "org"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("ben — key") && out.contains("chosen by: --key"),
+        "{out}"
+    );
+    assert!(!out.contains("ana"), "{out}");
+    let (code, _, err) = gander(
+        d,
+        &["--key", "ben", "whoami", "--key", "ana", "--config", "org"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("two keys"), "{err}");
 
     // Ana asks, Ana cannot approve, Ben approves.
     let (_, out, err) = gander(

@@ -66,7 +66,7 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
 
-    /// The console only: the OpenSSH key that signs your actions (ed25519, ECDSA or RSA; a .pub whose private half is in ssh-agent)
+    /// The OpenSSH key that signs, for the console and every command (ed25519, ECDSA or RSA; a .pub whose private half is in ssh-agent)
     #[arg(long, value_name = "PATH")]
     pub key: Option<PathBuf>,
 
@@ -136,6 +136,25 @@ pub fn run(cli: Cli) -> i32 {
             "start",
             serde_json::json!({"args": std::env::args().skip(1).map(|a| redact(&a)).collect::<Vec<_>>()}),
         );
+    }
+    // `--key` before the command signs for every command (it was once the console's
+    // alone, and silently ignored elsewhere: a signature by the wrong person).
+    if let Some(k) = cli.key.clone() {
+        let own = match &cli.command {
+            Some(Command::Promote(a)) => a.key.as_ref(),
+            Some(Command::Approve(a)) | Some(Command::Reject(a)) => a.key.as_ref(),
+            Some(Command::Whoami(a)) => a.key.as_ref(),
+            _ => None,
+        };
+        if let Some(o) = own.filter(|o| **o != k) {
+            crate::err!(
+                "gander: two keys: --key {} before the command and --key {} after it; nothing done\n  help: give one",
+                k.display(),
+                o.display()
+            );
+            return EXIT_USAGE;
+        }
+        crate::io::keys::set_key_flag(k);
     }
     let Some(command) = cli.command else {
         return console(cli.config, state, cli.key, cli.read_only, cli.theme);
@@ -235,7 +254,7 @@ fn man_page(w: &mut dyn std::io::Write) -> std::io::Result<()> {
         ),
         (
             "GANDER_KEY",
-            "the private key to sign with when --key is not given (else signing.key, else ssh-agent)",
+            "the private key to sign with when --key is not given (else signing.key, else ssh-agent, else ~/.ssh/id_ed25519)",
         ),
         (
             "SSH_AUTH_SOCK",
@@ -251,8 +270,8 @@ fn man_page(w: &mut dyn std::io::Write) -> std::io::Result<()> {
             "the user config and data directories",
         ),
         (
-            "PGPASSWORD and others",
-            "not read: a PostgreSQL password comes from org-config's password: env:NAME or file:PATH",
+            "PGPASSWORD",
+            "the PostgreSQL store's password when org-config's store.password (env:NAME or file:PATH) is not set; never in a URL",
         ),
     ];
     writeln!(w, ".SH ENVIRONMENT")?;

@@ -168,9 +168,18 @@ fn from_file(path: &Path, origin: Origin) -> Result<(SignKey, Backend, String), 
     }
 }
 
-/// The explicit key path, if one is given: `--key`, `$GANDER_KEY`, `signing.key`.
+static KEY_FLAG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The global `--key` (given before the command): every command that signs uses it.
+pub fn set_key_flag(path: PathBuf) {
+    let _ = KEY_FLAG.set(path);
+}
+
+/// The explicit key path, if one is given: `--key` (the command's, else the global
+/// one), `$GANDER_KEY`, `signing.key`.
 pub fn explicit_key(flag: Option<&Path>, config_key: Option<&str>) -> Option<(PathBuf, Origin)> {
-    flag.map(|p| (p.to_path_buf(), Origin::Flag))
+    flag.or(KEY_FLAG.get().map(PathBuf::as_path))
+        .map(|p| (p.to_path_buf(), Origin::Flag))
         .or_else(|| {
             std::env::var_os("GANDER_KEY")
                 .filter(|v| !v.is_empty())
