@@ -106,21 +106,27 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             )
             .collect();
         let counted_n = counted.len();
+        // A transition that needs no approval says so, not "0/1".
+        let approvals = if crate::engine::authority::needs_approval(&config, &p.to) {
+            format!(
+                "approvals {counted_n}/{need}{}",
+                if approvals.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", approvals.join(", "))
+                }
+            )
+        } else {
+            "no approval needed".to_string()
+        };
         crate::out!(
-            "  {}  {:<14} {} -> {:<16} {:<10} by {:<10} {} ago  approvals {}/{need}{}  last check: {verdict}",
+            "  {}  {:<14} {:<35} {:<10} by {:<10} {} ago  {approvals}  last check: {verdict}",
             p.id,
             p.service,
-            p.from,
-            p.to,
+            format!("{} -> {}", p.from, p.to),
             p.status.as_str(),
             p.requester,
             age,
-            counted_n,
-            if approvals.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", approvals.join(", "))
-            },
         );
         if let Some(r) = &p.closed_reason {
             crate::out!("      closed: {}", crate::diag::printable(r));

@@ -77,7 +77,8 @@ fn sbom_verdict(
         passed: problems.is_empty(),
         summary: if problems.is_empty() {
             format!(
-                "{total} components, all versioned; names {} {}",
+                "{}, all versioned; names {} {}",
+                crate::diag::count(total, "component", "components"),
                 policy.service,
                 version_of_service.unwrap_or_default()
             )
