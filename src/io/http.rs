@@ -130,6 +130,15 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> FetchError {
     }
 }
 
+/// The request with its credentials, as `auth` says.
+fn with_auth(req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
+    match auth {
+        Auth::None => req,
+        Auth::Bearer(t) => req.bearer_auth(t),
+        Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+    }
+}
+
 impl Http {
     pub fn new(cfg: HttpConfig) -> Result<Self, String> {
         let mut b = reqwest::Client::builder()
@@ -191,11 +200,7 @@ impl Http {
             .header("X-Correlation-ID", &cid)
             .header("Content-Type", "application/json")
             .body(body.to_string());
-        req = match auth {
-            Auth::None => req,
-            Auth::Bearer(t) => req.bearer_auth(t),
-            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
-        };
+        req = with_auth(req, auth);
         let result = async {
             let resp = req
                 .send()
@@ -252,11 +257,7 @@ impl Http {
             .get(url)
             .header("Accept", accept)
             .header("X-Correlation-ID", cid);
-        req = match auth {
-            Auth::None => req,
-            Auth::Bearer(t) => req.bearer_auth(t),
-            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
-        };
+        req = with_auth(req, auth);
         let mut resp = req
             .send()
             .await

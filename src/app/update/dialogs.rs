@@ -448,6 +448,10 @@ pub(super) fn silence_dialog(m: &mut Model, row: &crate::app::model::AlertRow) {
     if let Ok(me) = &m.identity {
         info.push(format!("created by {me}"));
     }
+    if blocked.is_some() {
+        // Only what it would be; how it would be made does not apply.
+        info.truncate(1);
+    }
     if let Some(s) = &row.silenced {
         info.push(format!("already silenced {s}"));
     }
