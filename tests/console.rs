@@ -942,3 +942,76 @@ fn below_80x24_the_grid_says_so_instead_of_cutting_numbers() {
     assert!(s.lines().next().unwrap().contains("as bob"), "{s}");
     assert!(screen(&m, 80, 24).contains("P95"));
 }
+
+#[test]
+fn alerts_say_since_when_and_dependents_sit_under_their_upstream_cause() {
+    let mut m = model("bob");
+    let alert = |name: &str, service: &str, severity: &str, mins: i64| {
+        let at = now() - chrono::Duration::minutes(mins);
+        gander::io::prometheus::Alert {
+            labels: [
+                ("alertname".to_string(), name.to_string()),
+                ("service".to_string(), service.to_string()),
+                ("severity".to_string(), severity.to_string()),
+            ]
+            .into(),
+            annotations: Default::default(),
+            state: "firing".into(),
+            active_at: Some(at.to_rfc3339()),
+            value: None,
+        }
+    };
+    // reporting is listed first on purpose: it neither depends on service-b nor is
+    // upstream of it, so it stays a root.
+    m.prom_alerts = vec![
+        alert("ErrorRateHigh", "reporting", "ticket", 1),
+        alert("ErrorRateHigh", "notifications", "page", 2),
+        alert("ServiceDown", "service-b", "page", 5),
+    ];
+    m.refresh();
+    let rows = m.alerts();
+    let order: Vec<(&str, &str, Option<&str>)> = rows
+        .iter()
+        .map(|a| (a.name.as_str(), a.service.as_str(), a.cause.as_deref()))
+        .collect();
+    let b = order.iter().position(|r| r.1 == "service-b").unwrap();
+    let n = order.iter().position(|r| r.1 == "notifications").unwrap();
+    let c = order.iter().position(|r| r.1 == "service-c").unwrap();
+    assert!(b < n && b < c, "{order:?}");
+    assert_eq!(order[n].2, Some("service-b"), "{order:?}");
+    assert_eq!(order[c].2, Some("service-b"), "{order:?}");
+    assert_eq!(
+        order.iter().find(|r| r.1 == "reporting").unwrap().2,
+        None,
+        "{order:?}"
+    );
+    // Everything between service-b's row and the next root is caused by service-b.
+    let next_root = order[b + 1..]
+        .iter()
+        .position(|r| r.2.is_none())
+        .map_or(order.len(), |k| b + 1 + k);
+    assert!(n < next_root && c < next_root, "{order:?}");
+
+    press(&mut m, "5");
+    let s = screen(&m, 120, 24);
+    assert!(s.contains("SINCE"), "{s}");
+    let row = s.lines().find(|l| l.contains("ServiceDown")).unwrap();
+    assert!(row.contains("5m"), "{row}");
+    let row = s.lines().find(|l| l.contains("notifications")).unwrap();
+    assert!(row.contains("└ ErrorRateHigh"), "{row}");
+    assert!(
+        row.contains("2m") && row.contains("likely service-b"),
+        "{row}"
+    );
+
+    // gander's own alert (service-c not ready) counts from when it was first seen.
+    let later = now() + chrono::Duration::minutes(3);
+    update(&mut m, Msg::Tick(later));
+    m.refresh();
+    let s = screen(&m, 120, 24);
+    let row = s
+        .lines()
+        .find(|l| l.contains("service-c") && l.contains("gander"))
+        .unwrap();
+    assert!(row.contains("3m"), "{row}");
+}

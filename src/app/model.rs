@@ -173,6 +173,12 @@ pub struct AlertRow {
     pub labels: std::collections::BTreeMap<String, String>,
     /// The Alertmanager silence muting it: "until 14:05 by alice".
     pub silenced: Option<String>,
+    /// Since when it has been active (Prometheus's `activeAt`; for gander's own, when
+    /// it was first seen, or when the service started failing).
+    pub since: Option<DateTime<Utc>>,
+    /// The upstream service whose own firing alert is the likely cause: this row is
+    /// listed under that service's alerts.
+    pub cause: Option<String>,
 }
 
 /// What the chain looked like when last read.
@@ -207,6 +213,8 @@ pub struct Model {
     /// Derived: each service's status, in promotion order (recomputed on refresh).
     pub statuses: Vec<ServiceStatus>,
     pub local_alerts: Vec<LocalAlert>,
+    /// When each of gander's own alerts (`name\0service`) was first seen firing.
+    pub alert_seen: std::collections::HashMap<String, DateTime<Utc>>,
     /// Derived: the graph's layers (depth from the roots), names sorted.
     pub layers: Vec<Vec<String>>,
     /// Derived: service name -> its index in `statuses`.
@@ -269,6 +277,7 @@ impl Model {
             now,
             statuses: Vec::new(),
             local_alerts: Vec::new(),
+            alert_seen: std::collections::HashMap::new(),
             layers,
             index: std::collections::HashMap::new(),
             dependents: std::collections::HashMap::new(),
@@ -321,6 +330,22 @@ impl Model {
             }
         }
         self.local_alerts = crate::engine::alerts::evaluate(&self.config, &self.board);
+        let now = self.now;
+        let mut seen = std::mem::take(&mut self.alert_seen);
+        self.alert_seen = self
+            .local_alerts
+            .iter()
+            .map(|a| {
+                let key = format!("{}\0{}", a.alert, a.service);
+                let first = seen.remove(&key).unwrap_or(now);
+                // A service that started failing before gander saw it: its own figure.
+                let first = match a.since {
+                    Some(s) if a.alert.starts_with("Service") => s.min(first),
+                    _ => first,
+                };
+                (key, first)
+            })
+            .collect();
         self.stale = false;
         self.dirty = true;
     }
@@ -415,19 +440,97 @@ impl Model {
                     .find(|s| s.matches(&a.labels))
                     .map(|s| format!("until {} by {}", s.ends_at.format("%H:%M"), s.created_by)),
                 labels: a.labels.clone(),
+                since: a
+                    .active_at
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                cause: None,
             })
             .collect();
-        out.extend(self.local_alerts.iter().map(|a| AlertRow {
-            source: "gander",
-            firing: true,
-            severity: a.severity.to_string(),
-            name: a.alert.to_string(),
-            service: a.service.clone(),
-            summary: a.summary.clone(),
-            runbook: None,
-            labels: Default::default(),
-            silenced: None,
+        out.extend(self.local_alerts.iter().map(|a| {
+            AlertRow {
+                source: "gander",
+                firing: true,
+                severity: a.severity.to_string(),
+                name: a.alert.to_string(),
+                service: a.service.clone(),
+                summary: a.summary.clone(),
+                runbook: None,
+                labels: Default::default(),
+                silenced: None,
+                since: self
+                    .alert_seen
+                    .get(&format!("{}\0{}", a.alert, a.service))
+                    .copied()
+                    .or(a.since),
+                cause: None,
+            }
         }));
+        self.group_by_cause(out)
+    }
+
+    /// Each alert whose service depends (directly or not) on a service with a firing,
+    /// unsilenced alert is listed under the furthest-upstream such service: service-b
+    /// down first, then its dependents' alerts. Otherwise the order is kept.
+    fn group_by_cause(&self, mut rows: Vec<AlertRow>) -> Vec<AlertRow> {
+        let alarmed: std::collections::HashSet<String> = rows
+            .iter()
+            .filter(|a| a.firing && a.silenced.is_none() && !a.service.is_empty())
+            .map(|a| a.service.clone())
+            .collect();
+        if alarmed.len() < 2 {
+            return rows;
+        }
+        for r in &mut rows {
+            if r.service.is_empty() {
+                continue;
+            }
+            let ups: Vec<&str> = self
+                .graph
+                .upstream(&r.service)
+                .into_iter()
+                .filter(|u| *u != r.service && alarmed.contains(*u))
+                .collect();
+            // The root cause: an alarmed upstream with no alarmed upstream of its own.
+            r.cause = ups
+                .iter()
+                .find(|u| {
+                    !self
+                        .graph
+                        .upstream(u)
+                        .into_iter()
+                        .any(|x| x != **u && alarmed.contains(x))
+                })
+                .or(ups.first())
+                .map(|u| u.to_string());
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        let (roots, mut children): (Vec<AlertRow>, Vec<AlertRow>) =
+            rows.into_iter().partition(|r| r.cause.is_none());
+        let mut placed: Vec<String> = Vec::new();
+        for r in roots {
+            let svc = r.service.clone();
+            out.push(r);
+            if !placed.contains(&svc) {
+                // The rest of this service's own rows come before its dependents'.
+                placed.push(svc);
+            }
+        }
+        // Insert each cause's dependents after the cause's last row.
+        for svc in placed {
+            let Some(last) = out.iter().rposition(|r| r.service == svc) else {
+                continue;
+            };
+            let mine: Vec<AlertRow>;
+            (mine, children) = children
+                .into_iter()
+                .partition(|c| c.cause.as_deref() == Some(svc.as_str()));
+            for (k, c) in mine.into_iter().enumerate() {
+                out.insert(last + 1 + k, c);
+            }
+        }
+        out.extend(children);
         out
     }
 

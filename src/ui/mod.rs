@@ -67,6 +67,17 @@ pub fn fit(s: &str, w: usize) -> String {
     out
 }
 
+/// How long ago, in whole minutes (the screen redraws once a minute, so seconds would
+/// be stale or cost a frame a second): `<1m`, `4m`, `1h5m`.
+pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (now - then).num_seconds().max(0) as u64;
+    if secs < 60 {
+        "<1m".to_string()
+    } else {
+        crate::engine::config::Duration(secs / 60 * 60).to_string()
+    }
+}
+
 pub fn render(f: &mut Frame, m: &Model) {
     render_screen(f, m);
     scrub(f.buffer_mut());

@@ -18,8 +18,8 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let cursor = m.cursor().min(rows.len() - 1);
     let mut lines = vec![Line::styled(
         format!(
-            "{:<8} {:<10} {:<16} {:<14} SUMMARY",
-            "SEVERITY", "SOURCE", "ALERT", "SERVICE"
+            "{:<8} {:<10} {:<16} {:<14} {:>5} SUMMARY",
+            "SEVERITY", "SOURCE", "ALERT", "SERVICE", "SINCE"
         ),
         m.theme.accent,
     )];
@@ -36,14 +36,27 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         if let Some(r) = &a.runbook {
             summary.push_str(&format!(" (runbook: {r})"));
         }
+        if let Some(c) = &a.cause {
+            summary = format!("(likely {c}) {summary}");
+        }
+        // A dependent's alert sits under its upstream cause, indented.
+        let name = match &a.cause {
+            Some(_) => format!("└ {}", a.name),
+            None => a.name.clone(),
+        };
+        let since = a
+            .since
+            .map(|t| crate::ui::age(m.now, t))
+            .unwrap_or_default();
         let mut line = Line::from(vec![
             Span::styled(format!("{:<8}", fit(&a.severity, 8)), style),
             Span::raw(format!(
-                " {:<10} {:<16} {:<14} {}",
+                " {:<10} {:<16} {:<14} {:>5} {}",
                 a.source,
-                fit(&a.name, 16),
+                fit(&name, 16),
                 fit(&a.service, 14),
-                fit(&summary, area.width.saturating_sub(52) as usize)
+                fit(&since, 5),
+                fit(&summary, area.width.saturating_sub(58) as usize)
             )),
         ]);
         if i == cursor {

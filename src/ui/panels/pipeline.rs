@@ -45,13 +45,7 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     let offset = cursor.saturating_sub(fits - 1);
     let mut lines = Vec::new();
     for (i, p) in list.iter().enumerate().skip(offset).take(fits) {
-        // Whole minutes (the screen redraws once a minute), "<1m" before the first.
-        let secs = (m.now - p.requested_at).num_seconds().max(0) as u64;
-        let age = if secs < 60 {
-            "<1m".to_string()
-        } else {
-            crate::engine::config::Duration(secs / 60 * 60).to_string()
-        };
+        let age = crate::ui::age(m.now, p.requested_at);
         let approvers: Vec<String> = p
             .approvals
             .iter()
