@@ -1015,3 +1015,105 @@ fn alerts_say_since_when_and_dependents_sit_under_their_upstream_cause() {
         .unwrap();
     assert!(row.contains("3m"), "{row}");
 }
+
+#[test]
+fn slash_in_the_log_searches_it_and_esc_shows_everything_again() {
+    let mut m = model("bob");
+    for i in 0..60 {
+        m.push_log(
+            if i % 10 == 3 { "error" } else { "info" },
+            format!(
+                "event {i} {}",
+                if i % 10 == 3 {
+                    "ledger-db timeout"
+                } else {
+                    "ok"
+                }
+            ),
+        );
+    }
+    press(&mut m, "6/");
+    press(&mut m, "TIMEOUT");
+    update(&mut m, code(KeyCode::Enter));
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("search \"TIMEOUT\": 6 of"), "{s}");
+    // Only the matching lines, the newest selected.
+    assert!(
+        s.contains("event 53 ledger-db") && s.contains("event 3 ledger-db"),
+        "{s}"
+    );
+    assert!(!s.contains("event 52"), "{s}");
+    assert_eq!(m.row_count(), 6);
+    assert_eq!(m.cursor(), 5);
+    // A matching entry arrives: followed; the grid's filter is untouched.
+    m.push_log("error", "event 60 ledger-db timeout");
+    assert_eq!(m.cursor(), 6);
+    assert!(m.filter.is_empty());
+    press(&mut m, "1");
+    assert_eq!(
+        m.rows().len(),
+        7,
+        "the grid is not filtered by the Log's search"
+    );
+    press(&mut m, "6");
+    update(&mut m, code(KeyCode::Esc));
+    let s = screen(&m, 80, 24);
+    assert!(!s.contains("search \""), "{s}");
+    assert!(s.contains("event 59 ok"), "{s}");
+}
+
+#[test]
+fn slash_in_the_drill_in_finds_a_line_below_the_fold() {
+    let mut m = model("bob");
+    press(&mut m, "G");
+    update(&mut m, code(KeyCode::Enter));
+    let s = screen(&m, 80, 24);
+    assert!(
+        !s.contains("downstream (blast"),
+        "below the fold at first: {s}"
+    );
+    press(&mut m, "/blast");
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("/blast▏"),
+        "what is typed shows in the title: {s}"
+    );
+    update(&mut m, code(KeyCode::Enter));
+    assert!(m.popup_scroll > 0, "Enter jumps to the match");
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("downstream (blast"), "{s}");
+    assert!(s.contains("/blast: 1 match (n/N)"), "{s}");
+    // Still the drill-in; Esc ends the search first, then closes.
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.popup, Some(Popup::Detail("service-c".into())));
+    assert!(!screen(&m, 80, 24).contains("/blast"));
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.popup, None);
+}
+
+#[test]
+fn a_dialog_longer_than_the_screen_scrolls_and_keeps_its_prompt() {
+    let mut m = model("alice");
+    press(&mut m, "Gp");
+    let tall = screen(&m, 80, 40);
+    assert!(tall.contains("Enter to continue"), "{tall}");
+    assert!(
+        !tall.contains("PgUp/PgDn: rows"),
+        "it all fits at 40 rows: {tall}"
+    );
+    let s = screen(&m, 80, 12);
+    assert!(
+        s.contains("Enter to continue"),
+        "the prompt is never cut: {s}"
+    );
+    assert!(s.contains("↑/↓ PgUp/PgDn: rows 1–"), "{s}");
+    let first = s.clone();
+    update(&mut m, code(KeyCode::Down));
+    update(&mut m, code(KeyCode::Down));
+    let s = screen(&m, 80, 12);
+    assert!(s.contains("↑/↓ PgUp/PgDn: rows 3–"), "{s}");
+    assert_ne!(s, first);
+    // Letters still go to the reason, not to scrolling.
+    press(&mut m, "jk");
+    assert!(screen(&m, 80, 12).contains("reason: jk"));
+}

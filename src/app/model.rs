@@ -224,12 +224,18 @@ pub struct Model {
     pub panel: Panel,
     pub cursor: [usize; 8],
     pub filter: String,
+    /// What `/` typed in the Log panel: only lines containing it (any case) are shown.
+    pub log_search: String,
     pub input: Option<Input>,
     pub popup: Option<Popup>,
     /// How far the open popup (drill-in, help) is scrolled, in rows.
     pub popup_scroll: u16,
     /// The furthest it can scroll, as last drawn (the renderer knows the wrapped height).
     pub popup_max_scroll: std::cell::Cell<u16>,
+    /// `/` in a scrolling popup: the text searched, and whether it is still being typed.
+    pub popup_search: Option<(String, bool)>,
+    /// The rows (as last drawn) where the search matches, for `n` and `N`.
+    pub popup_matches: std::cell::RefCell<Vec<u16>>,
     pub sort: Sort,
     pub log: VecDeque<LogLine>,
     pub read_only: bool,
@@ -284,10 +290,13 @@ impl Model {
             panel: Panel::Grid,
             cursor: [0; 8],
             filter: String::new(),
+            log_search: String::new(),
             input: None,
             popup: None,
             popup_scroll: 0,
             popup_max_scroll: std::cell::Cell::new(0),
+            popup_search: None,
+            popup_matches: std::cell::RefCell::new(Vec::new()),
             sort: Sort::Order,
             log: VecDeque::new(),
             read_only,
@@ -354,7 +363,8 @@ impl Model {
     /// up to read an older one (then it stays on that entry as older ones roll off).
     pub fn push_log(&mut self, level: &'static str, text: impl Into<String>) {
         let i = Panel::Log.index();
-        let following = self.log.is_empty() || self.cursor[i] + 1 >= self.log.len();
+        let shown = self.log_view().len();
+        let following = shown == 0 || self.cursor[i] + 1 >= shown;
         self.log.push_back(LogLine {
             at: self.now,
             level,
@@ -362,15 +372,31 @@ impl Model {
         });
         let mut dropped = 0;
         while self.log.len() > 500 {
-            self.log.pop_front();
-            dropped += 1;
+            if let Some(old) = self.log.pop_front() {
+                dropped += usize::from(self.log_matches(&old));
+            }
         }
         self.cursor[i] = if following {
-            self.log.len() - 1
+            self.log_view().len().saturating_sub(1)
         } else {
             self.cursor[i].saturating_sub(dropped)
         };
         self.dirty = true;
+    }
+
+    fn log_matches(&self, l: &LogLine) -> bool {
+        self.log_search.is_empty()
+            || l.text
+                .to_lowercase()
+                .contains(&self.log_search.to_lowercase())
+            || l.level.contains(&self.log_search.to_lowercase())
+    }
+
+    /// The Log lines shown (indices into `log`): those matching the search, oldest first.
+    pub fn log_view(&self) -> Vec<usize> {
+        (0..self.log.len())
+            .filter(|i| self.log_matches(&self.log[*i]))
+            .collect()
     }
 
     /// The grid's rows: statuses filtered and sorted.
@@ -597,7 +623,7 @@ impl Model {
             Panel::Pipeline => self.pipeline().len(),
             Panel::Approvals => self.open_promotions().len(),
             Panel::Alerts => self.alerts().len(),
-            Panel::Log => self.log.len(),
+            Panel::Log => self.log_view().len(),
             Panel::Runbooks => self.runbooks.len(),
             Panel::Packages => self.store.packages.packages.len(),
         }

@@ -481,18 +481,31 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
 }
 
 /// A popup's lines in a bordered box that scrolls (`m.popup_scroll`), with where it is
-/// in the title and the keys at the bottom when it does not all fit.
+/// in the title and the keys at the bottom when it does not all fit. Lines matching
+/// the `/` search are highlighted and their rows kept for `n`/`N`.
 pub fn scrolled(f: &mut Frame, m: &Model, r: Rect, mut lines: Vec<Line<'static>>, title: &str) {
     use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
     let inner_w = r.width.saturating_sub(2).max(1) as usize;
     let inner_h = r.height.saturating_sub(2).max(1) as usize;
-    let rows =
-        |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum() };
-    let mut total = rows(&lines);
+    let height = |l: &Line| l.width().max(1).div_ceil(inner_w);
+    let mut matches = Vec::new();
+    if let Some((text, _)) = m.popup_search.as_ref().filter(|(t, _)| !t.is_empty()) {
+        let want = text.to_lowercase();
+        let mut row = 0usize;
+        for l in &mut lines {
+            let plain: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            if plain.to_lowercase().contains(&want) {
+                matches.push(row.min(u16::MAX as usize) as u16);
+                *l = std::mem::take(l).style(m.theme.selected);
+            }
+            row += height(l);
+        }
+    }
+    let mut total: usize = lines.iter().map(height).sum();
     let overflow = total > inner_h;
     if overflow {
         lines.push(Line::styled(
-            "j/k ↓/↑ PgDn/PgUp g/G scroll · Esc close",
+            "j/k ↓/↑ PgDn/PgUp g/G scroll · / search · Esc close",
             m.theme.dim,
         ));
         total += 1;
@@ -500,15 +513,26 @@ pub fn scrolled(f: &mut Frame, m: &Model, r: Rect, mut lines: Vec<Line<'static>>
     let max = total.saturating_sub(inner_h) as u16;
     m.popup_max_scroll.set(max);
     let at = m.popup_scroll.min(max);
+    // The search before the position: a narrow box cuts the title's end.
+    let search = match &m.popup_search {
+        Some((t, true)) => format!("· /{t}▏ "),
+        Some((t, false)) => format!(
+            "· /{t}: {} match{} (n/N) ",
+            matches.len(),
+            if matches.len() == 1 { "" } else { "es" }
+        ),
+        None => String::new(),
+    };
     let title = if overflow {
         format!(
-            "{title}· rows {}–{} of {total} ",
+            "{title}{search}· rows {}–{} of {total} ",
             at as usize + 1,
             (at as usize + inner_h).min(total)
         )
     } else {
-        title.to_string()
+        format!("{title}{search}")
     };
+    *m.popup_matches.borrow_mut() = matches;
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -5,7 +5,7 @@ use super::keys::*;
 use super::{Command, clamp};
 use crate::app::commands::{COMMANDS, completions};
 use crate::app::keymap::Action;
-use crate::app::model::{Input, Model, Popup, WalkView};
+use crate::app::model::{Input, Model, Panel, Popup, WalkView};
 use crate::ops::packages::PackageCmd;
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -14,11 +14,12 @@ pub(super) fn input_key(m: &mut Model, input: Input, k: KeyEvent) -> Vec<Command
         Input::Filter(t) => (t, true),
         Input::Command(t) => (t, false),
     };
+    let log = m.panel == Panel::Log;
     match k.code {
         KeyCode::Esc => {
             m.input = None;
             if is_filter {
-                m.filter.clear();
+                set_filter(m, String::new(), log);
             }
             clamp(m);
             return Vec::new();
@@ -26,9 +27,7 @@ pub(super) fn input_key(m: &mut Model, input: Input, k: KeyEvent) -> Vec<Command
         KeyCode::Enter => {
             m.input = None;
             if is_filter {
-                m.filter = text;
-                let i = m.panel.index();
-                m.cursor[i] = 0;
+                set_filter(m, text, log);
                 clamp(m);
                 return Vec::new();
             }
@@ -42,15 +41,25 @@ pub(super) fn input_key(m: &mut Model, input: Input, k: KeyEvent) -> Vec<Command
         _ => {}
     }
     if is_filter {
-        m.filter = text.clone();
-        let i = m.panel.index();
-        m.cursor[i] = 0;
+        set_filter(m, text.clone(), log);
         m.input = Some(Input::Filter(text));
     } else {
         m.input = Some(Input::Command(text));
     }
     clamp(m);
     Vec::new()
+}
+
+/// The grid's filter, or in the Log its search (which shows the newest match).
+fn set_filter(m: &mut Model, text: String, log: bool) {
+    let i = m.panel.index();
+    if log {
+        m.log_search = text;
+        m.cursor[i] = m.log_view().len().saturating_sub(1);
+    } else {
+        m.filter = text;
+        m.cursor[i] = 0;
+    }
 }
 
 pub(super) fn complete(m: &Model, text: &str) -> String {

@@ -226,14 +226,56 @@ pub(super) fn open_vote(m: &mut Model, id: &str, approve: bool) {
 pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
     match p {
         Popup::Help | Popup::Detail(_) | Popup::Message { .. } => {
-            // Esc, Enter, q or ? close it; j/k, arrows, PgDn/PgUp, ^d/^u, g/G scroll.
+            // Esc, Enter, q or ? close it; j/k, arrows, PgDn/PgUp, ^d/^u, g/G scroll;
+            // `/` searches, n/N go to the next/previous match.
             let max = m.popup_max_scroll.get();
             let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+            if let Some((mut text, true)) = m.popup_search.take_if(|(_, typing)| *typing) {
+                match k.code {
+                    KeyCode::Esc => {}
+                    KeyCode::Enter => {
+                        // The matches of what was typed, as the last frame drew them.
+                        let rows = m.popup_matches.borrow().clone();
+                        let at = m.popup_scroll;
+                        if let Some(r) = rows.iter().find(|r| **r >= at).or(rows.first()) {
+                            m.popup_scroll = (*r).min(max);
+                        }
+                        m.popup_search = Some((text, false));
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                        m.popup_search = Some((text, true));
+                    }
+                    KeyCode::Char(c) => {
+                        text.push(c);
+                        m.popup_search = Some((text, true));
+                    }
+                    _ => m.popup_search = Some((text, true)),
+                }
+                m.popup = Some(p);
+                m.dirty = true;
+                return Vec::new();
+            }
             match k.code {
+                KeyCode::Esc if m.popup_search.is_some() => m.popup_search = None,
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?') => {
                     m.popup = None;
                     m.popup_scroll = 0;
+                    m.popup_search = None;
                     return Vec::new();
+                }
+                KeyCode::Char('/') => m.popup_search = Some((String::new(), true)),
+                KeyCode::Char('n') | KeyCode::Char('N') if m.popup_search.is_some() => {
+                    let rows = m.popup_matches.borrow().clone();
+                    let at = m.popup_scroll;
+                    let next = if k.code == KeyCode::Char('n') {
+                        rows.iter().find(|r| **r > at).or(rows.first())
+                    } else {
+                        rows.iter().rev().find(|r| **r < at).or(rows.last())
+                    };
+                    if let Some(r) = next {
+                        m.popup_scroll = (*r).min(max);
+                    }
                 }
                 KeyCode::Char('d') if ctrl => m.popup_scroll = (m.popup_scroll + 10).min(max),
                 KeyCode::Char('u') if ctrl => m.popup_scroll = m.popup_scroll.saturating_sub(10),
@@ -257,7 +299,23 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
         Popup::Dialog(mut d) => {
             if k.code == KeyCode::Esc {
                 m.popup = None;
+                m.popup_scroll = 0;
                 m.push_log("info", "cancelled; nothing recorded");
+                return Vec::new();
+            }
+            // What the dialog says scrolls with the arrows and PgUp/PgDn when it is
+            // longer than the screen (the prompt stays put; letters go to the reason).
+            let max = m.popup_max_scroll.get();
+            let scroll = match k.code {
+                KeyCode::Down => Some((m.popup_scroll + 1).min(max)),
+                KeyCode::Up => Some(m.popup_scroll.saturating_sub(1)),
+                KeyCode::PageDown => Some((m.popup_scroll + 10).min(max)),
+                KeyCode::PageUp => Some(m.popup_scroll.saturating_sub(10)),
+                _ => None,
+            };
+            if let Some(s) = scroll {
+                m.popup_scroll = s;
+                m.popup = Some(Popup::Dialog(d));
                 return Vec::new();
             }
             if d.blocked.is_some() {
@@ -270,6 +328,7 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                 return match k.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') => {
                         m.popup = None;
+                        m.popup_scroll = 0;
                         let (what, cmd) = match &d.action {
                             DialogAction::Promote { service, to } => (
                                 format!("promote {service} -> {to}"),

@@ -101,9 +101,16 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
             }
         }
         Action::Back => {
-            if !m.filter.is_empty() {
+            if m.panel == Panel::Log && !m.log_search.is_empty() {
+                m.log_search.clear();
+                let n = m.log.len();
+                m.cursor[Panel::Log.index()] = n.saturating_sub(1);
+            } else if !m.filter.is_empty() {
                 m.filter.clear();
             }
+        }
+        Action::Filter if m.panel == Panel::Log => {
+            m.input = Some(Input::Filter(m.log_search.clone()))
         }
         Action::Filter => m.input = Some(Input::Filter(m.filter.clone())),
         Action::CommandLine => m.input = Some(Input::Command(String::new())),

@@ -94,7 +94,16 @@ pub enum Command {
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
-        Msg::Key(k) => key(m, k),
+        Msg::Key(k) => {
+            // A popup that opens (or is replaced by another kind) starts at its top.
+            let before = m.popup.as_ref().map(std::mem::discriminant);
+            let out = key(m, k);
+            if m.popup.as_ref().map(std::mem::discriminant) != before {
+                m.popup_scroll = 0;
+                m.popup_search = None;
+            }
+            out
+        }
         Msg::Resize => {
             m.dirty = true;
             Vec::new()

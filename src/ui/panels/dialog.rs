@@ -18,8 +18,8 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         DialogAction::Silence { alert, .. } => format!(" silence {alert} "),
     };
     let silence = matches!(d.action, DialogAction::Silence { .. });
-    let mut lines: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
-    lines.push(Line::raw(""));
+    let info: Vec<Line> = d.info.iter().map(|l| Line::raw(l.clone())).collect();
+    let mut lines: Vec<Line> = vec![Line::raw("")];
     if let Some(b) = &d.blocked {
         lines.push(Line::styled(format!("✗ not allowed: {b}"), m.theme.bad));
         lines.push(Line::styled("Esc to close", m.theme.dim));
@@ -75,15 +75,51 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
             m.theme.dim,
         ));
     }
-    // Height after wrapping, so the reason and the keys are never cut off.
+    // Height after wrapping. The prompt (reason and keys) is never cut off: when it
+    // all does not fit, what the dialog says scrolls above it.
     let w = 72u16.min(area.width).saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
-    let r = centered(area, 72, (rows as u16 + 2).min(area.height));
+    let rows = |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(w)).sum() };
+    let (info_rows, prompt_rows) = (rows(&info), rows(&lines));
+    let r = centered(
+        area,
+        72,
+        ((info_rows + prompt_rows) as u16 + 2).min(area.height),
+    );
     f.render_widget(Clear, r);
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let prompt_h = (prompt_rows as u16).min(inner.height);
+    let info_h = inner.height - prompt_h;
+    let max = (info_rows as u16).saturating_sub(info_h);
+    m.popup_max_scroll.set(max);
+    let at = m.popup_scroll.min(max);
+    if max > 0 && info_h > 0 {
+        // Where the reader is, in place of the blank line above the prompt.
+        lines[0] = Line::styled(
+            format!(
+                "↑/↓ PgUp/PgDn: rows {}–{} of {info_rows} above",
+                at + 1,
+                (at + info_h).min(info_rows as u16)
+            ),
+            m.theme.dim,
+        );
+    }
     f.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(info)
             .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(title)),
-        r,
+            .scroll((at, 0)),
+        Rect {
+            height: info_h,
+            ..inner
+        },
+    );
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        Rect {
+            y: inner.y + info_h,
+            height: prompt_h,
+            ..inner
+        },
     );
 }

@@ -14,17 +14,39 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         );
         return;
     }
+    let view = m.log_view();
+    let mut area = area;
+    if !m.log_search.is_empty() {
+        // What is searched, and how much it kept, on the first row.
+        let head = Line::styled(
+            crate::ui::fit(
+                &format!(
+                    "search \"{}\": {} of {} lines · / to change · Esc shows all",
+                    m.log_search,
+                    view.len(),
+                    m.log.len()
+                ),
+                area.width as usize,
+            ),
+            m.theme.accent,
+        );
+        f.render_widget(Paragraph::new(head), Rect { height: 1, ..area });
+        area.y += 1;
+        area.height = area.height.saturating_sub(1);
+        if view.is_empty() {
+            f.render_widget(Paragraph::new("no line matches").style(m.theme.dim), area);
+            return;
+        }
+    }
     let h = area.height as usize;
-    let cursor = m.cursor().min(m.log.len() - 1);
-    let end = (cursor + 1).max(h.min(m.log.len()));
+    let cursor = m.cursor().min(view.len() - 1);
+    let end = (cursor + 1).max(h.min(view.len()));
     let start = end.saturating_sub(h);
-    let lines: Vec<Line> = m
-        .log
+    let lines: Vec<Line> = view[start..end]
         .iter()
         .enumerate()
-        .skip(start)
-        .take(end - start)
-        .map(|(i, l)| {
+        .map(|(k, &i)| {
+            let l = &m.log[i];
             let style = match l.level {
                 "error" => m.theme.bad,
                 "warn" => m.theme.warn,
@@ -36,7 +58,7 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 Span::styled(format!("{:<5} ", l.level), style),
                 Span::raw(l.text.clone()),
             ]);
-            if i == cursor {
+            if start + k == cursor {
                 line.style(m.theme.selected)
             } else {
                 line
