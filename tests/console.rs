@@ -439,7 +439,11 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
     );
     // a: approve as bob, asked once more before it is recorded.
     assert!(press(&mut m, "a").is_empty());
-    assert!(screen(&m, 80, 24).contains("record your approval of this step, signed?"));
+    let s = screen(&m, 120, 24);
+    assert!(
+        s.contains("record your approval of \"A second person agrees to retry the promotion\" as bob, signed?"),
+        "{s}"
+    );
     let cmds = press(&mut m, "y");
     assert_eq!(
         cmds,
@@ -453,7 +457,21 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
     press(&mut m, "s");
     assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
     press(&mut m, "flaky");
-    let cmds = update(&mut m, code(KeyCode::Enter));
+    // Enter shows what will be recorded and as whom; only `y` records.
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    let s = screen(&m, 160, 24);
+    assert!(s.contains("as skipped by bob, signed? y record"), "{s}");
+    assert!(press(&mut m, "x").is_empty(), "a stray key records nothing");
+    // n goes back to edit the reason.
+    press(&mut m, "n");
+    press(&mut m, "!");
+    update(&mut m, code(KeyCode::Enter));
+    assert!(screen(&m, 160, 24).contains("reason: flaky!"));
+    update(&mut m, code(KeyCode::Esc));
+    press(&mut m, "s");
+    press(&mut m, "flaky");
+    update(&mut m, code(KeyCode::Enter));
+    let cmds = press(&mut m, "y");
     assert_eq!(
         cmds,
         vec![Command::RunbookStep {
@@ -1116,4 +1134,22 @@ fn a_dialog_longer_than_the_screen_scrolls_and_keeps_its_prompt() {
     // Letters still go to the reason, not to scrolling.
     press(&mut m, "jk");
     assert!(screen(&m, 80, 12).contains("reason: jk"));
+}
+
+#[test]
+fn a_walk_longer_than_the_screen_keeps_the_current_step_and_its_keys_in_view() {
+    let mut m = walk_model("bob");
+    let s = screen(&m, 80, 13);
+    assert!(s.contains("▶ A second person agrees"), "{s}");
+    assert!(s.contains("a approve"), "the keys are never cut: {s}");
+    assert!(s.contains("↑/↓: rows"), "{s}");
+    // ↑ scrolls the steps back to the title.
+    for _ in 0..10 {
+        update(&mut m, code(KeyCode::Up));
+        screen(&m, 80, 13);
+    }
+    let s = screen(&m, 80, 13);
+    assert!(s.contains("↑/↓: rows 1–"), "{s}");
+    assert!(s.contains("a approve"), "{s}");
+    assert!(matches!(m.popup, Some(Popup::Walk(_))));
 }

@@ -410,7 +410,10 @@ fn a_runbook_walk_survives_a_dropped_session_and_finishes_with_a_second_person()
     );
     // y answers, and a second y records it.
     a2.keys("y");
-    a2.wait_for("record the answer YES, signed?", Duration::from_secs(10));
+    a2.wait_for(
+        "record the answer YES to \"Is the cause fixed?\" as alice, signed?",
+        Duration::from_secs(10),
+    );
     a2.keys("y");
     a2.wait_for("now: A second person agrees", Duration::from_secs(30));
     a2.keys("ay");

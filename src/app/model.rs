@@ -149,6 +149,10 @@ pub enum WalkInput {
     ConfirmAnswer(bool),
     /// An approval step, asked again before it is recorded.
     ConfirmApprove,
+    /// A manual step's confirmation (with the note typed), asked again.
+    ConfirmNote,
+    /// A skip (with the reason typed), asked again.
+    ConfirmSkip,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +236,8 @@ pub struct Model {
     pub popup_scroll: u16,
     /// The furthest it can scroll, as last drawn (the renderer knows the wrapped height).
     pub popup_max_scroll: std::cell::Cell<u16>,
+    /// Where the walk view's steps were last drawn from (its ↑/↓ start there).
+    pub popup_drawn_at: std::cell::Cell<u16>,
     /// `/` in a scrolling popup: the text searched, and whether it is still being typed.
     pub popup_search: Option<(String, bool)>,
     /// The rows (as last drawn) where the search matches, for `n` and `N`.
@@ -296,6 +302,7 @@ impl Model {
             popup_scroll: 0,
             popup_max_scroll: std::cell::Cell::new(0),
             popup_search: None,
+            popup_drawn_at: std::cell::Cell::new(0),
             popup_matches: std::cell::RefCell::new(Vec::new()),
             sort: Sort::Order,
             log: VecDeque::new(),

@@ -28,14 +28,19 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
                 return record(m, v, StepAction::Approve);
             }
             (WalkInput::ConfirmAnswer(_) | WalkInput::ConfirmApprove, _) => {}
-            (_, KeyCode::Enter) => {
+            // The note or reason is typed; Enter shows what will be recorded, `y` records.
+            (WalkInput::SkipReason, KeyCode::Enter) if text.trim().is_empty() => {
+                v.typing = Some((what, text));
+            }
+            (WalkInput::SkipReason, KeyCode::Enter) => {
+                v.typing = Some((WalkInput::ConfirmSkip, text));
+            }
+            (WalkInput::Note, KeyCode::Enter) => {
+                v.typing = Some((WalkInput::ConfirmNote, text));
+            }
+            (WalkInput::ConfirmNote | WalkInput::ConfirmSkip, KeyCode::Char('y')) => {
                 let (action, note) = match what {
-                    WalkInput::SkipReason if text.trim().is_empty() => {
-                        v.typing = Some((what, text));
-                        m.popup = Some(Popup::Walk(v));
-                        return Vec::new();
-                    }
-                    WalkInput::SkipReason => (StepAction::Skip(text.clone()), String::new()),
+                    WalkInput::ConfirmSkip => (StepAction::Skip(text.clone()), String::new()),
                     _ => (StepAction::Confirm, text.clone()),
                 };
                 m.busy = Some(format!("runbook step {}", v.id));
@@ -47,6 +52,14 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
                 m.popup = Some(Popup::Walk(v));
                 return vec![cmd];
             }
+            // Back to editing what was typed.
+            (WalkInput::ConfirmNote, KeyCode::Char('n')) => {
+                v.typing = Some((WalkInput::Note, text))
+            }
+            (WalkInput::ConfirmSkip, KeyCode::Char('n')) => {
+                v.typing = Some((WalkInput::SkipReason, text))
+            }
+            (WalkInput::ConfirmNote | WalkInput::ConfirmSkip, _) => v.typing = Some((what, text)),
             (_, KeyCode::Backspace) => {
                 text.pop();
                 v.typing = Some((what, text));
@@ -78,6 +91,19 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
     match k.code {
         KeyCode::Esc | KeyCode::Char('q') => {
             m.popup = None;
+            Vec::new()
+        }
+        // The steps scroll when the runbook is longer than the screen.
+        KeyCode::Down | KeyCode::Up | KeyCode::PageDown | KeyCode::PageUp => {
+            let (at, max) = (m.popup_drawn_at.get(), m.popup_max_scroll.get());
+            let to = match k.code {
+                KeyCode::Down => at.saturating_add(1),
+                KeyCode::Up => at.saturating_sub(1),
+                KeyCode::PageDown => at.saturating_add(10),
+                _ => at.saturating_sub(10),
+            };
+            m.popup_scroll = to.min(max).saturating_add(1);
+            m.popup = Some(Popup::Walk(v));
             Vec::new()
         }
         KeyCode::Enter if !m.read_only => {

@@ -18,6 +18,10 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
     );
     f.render_widget(Clear, r);
     let mut lines: Vec<Line> = Vec::new();
+    // The runbook's title and steps scroll; what follows (the current step, the keys,
+    // the prompt) stays in view.
+    let mut steps_end = 0usize;
+    let mut current_row: Option<usize> = None;
     let walk = m.store.walks.iter().find(|w| w.id == v.id);
     let book = walk.and_then(|w| m.runbooks.iter().find(|b| b.name == w.runbook));
     match (walk, book) {
@@ -70,6 +74,13 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
                     Span::raw(format!("{} [{kind}]{who}", s.title)),
                 ]));
             }
+            steps_end = lines.len();
+            current_row = b
+                .runbook
+                .steps
+                .iter()
+                .position(|s| current.as_deref() == Some(s.id.as_str()))
+                .map(|i| i + 1);
             lines.push(Line::raw(""));
             match w.current(&b.runbook) {
                 // Finished by a decision's branch before its last step: say so, not
@@ -118,15 +129,29 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
         _ => lines.push(Line::raw(format!("walk {} (loading…)", v.id))),
     }
     if let Some((what, text)) = &v.typing {
+        let me = m.identity.as_deref().unwrap_or("?");
+        let step = walk
+            .zip(book)
+            .and_then(|(w, b)| w.current(&b.runbook))
+            .map(|s| s.title.clone())
+            .unwrap_or_default();
         let prompt = match what {
-            WalkInput::SkipReason => "skip: reason (required): ",
-            WalkInput::Note => "confirm: note (optional): ",
-            WalkInput::ConfirmRun => "run this command now? y yes · Esc no ",
-            WalkInput::ConfirmAnswer(true) => "record the answer YES, signed? y record · Esc no ",
-            WalkInput::ConfirmAnswer(false) => "record the answer NO, signed? y record · Esc no ",
+            WalkInput::SkipReason => "skip: reason (required, Enter to review): ".to_string(),
+            WalkInput::Note => "confirm: note (optional, Enter to review): ".to_string(),
+            WalkInput::ConfirmRun => "run this command now? y yes · Esc no ".to_string(),
+            WalkInput::ConfirmAnswer(yes) => format!(
+                "record the answer {} to \"{step}\" as {me}, signed? y record · Esc no ",
+                if *yes { "YES" } else { "NO" }
+            ),
             WalkInput::ConfirmApprove => {
-                "record your approval of this step, signed? y record · Esc no "
+                format!("record your approval of \"{step}\" as {me}, signed? y record · Esc no ")
             }
+            WalkInput::ConfirmNote => format!(
+                "record \"{step}\" as done by {me}, signed? y record · n edit · Esc no · note: "
+            ),
+            WalkInput::ConfirmSkip => format!(
+                "record \"{step}\" as skipped by {me}, signed? y record · n edit · Esc no · reason: "
+            ),
         };
         lines.push(Line::from(vec![
             Span::styled(prompt, m.theme.warn),
@@ -140,12 +165,56 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
             lines.push(Line::styled(l.clone(), m.theme.dim));
         }
     }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" walk {} ", v.id));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let w = inner.width.max(1) as usize;
+    let rows = |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(w)).sum() };
+    let tail = lines.split_off(steps_end);
+    let (head_rows, tail_rows) = (rows(&lines), rows(&tail));
+    let tail_h = (tail_rows as u16).min(inner.height);
+    // When it all fits the tail follows the steps directly.
+    let head_h = (inner.height - tail_h).min(head_rows as u16);
+    let max = (head_rows as u16).saturating_sub(head_h);
+    m.popup_max_scroll.set(max);
+    // 0 follows the current step; ↑/↓ store a position of their own (plus one).
+    let at = match m.popup_scroll {
+        0 => {
+            let cur =
+                current_row.map_or(0, |i| rows(&lines[..=i.min(lines.len().saturating_sub(1))]));
+            (cur as u16).saturating_sub(head_h).min(max)
+        }
+        n => (n - 1).min(max),
+    };
+    m.popup_drawn_at.set(at);
+    let mut tail = tail;
+    if max > 0 && !tail.is_empty() && head_h > 0 {
+        tail[0] = Line::styled(
+            format!(
+                "↑/↓: rows {}–{} of {head_rows} above",
+                at + 1,
+                (at + head_h).min(head_rows as u16)
+            ),
+            m.theme.dim,
+        );
+    }
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" walk {} ", v.id)),
-        ),
-        r,
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((at, 0)),
+        Rect {
+            height: head_h,
+            ..inner
+        },
+    );
+    f.render_widget(
+        Paragraph::new(tail).wrap(Wrap { trim: false }),
+        Rect {
+            y: inner.y + head_h,
+            height: inner.height - head_h,
+            ..inner
+        },
     );
 }
