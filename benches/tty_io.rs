@@ -108,16 +108,23 @@ fn main() {
     // Idle CPU of the demo: 7 services served and polled every 5 s, nothing pressed.
     let state = dir.path().join("demo-state");
     let mut d = spawn(&["--state-dir", state.to_str().unwrap(), "demo", "--steady"]);
-    std::thread::sleep(Duration::from_secs(3));
+    // Past the first polls (a window's figures need two), so what follows is idle.
+    std::thread::sleep(Duration::from_secs(if full { 15 } else { 3 }));
     let pid = d.child.process_id().unwrap();
     let t0 = cpu_ticks(pid);
+    let b0 = d.bytes.load(Ordering::Relaxed);
     std::thread::sleep(Duration::from_secs(cpu_secs));
     let t1 = cpu_ticks(pid);
+    let written = d.bytes.load(Ordering::Relaxed) - b0;
     let hz = 100.0; // USER_HZ on Linux
     let cpu = (t1 - t0) as f64 / hz;
     println!(
         "gander demo idle for {cpu_secs} s: {cpu:.2} s of CPU = {:.2} % of one core (fleet servers and pollers included)",
         cpu / cpu_secs as f64 * 100.0
+    );
+    println!(
+        "gander demo --steady (7 services polled every 5 s) idle for {cpu_secs} s: {written} bytes written = {:.1} bytes/s (a minute boundary redraws the clock)",
+        written as f64 / cpu_secs as f64
     );
     d.writer.write_all(b"q").unwrap();
     d.writer.flush().unwrap();

@@ -128,11 +128,28 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
 
 type Term = Terminal<CrosstermBackend<BufWriter<std::io::Stdout>>>;
 
-fn draw(term: &mut Term, model: &Model) -> std::io::Result<()> {
+/// Render the model and write what changed. A frame identical to the one on screen
+/// writes nothing at all (not even the synchronized-update or cursor sequences), so an
+/// idle console on a steady fleet costs an SSH link zero bytes.
+fn draw(
+    term: &mut Term,
+    model: &Model,
+    shown: &mut Option<ratatui::buffer::Buffer>,
+) -> std::io::Result<()> {
+    term.autoresize()?;
+    let mut frame = term.get_frame();
+    crate::ui::render(&mut frame, model);
+    if shown.as_ref() == Some(term.current_buffer_mut()) {
+        // The previous buffer already matches the screen; keep the pair consistent.
+        term.swap_buffers();
+        return Ok(());
+    }
     // Synchronized output: the terminal shows the frame at once, not as it arrives.
     queue!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
-    term.draw(|f| crate::ui::render(f, model))?;
+    term.flush()?;
     queue!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;
+    *shown = Some(term.current_buffer_mut().clone());
+    term.swap_buffers();
     term.backend_mut().flush()
 }
 
@@ -271,7 +288,8 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
     let mut last_draw = Instant::now() - Duration::from_secs(1);
     let frame = Duration::from_millis(16);
     let mut draw_at: Option<tokio::time::Instant> = None;
-    if draw(term, model).is_err() {
+    let mut shown = None;
+    if draw(term, model, &mut shown).is_err() {
         return 2;
     }
     model.dirty = false;
@@ -382,7 +400,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
         if model.dirty {
             let now = Instant::now();
             if now.duration_since(last_draw) >= frame {
-                if draw(term, model).is_err() {
+                if draw(term, model, &mut shown).is_err() {
                     return 0;
                 }
                 model.dirty = false;

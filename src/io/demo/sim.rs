@@ -112,6 +112,10 @@ impl SimService {
 
     /// The p95 latency (ms) the service runs at, at time `t`.
     pub fn p95_ms_at(&self, t: f64) -> f64 {
+        // Steady means steady: no wave, so the figures shown do not move.
+        if self.role == Role::Steady {
+            return self.baseline_p95_ms * 0.6;
+        }
         let wave = 1.0 + 0.15 * ((t + self.phase) * std::f64::consts::TAU / CYCLE_SECS).sin();
         let base = self.baseline_p95_ms * 0.6 * wave;
         if self.role == Role::Drifting && self.bad_at(t) {
@@ -124,6 +128,9 @@ impl SimService {
     pub fn error_rate_at(&self, t: f64) -> f64 {
         if self.role == Role::Bursty && self.bad_at(t) {
             0.08
+        } else if self.role == Role::Steady {
+            // A handful of errors a window would round to 0.0 % or 0.8 % by turns.
+            0.0
         } else {
             0.002
         }
@@ -147,7 +154,27 @@ impl SimService {
         let now = self.t();
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let dt = (now - c.last).max(0.0);
-        if dt > 0.0 {
+        if self.role == Role::Steady {
+            // Whole seconds of exactly the same integer counts: any window's quantile
+            // and error ratio are then the same (they do not depend on the window's
+            // length), so the figures shown never move.
+            let mut secs = (now.floor() - c.last.floor()).max(0.0);
+            if c.count == 0.0 {
+                // A first second at once, so a scrape right after start has figures.
+                secs = secs.max(1.0);
+            }
+            if secs > 0.0 {
+                let n = self.rps.round().max(1.0);
+                let median_s = self.p95_ms_at(now) / 1000.0 / (1.645 * SIGMA).exp();
+                for (i, le) in BUCKETS.iter().enumerate() {
+                    c.buckets[i] += secs * (n * phi((le.ln() - median_s.ln()) / SIGMA)).round();
+                }
+                c.ok += secs * n;
+                c.count += secs * n;
+                c.sum += secs * n * median_s * (SIGMA * SIGMA / 2.0).exp();
+            }
+            c.last = now;
+        } else if dt > 0.0 {
             // Integrate in steps of at most a second so dynamics show in the counters.
             let steps = (dt.ceil() as usize).clamp(1, 600);
             let h = dt / steps as f64;
