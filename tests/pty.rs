@@ -669,3 +669,67 @@ fn a_paging_alert_is_silenced_in_alertmanager_from_the_console() {
     c.keys("q");
     assert_eq!(c.wait_exit(Duration::from_secs(20)), 0);
 }
+
+/// A service goes down at 3 a.m.: its paging alert is on the Alerts panel; Enter on it
+/// offers the runbook for the service, records nothing until `y`, then opens the walk,
+/// whose first check has run against the live service.
+#[test]
+fn a_paging_alert_opens_its_runbook_walk_only_after_a_yes() {
+    let state = tempfile::tempdir().unwrap();
+    let st = state.path().to_str().unwrap();
+    let mut c = Pty::spawn(
+        &[
+            "--state-dir",
+            st,
+            "demo",
+            "--steady",
+            "--keep",
+            "--fault",
+            "service-c=down",
+        ],
+        120,
+        36,
+        &[],
+    );
+    c.wait_for("SERVICE", Duration::from_secs(30));
+    let dir = demo_dir(state.path());
+    let chain = || std::fs::read_to_string(dir.join("audit/chain.jsonl")).unwrap_or_default();
+    c.keys("5");
+    c.wait_for("SEVERITY SOURCE", Duration::from_secs(30));
+    c.wait_for("ServiceDown", Duration::from_secs(30));
+    c.keys("g");
+    let mut found = false;
+    // gander's own alerts come and go on a loaded machine: find the row, as a person would.
+    for _ in 0..6 {
+        c.keys("\r");
+        let s = c.wait_for("┌", Duration::from_secs(10));
+        if s.contains("runbook service_degradation for service-c") {
+            found = true;
+            break;
+        }
+        c.esc();
+        c.keys("j");
+    }
+    assert!(found, "no runbook offered for service-c:\n{}", c.text());
+    let before = chain();
+    assert!(!before.contains("runbook_start"), "nothing before a yes");
+    c.keys("paged at 03:00\r");
+    c.wait_for("Record and sign this?", Duration::from_secs(10));
+    assert_eq!(chain(), before, "nothing recorded before y");
+    c.keys("y");
+    c.wait_for("walk RBW-", Duration::from_secs(30));
+    let s = c.wait_for(
+        "✗ Health and its components [check] — fail by alice",
+        Duration::from_secs(30),
+    );
+    assert!(s.contains("now: Health and its components"), "{s}");
+    let after = chain();
+    assert!(
+        after.contains("\"runbook_start\"") && after.contains("service_degradation"),
+        "{after}"
+    );
+    c.esc();
+    c.keys("q");
+    assert_eq!(c.wait_exit(Duration::from_secs(30)), 0);
+    c.assert_restored();
+}
