@@ -82,11 +82,66 @@ pub fn remember_read(store: &Store, read: &ChainRead) {
     }
 }
 
-/// Forget the remembered head (after resetting a store on purpose).
+/// Forget the remembered head (after resetting a store on purpose), and the verified
+/// prefix with it.
 pub fn forget(store: &Store) -> std::io::Result<bool> {
+    if let Some(p) = verified_file(store) {
+        let _ = std::fs::remove_file(p);
+    }
     match file_for(store) {
         Some(p) if p.exists() => std::fs::remove_file(p).map(|_| true),
         _ => Ok(false),
+    }
+}
+
+/// A prefix of a chain this user verified completely (every signature against the
+/// allowed_signers whose digest is `signers`, every artifact whose files then had the
+/// state `files`), up to and including the record `(seq, hash)`. Since each record's
+/// hash covers its signatures and the one before it, a chain whose links verify and
+/// whose record `seq` still has `hash` holds that same prefix: its signatures need not
+/// be checked again. Kept next to the head, in the user's own data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verified {
+    pub chain: String,
+    pub seq: u64,
+    pub hash: String,
+    pub signers: String,
+    pub files: String,
+}
+
+fn verified_file(store: &Store) -> Option<PathBuf> {
+    let name = chain_name(store);
+    Some(dir()?.join(format!(
+        "{}.verified.json",
+        &sha256_hex(name.as_bytes())[..16]
+    )))
+}
+
+/// The verified prefix remembered for this store, if any.
+pub fn load_verified(store: &Store) -> Option<Verified> {
+    let text = std::fs::read_to_string(verified_file(store)?).ok()?;
+    serde_json::from_str::<Verified>(&text)
+        .ok()
+        .filter(|v| v.chain == chain_name(store))
+}
+
+/// Remember a verified prefix (best effort, like the head).
+pub fn remember_verified(store: &Store, seq: u64, hash: &str, signers: &str, files: &str) {
+    let Some(path) = verified_file(store) else {
+        return;
+    };
+    let v = Verified {
+        chain: chain_name(store),
+        seq,
+        hash: hash.to_string(),
+        signers: signers.to_string(),
+        files: files.to_string(),
+    };
+    if let Some(d) = path.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    if let Ok(text) = serde_json::to_string(&v) {
+        let _ = write_atomic(&path, text.as_bytes());
     }
 }
 

@@ -54,6 +54,22 @@ pub struct Proven {
 }
 
 impl AllowedSigners {
+    /// A digest of what this file trusts (every usable line, options and key, and the
+    /// revoked keys) and of the verifier's version: a verification remembered under
+    /// one digest says nothing under another.
+    pub fn digest(&self) -> String {
+        let text = format!(
+            "{}\n{:?}\n{:?}",
+            env!("CARGO_PKG_VERSION"),
+            self.lines
+                .iter()
+                .map(|l| (&l.principals, &l.options, &l.key))
+                .collect::<Vec<_>>(),
+            self.revoked
+        );
+        crate::engine::chain::sha256_hex(text.as_bytes())
+    }
+
     /// Read the file. Nothing here is fatal: a bad line is skipped and reported, as
     /// `ssh-keygen -Y verify` skips it.
     pub fn parse(text: &str) -> Self {

@@ -22,7 +22,7 @@ mod verify;
 pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-pub use verify::{Finding, VerifyReport, check_new, outside_store, verify};
+pub use verify::{Finding, VerifyReport, check_new, outside_store, verify, verify_cached};
 
 use thiserror::Error;
 

@@ -28,6 +28,11 @@ pub struct VerifyReport {
     /// Evidence copies in the audit layout that no record references (left by a crash
     /// between copying and recording): a note, not a problem.
     pub unreferenced: Vec<String>,
+    /// Records whose signatures and artifacts were not checked again because this
+    /// user verified them before (a remembered prefix, see [`verify_cached`]): 0 for
+    /// a full verification.
+    #[serde(skip)]
+    pub cached: usize,
 }
 
 impl VerifyReport {
@@ -162,6 +167,80 @@ fn check_records(
 /// Verify a chain already read: links, hashes, sequence, every signature against
 /// allowed_signers, and every artifact referenced by digest.
 pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>) -> VerifyReport {
+    verify_after(store, read, signers, 0)
+}
+
+/// The state of the evidence files (each one's path, length and modification time):
+/// a remembered prefix stands only while it is unchanged.
+fn files_state(store: &Store) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
+    for f in super::files_under(&store.audit.join("services")).files {
+        let Ok(md) = std::fs::symlink_metadata(&f) else {
+            continue;
+        };
+        let mtime = md
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        // The inode change time cannot be set back (`touch -d` restores the mtime
+        // only), so a file rewritten and re-dated still counts as changed.
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            format!("{}.{}\t{}", md.ctime(), md.ctime_nsec(), md.ino())
+        };
+        #[cfg(not(unix))]
+        let changed = String::new();
+        let _ = writeln!(text, "{}\t{}\t{mtime}\t{changed}", f.display(), md.len());
+    }
+    chain::sha256_hex(text.as_bytes())
+}
+
+/// As [`verify`], but the signatures and artifacts of a prefix this user verified
+/// before are not checked again when it provably is the same prefix: every link and
+/// hash of the whole chain still verifies (a record's hash covers its signatures and
+/// the record before it), its record at the remembered seq has the remembered hash,
+/// allowed_signers trusts exactly what it trusted, and the evidence files have not
+/// changed. Anything else is a full verification. A verification that finds nothing
+/// is remembered for next time. `gander verify` never uses this.
+pub fn verify_cached(
+    store: &Store,
+    read: &ChainRead,
+    signers: Option<&AllowedSigners>,
+) -> VerifyReport {
+    let Some(signers) = signers else {
+        return verify(store, read, None);
+    };
+    let digest = signers.digest();
+    let files = files_state(store);
+    let links_ok = read.bad_lines.is_empty() && chain::check_links(&read.records).is_empty();
+    let skip = crate::io::heads::load_verified(store)
+        .filter(|v| links_ok && v.signers == digest && v.files == files)
+        .and_then(|v| {
+            read.records
+                .iter()
+                .position(|(_, r)| r.seq == v.seq && r.hash == v.hash)
+        })
+        .map_or(0, |i| i + 1);
+    let report = verify_after(store, read, Some(signers), skip);
+    if report.ok()
+        && let Some((_, last)) = read.records.last()
+    {
+        crate::io::heads::remember_verified(store, last.seq, &last.hash, &digest, &files);
+    }
+    report
+}
+
+/// Verify links and hashes of every record, and the signatures and artifacts of the
+/// records from index `skip` on.
+fn verify_after(
+    store: &Store,
+    read: &ChainRead,
+    signers: Option<&AllowedSigners>,
+    skip: usize,
+) -> VerifyReport {
     let mut problems: Vec<Finding> = read
         .bad_lines
         .iter()
@@ -183,10 +262,10 @@ pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>)
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunk = read.records.len().div_ceil(threads).max(1);
+    let todo = &read.records[skip.min(read.records.len())..];
+    let chunk = todo.len().div_ceil(threads).max(1);
     let results: Vec<(usize, usize, usize, Vec<Finding>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = read
-            .records
+        let handles: Vec<_> = todo
             .chunks(chunk)
             .map(|part| scope.spawn(move || check_records(store, part, signers)))
             .collect();
@@ -213,6 +292,7 @@ pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>)
             message: format!("torn last line ({} bytes without a newline: a crash mid-append); it is not part of the chain and the next write moves it to audit/torn/", t.bytes.len()),
         }),
         unreferenced: unreferenced(store, read),
+        cached: skip,
     }
 }
 

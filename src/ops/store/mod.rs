@@ -89,6 +89,29 @@ pub fn signed_by<'a>(signers: Option<&'a AllowedSigners>) -> impl Fn(&Record, &s
     }
 }
 
+/// As [`signed_by`], for a chain whose first `cached` records a remembered full
+/// verification covers (`store::verify_cached`): their signatures are known to verify
+/// for the principals they name, so only later records' are checked again.
+pub fn signed_by_cached<'a>(
+    signers: Option<&'a AllowedSigners>,
+    read: &ChainRead,
+    cached: usize,
+) -> impl Fn(&Record, &str) -> bool + 'a {
+    let full = signed_by(signers);
+    let through = cached
+        .checked_sub(1)
+        .and_then(|i| read.records.get(i))
+        .map(|(_, r)| r.seq);
+    move |r: &Record, principal: &str| match through {
+        Some(t) if signers.is_some() && r.seq <= t => r
+            .evidence
+            .signatures
+            .iter()
+            .any(|s| s.principal == principal),
+        _ => full(r, principal),
+    }
+}
+
 pub fn records(read: &ChainRead) -> Vec<Record> {
     read.records.iter().map(|(_, r)| r.clone()).collect()
 }
@@ -100,8 +123,16 @@ pub fn justify(
     read: &ChainRead,
     signers: Option<&AllowedSigners>,
 ) -> Vec<store::Finding> {
+    justify_with(config, read, &signed_by(signers))
+}
+
+fn justify_with(
+    config: &Config,
+    read: &ChainRead,
+    signed: &dyn Fn(&Record, &str) -> bool,
+) -> Vec<store::Finding> {
     let recs = records(read);
-    crate::engine::authority::unjustified(config, &recs, &signed_by(signers))
+    crate::engine::authority::unjustified(config, &recs, signed)
         .into_iter()
         .map(|(seq, message)| store::Finding {
             line: read
@@ -123,10 +154,12 @@ pub fn apply(
     signers: Option<&AllowedSigners>,
     facts: &mut Facts,
 ) -> Ledger {
-    let ledger = Ledger::fold(&records(read), &signed_by(signers));
+    // Signatures a remembered verification covers are not checked again.
+    let mut report = store::verify_cached(store, read, signers);
+    let signed = signed_by_cached(signers, read, report.cached);
+    let ledger = Ledger::fold(&records(read), &signed);
     ledger.fill(facts);
-    let mut report = store::verify(store, read, signers);
-    report.problems.extend(justify(config, read, signers));
+    report.problems.extend(justify_with(config, read, &signed));
     report.problems.sort_by_key(|p| p.line);
     let head = crate::io::heads::check(store, read);
     if report.ok() && head.is_none() && signers.is_some() {
@@ -282,10 +315,11 @@ pub fn open_writer(ctx: &super::Ctx) -> Result<Writer, OpsError> {
     }
     // Nothing is added to a chain that does not verify completely: hashes, links,
     // sequence, every signature, every artifact digest, and the last head this user saw.
-    let mut report = store::verify(&store, &read, Some(&signers));
-    report
-        .problems
-        .extend(justify(config, &read, Some(&signers)));
+    let mut report = store::verify_cached(&store, &read, Some(&signers));
+    {
+        let signed = signed_by_cached(Some(&signers), &read, report.cached);
+        report.problems.extend(justify_with(config, &read, &signed));
+    }
     report.problems.sort_by_key(|p| p.line);
     let head = crate::io::heads::check(&store, &read);
     if let Some((line, message)) = report
