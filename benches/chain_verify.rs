@@ -1,13 +1,16 @@
 //! `gander verify` on 100,000 records: hashes and links alone, and with every SSHSIG
-//! signature checked. Run: `cargo bench --bench chain_verify` (criterion prints
-//! records per second as elements/s).
+//! signature checked; and opening a chain as `status` and the console do (read the
+//! file, parse, verify), with a remembered verified prefix and without, at 1,000 and
+//! 100,000 records. Run: `cargo bench --bench chain_verify` (criterion prints records
+//! per second as elements/s).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gander::engine::chain::{Evidence, GENESIS, Record, Signature, check_links};
 use gander::engine::identity::{AllowedSigners, sign};
-use gander::io::store::{ChainRead, Store, verify};
+use gander::io::store::{ChainRead, Store, verify, verify_cached};
 use std::hint::black_box;
 use std::process::Command;
+use std::time::Duration;
 
 fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
     let dir = tempfile::tempdir().unwrap();
@@ -81,6 +84,42 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Opening a chain file: read, parse, verify. Cached: a previous read verified it
+    // all, so only links and hashes are checked again; full: every signature too.
+    let heads = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this process reads the environment.
+    unsafe { std::env::set_var("GANDER_HEADS_DIR", heads.path()) };
+    let sizes: &[usize] = if full { &[1_000, 100_000] } else { &[1_000] };
+    for &n in sizes {
+        let (records, signers) = chain(n);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        std::fs::create_dir_all(store.chain_path().parent().unwrap()).unwrap();
+        let text: String = records.iter().map(|(_, r)| r.line() + "\n").collect();
+        std::fs::write(store.chain_path(), text).unwrap();
+        let open = |cached: bool| {
+            let lock = store.lock_shared(Duration::from_secs(5)).unwrap();
+            let read = store.read(&lock).unwrap();
+            let r = if cached {
+                verify_cached(&store, &read, Some(&signers))
+            } else {
+                verify(&store, &read, Some(&signers))
+            };
+            assert!(r.ok());
+            r.cached
+        };
+        // Warm the remembered prefix.
+        open(true);
+        let mut g = c.benchmark_group(format!("open a {n}-record chain"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        g.bench_function("with the verified prefix remembered", |b| {
+            b.iter(|| assert_eq!(black_box(open(true)), n))
+        });
+        g.bench_function("full verification", |b| b.iter(|| black_box(open(false))));
+        g.finish();
+    }
 }
 
 criterion_group!(benches, bench);
