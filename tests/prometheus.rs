@@ -98,7 +98,11 @@ async fn prometheus_scraping_the_demo_fleet_gives_gander_the_same_numbers() {
     // Rates need a few scrapes.
     tokio::time::sleep(Duration::from_secs(4)).await;
 
-    let (figures, errors) = fleet_figures(&prom).await;
+    let (figures, errors) = fleet_figures(
+        &prom,
+        &gander::engine::config::Monitoring::default().fleet_queries(),
+    )
+    .await;
     assert!(errors.is_empty(), "{errors:?}");
     // compliance_state: exactly the fleet's.
     for s in &fleet.sims {
@@ -347,7 +351,11 @@ async fn the_console_and_the_cli_give_the_same_gate_verdicts() {
         "Prometheus has p95 and error rate for a service",
         Duration::from_secs(90),
         || async {
-            let (f, _) = gander::io::prometheus::fleet_figures(&prom).await;
+            let (f, _) = gander::io::prometheus::fleet_figures(
+                &prom,
+                &gander::engine::config::Monitoring::default().fleet_queries(),
+            )
+            .await;
             f.p95_ms.keys().any(|k| f.error_rate.contains_key(k))
         },
     )

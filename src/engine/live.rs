@@ -265,6 +265,41 @@ impl LiveService {
         }
     }
 
+    /// Fold in what Prometheus says of the service (the fleet read at scale): its
+    /// target's `up`, p95 and error ratio over Prometheus's window, and activities.
+    /// Missing figures stay unknown; no `up` series means Prometheus does not scrape it.
+    pub fn apply_prometheus(&mut self, f: &PromFacts, at: DateTime<Utc>) {
+        self.last_poll = Some(at);
+        self.unreachable = false;
+        self.probes = None;
+        self.p95_ms = f.p95_ms;
+        self.error_rate = f.error_rate;
+        self.activities = f.activities.clone();
+        let (state, reason) = match f.up {
+            Some(true) => (HealthState::Up, None),
+            Some(false) => (
+                HealthState::Down,
+                Some("Prometheus: its scrape target is down (up == 0)".to_string()),
+            ),
+            None => (
+                HealthState::Unknown,
+                Some("Prometheus has no `up` series for it".to_string()),
+            ),
+        };
+        self.health = state;
+        self.reason = reason;
+        if state == HealthState::Up {
+            self.last_good = Some(at);
+            self.failing_since = None;
+        } else {
+            self.last_error = self.reason.clone();
+            self.last_error_at = Some(at);
+            if state == HealthState::Down && self.failing_since.is_none() {
+                self.failing_since = Some(at);
+            }
+        }
+    }
+
     /// The cell text: "up", "degraded 8s: ready: HTTP 503", "down 12s: connection refused".
     pub fn cell(&self, now: DateTime<Utc>) -> String {
         let since = |t: Option<DateTime<Utc>>| {
@@ -291,6 +326,15 @@ impl LiveService {
             ),
         }
     }
+}
+
+/// One service's figures as Prometheus has them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromFacts {
+    pub up: Option<bool>,
+    pub p95_ms: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub activities: Option<Vec<String>>,
 }
 
 /// Live state of the fleet.

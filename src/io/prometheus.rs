@@ -185,35 +185,67 @@ impl Prometheus {
     }
 }
 
-/// The PromQL gander runs for the fleet; every query returns one series per `service`.
-pub mod queries {
-    pub const P95_SECONDS: &str = "histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket[1m])))";
-    pub const ERROR_RATE: &str = "sum by (service) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by (service) (rate(http_requests_total[1m]))";
-    pub const ACTIVITIES: &str = "max by (service, kind) (gander_activity) > 0";
-    pub const COMPLIANCE_STATE: &str = "max by (service, state) (compliance_state) > 0";
-}
+/// gander's own compliance-state metric, by service label.
+pub const COMPLIANCE_STATE: &str = "max by ($label, state) (compliance_state) > 0";
 
 /// Per-service figures read through Prometheus.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FleetFigures {
+    /// Is the service's scrape target up (any of its targets, by the service label)?
+    pub up: BTreeMap<String, bool>,
     pub p95_ms: BTreeMap<String, f64>,
     pub error_rate: BTreeMap<String, f64>,
     pub activities: BTreeMap<String, Vec<String>>,
     pub compliance_state: BTreeMap<String, String>,
 }
 
+impl FleetFigures {
+    /// Every service Prometheus knows of, with its figures.
+    pub fn per_service(&self) -> BTreeMap<String, crate::engine::live::PromFacts> {
+        let mut out: BTreeMap<String, crate::engine::live::PromFacts> = BTreeMap::new();
+        for (n, up) in &self.up {
+            out.entry(n.clone()).or_default().up = Some(*up);
+        }
+        for (n, v) in &self.p95_ms {
+            out.entry(n.clone()).or_default().p95_ms = Some(*v);
+        }
+        for (n, v) in &self.error_rate {
+            out.entry(n.clone()).or_default().error_rate = Some(*v);
+        }
+        for (n, v) in &self.activities {
+            out.entry(n.clone()).or_default().activities = Some(v.clone());
+        }
+        out
+    }
+}
+
 /// Run the fleet queries. Each query that fails leaves its map empty and its error in
 /// the list, so one bad query does not hide the others.
-pub async fn fleet_figures(p: &Prometheus) -> (FleetFigures, Vec<String>) {
-    let (p95, err, act, state) = tokio::join!(
-        p.query(queries::P95_SECONDS),
-        p.query(queries::ERROR_RATE),
-        p.query(queries::ACTIVITIES),
-        p.query(queries::COMPLIANCE_STATE),
+pub async fn fleet_figures(
+    p: &Prometheus,
+    q: &crate::engine::config::FleetQueries,
+) -> (FleetFigures, Vec<String>) {
+    let state_query = COMPLIANCE_STATE.replace("$label", &q.label);
+    let (p95, err, act, state, up) = tokio::join!(
+        p.query(&q.p95_seconds),
+        p.query(&q.error_ratio),
+        p.query(&q.activities),
+        p.query(&state_query),
+        p.query(&q.up),
     );
     let mut f = FleetFigures::default();
     let mut errors = Vec::new();
-    let svc = |s: &Series| s.labels.get("service").cloned();
+    let svc = |s: &Series| s.labels.get(&q.label).cloned();
+    match up {
+        Ok(v) => {
+            for s in &v {
+                if let Some(n) = svc(s) {
+                    f.up.insert(n, s.value >= 1.0);
+                }
+            }
+        }
+        Err(e) => errors.push(format!("up: {e}")),
+    }
     match p95 {
         Ok(v) => {
             for s in v.iter().filter(|s| s.value.is_finite()) {

@@ -54,6 +54,10 @@ pub struct LiveSource {
     http: Http,
     prometheus: Option<(String, Prometheus)>,
     targets: Vec<Target>,
+    queries: crate::engine::config::FleetQueries,
+    /// Read the fleet through Prometheus, polling directly only what is asked for
+    /// (more services than `monitoring.direct_poll_limit`, and Prometheus configured).
+    through_prometheus: bool,
 }
 
 impl LiveSource {
@@ -83,9 +87,11 @@ impl LiveSource {
             None => None,
         };
         Ok(LiveSource {
+            through_prometheus: prometheus.is_some() && config.services.len() > m.direct_poll_limit,
             http,
             prometheus,
             targets: Target::from_config(config),
+            queries: m.fleet_queries(),
         })
     }
 
@@ -102,6 +108,17 @@ impl LiveSource {
         self.targets
             .iter()
             .any(|t| t.live.is_some() || t.metrics.is_some())
+    }
+
+    /// Is the fleet read through Prometheus (too many services to poll each)?
+    pub fn through_prometheus(&self) -> bool {
+        self.through_prometheus
+    }
+
+    /// The fleet's figures from Prometheus, for the console's own round.
+    pub async fn prometheus_figures(&self) -> Option<(FleetFigures, Vec<String>)> {
+        let p = self.prometheus()?;
+        Some(fleet_figures(p, &self.queries).await)
     }
 
     pub fn prometheus(&self) -> Option<&Prometheus> {
@@ -123,6 +140,8 @@ impl LiveSource {
             .targets
             .iter()
             .filter(|t| only.is_none_or(|s| t.service == s))
+            // At scale the fleet comes from Prometheus; only a named service is polled.
+            .filter(|_| only.is_some() || !self.through_prometheus)
             .filter(|t| t.live.is_some() || t.metrics.is_some())
             .cloned()
             .collect();
@@ -136,11 +155,31 @@ impl LiveSource {
         };
         let prom = async {
             let (url, p) = self.prometheus.as_ref()?;
-            let ((figures, errors), alerts) = tokio::join!(fleet_figures(p), p.alerts());
+            let ((figures, errors), alerts) =
+                tokio::join!(fleet_figures(p, &self.queries), p.alerts());
             Some((url.clone(), figures, errors, alerts))
         };
         let (obs, prom) = tokio::join!(scrape, prom);
         let mut board = Board::default();
+        if self.through_prometheus
+            && let Some((_, figures, errors, _)) = &prom
+        {
+            // The fleet as Prometheus has it: activities are known (none) for every
+            // service it answered for, when its activities query worked.
+            let activities_ok = errors.iter().all(|e| !e.starts_with("activities"));
+            let per = figures.per_service();
+            for t in &self.targets {
+                let mut f = per.get(&t.service).cloned().unwrap_or_default();
+                if activities_ok && f.activities.is_none() && f.up.is_some() {
+                    f.activities = Some(Vec::new());
+                }
+                board
+                    .services
+                    .entry(t.service.clone())
+                    .or_default()
+                    .apply_prometheus(&f, facts.now);
+            }
+        }
         for o in &obs {
             board.apply(o);
         }
@@ -153,7 +192,7 @@ impl LiveSource {
             merge_prometheus(facts, &url, &figures, errors, alerts)
         });
         LiveRound {
-            board: has_targets.then_some(board),
+            board: (has_targets || self.through_prometheus).then_some(board),
             prometheus,
         }
     }

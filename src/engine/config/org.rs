@@ -184,6 +184,114 @@ pub struct Monitoring {
     pub poll_interval: Duration,
     #[serde(default = "default_timeout")]
     pub request_timeout: Duration,
+    /// The label that names a service in Prometheus (`service`, `job`, `app`…); `$label`
+    /// in the queries stands for it. Default: the preset's (`service`; `job` for
+    /// `opentelemetry`).
+    #[serde(default)]
+    pub service_label: Option<String>,
+    /// The PromQL gander reads the fleet with: a preset, and any query replaced.
+    #[serde(default)]
+    pub queries: Queries,
+    /// Above this many services, with Prometheus configured, gander reads the fleet
+    /// through Prometheus and polls directly only the services a person is looking at.
+    #[serde(default = "default_direct_poll_limit")]
+    pub direct_poll_limit: usize,
+}
+
+fn default_direct_poll_limit() -> usize {
+    200
+}
+
+/// Query templates: `$label` is replaced by the service label. Each returns one series
+/// per service (p95 in seconds, error ratio 0–1, `up` 0/1, activities with `kind`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queries {
+    /// `gander` (the names the demo fleet and gander's own metrics use) or
+    /// `opentelemetry` (the HTTP semantic conventions as Prometheus names them).
+    #[serde(default)]
+    pub preset: Preset,
+    #[serde(default)]
+    pub p95_seconds: Option<String>,
+    #[serde(default)]
+    pub error_ratio: Option<String>,
+    #[serde(default)]
+    pub up: Option<String>,
+    #[serde(default)]
+    pub activities: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    #[default]
+    Gander,
+    Opentelemetry,
+}
+
+impl Preset {
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Gander => "service",
+            Preset::Opentelemetry => "job",
+        }
+    }
+
+    /// (p95 seconds, error ratio, up, activities), with `$label` unreplaced.
+    pub fn templates(self) -> [&'static str; 4] {
+        const UP: &str = "max by ($label) (up)";
+        const ACTIVITIES: &str = "max by ($label, kind) (gander_activity) > 0";
+        match self {
+            Preset::Gander => [
+                "histogram_quantile(0.95, sum by ($label, le) (rate(http_request_duration_seconds_bucket[1m])))",
+                "sum by ($label) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by ($label) (rate(http_requests_total[1m]))",
+                UP,
+                ACTIVITIES,
+            ],
+            Preset::Opentelemetry => [
+                "histogram_quantile(0.95, sum by ($label, le) (rate(http_server_request_duration_seconds_bucket[1m])))",
+                "sum by ($label) (rate(http_server_request_duration_seconds_count{http_response_status_code=~\"5..\"}[1m])) / sum by ($label) (rate(http_server_request_duration_seconds_count[1m]))",
+                UP,
+                ACTIVITIES,
+            ],
+        }
+    }
+}
+
+/// The fleet queries, resolved: the label and each PromQL text to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetQueries {
+    pub label: String,
+    pub p95_seconds: String,
+    pub error_ratio: String,
+    pub up: String,
+    pub activities: String,
+}
+
+impl Monitoring {
+    /// The label naming a service in Prometheus.
+    pub fn service_label(&self) -> &str {
+        self.service_label
+            .as_deref()
+            .unwrap_or(self.queries.preset.label())
+    }
+
+    /// Each query: the org's own, else the preset's; `$label` replaced.
+    pub fn fleet_queries(&self) -> FleetQueries {
+        let label = self.service_label().to_string();
+        let [p, e, u, a] = self.queries.preset.templates();
+        let q = &self.queries;
+        let fill = |own: &Option<String>, preset: &str| {
+            own.as_deref().unwrap_or(preset).replace("$label", &label)
+        };
+        FleetQueries {
+            p95_seconds: fill(&q.p95_seconds, p),
+            error_ratio: fill(&q.error_ratio, e),
+            up: fill(&q.up, u),
+            activities: fill(&q.activities, a),
+            label,
+        }
+    }
 }
 
 fn default_poll() -> Duration {
@@ -202,6 +310,9 @@ impl Default for Monitoring {
             ca_file: None,
             poll_interval: default_poll(),
             request_timeout: default_timeout(),
+            service_label: None,
+            queries: Queries::default(),
+            direct_poll_limit: default_direct_poll_limit(),
         }
     }
 }

@@ -338,6 +338,40 @@ pub(super) fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
             diags,
         );
     }
+    // Every fleet query parses as PromQL (checked on the text that will run, `$label`
+    // replaced), and the label is a Prometheus label name.
+    let label = o.monitoring.service_label();
+    if !label.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        diags.push(
+            Diagnostic::error(
+                file,
+                org.node.locate(&["monitoring", "service_label"]),
+                format!("service_label `{label}` is not a Prometheus label name"),
+            )
+            .with_help("letters, digits and `_`, not starting with a digit: service, job, app"),
+        );
+    } else {
+        let q = o.monitoring.fleet_queries();
+        for (key, text) in [
+            ("p95_seconds", &q.p95_seconds),
+            ("error_ratio", &q.error_ratio),
+            ("up", &q.up),
+            ("activities", &q.activities),
+        ] {
+            if let Err(e) = promql_parser::parser::parse(text) {
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        org.node.locate(&["monitoring", "queries", key]),
+                        format!("monitoring.queries.{key} is not valid PromQL: {e}: {text}"),
+                    )
+                    .with_help("`$label` stands for monitoring.service_label; check it with `promtool promql format` or in Prometheus's query page"),
+                );
+            }
+        }
+    }
     if o.monitoring.request_timeout >= o.monitoring.poll_interval {
         diags.push(
             Diagnostic::warning(file, org.node.locate(&["monitoring", "request_timeout"]), format!(
