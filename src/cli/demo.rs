@@ -39,6 +39,15 @@ pub struct Args {
     /// Turn the fleet's dynamics off (no drift, bursts, flapping or backups)
     #[arg(long)]
     pub steady: bool,
+    /// Metrics pages with only the request counter and latency histogram (a few series
+    /// each), for thousands of services scraped by a real Prometheus
+    #[arg(long, conflicts_with = "otel")]
+    pub lean: bool,
+    /// Metrics in OpenTelemetry's HTTP conventions (http_server_request_duration_seconds,
+    /// no service label; Prometheus's job names the service); the generated config uses
+    /// the `opentelemetry` query preset
+    #[arg(long)]
+    pub otel: bool,
     /// Act as this demo operator (alice or bob): their key signs your actions
     #[arg(long, value_name = "NAME", default_value = "alice")]
     pub identity: String,
@@ -128,12 +137,20 @@ fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32
         );
         return EXIT_USAGE;
     }
-    let running = match rt.block_on(demo::start_with(
+    let naming = if args.lean {
+        demo::sim::Naming::Lean
+    } else if args.otel {
+        demo::sim::Naming::Otel
+    } else {
+        demo::sim::Naming::Gander
+    };
+    let running = match rt.block_on(demo::start_named(
         args.services as usize,
         &dir,
         &faults,
         args.prometheus_url.as_deref(),
         args.steady,
+        naming,
     )) {
         Ok(r) => r,
         Err(e) => {

@@ -186,3 +186,40 @@ pub fn start_prometheus_with_rules(dir: &Path, rules: &str) -> (Proc, String) {
     wait_ready(&url, "Prometheus");
     (p, url)
 }
+
+/// A real Prometheus on `port` scraping `targets` (address, labels as a YAML flow map)
+/// every `every` seconds; (process, base URL).
+pub fn start_prometheus_scraping_on(
+    dir: &Path,
+    port: u16,
+    targets: &[(String, String)],
+    every: u64,
+) -> (Proc, String) {
+    let mut cfg = format!(
+        "global:\n  scrape_interval: {every}s\n  evaluation_interval: {every}s\nscrape_configs:\n  - job_name: fleet\n    static_configs:\n",
+    );
+    for (addr, labels) in targets {
+        cfg.push_str(&format!(
+            "      - targets: ['{addr}']\n        labels: {labels}\n"
+        ));
+    }
+    std::fs::write(dir.join("prometheus.yml"), cfg).unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prom-data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("prometheus is installed (scripts/test.sh installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    let p = Proc(child);
+    wait_ready(&url, "Prometheus");
+    (p, url)
+}

@@ -218,6 +218,26 @@ pub async fn start_with(
     prometheus_url: Option<&str>,
     steady: bool,
 ) -> std::io::Result<Running> {
+    start_named(
+        n,
+        state_dir,
+        faults,
+        prometheus_url,
+        steady,
+        sim::Naming::Gander,
+    )
+    .await
+}
+
+/// As [`start_with`], the services naming their metrics as `naming` says.
+pub async fn start_named(
+    n: usize,
+    state_dir: &Path,
+    faults: &[(String, Fault)],
+    prometheus_url: Option<&str>,
+    steady: bool,
+    naming: sim::Naming,
+) -> std::io::Result<Running> {
     raise_fd_limit();
     let mut planned = plan(n);
     if steady {
@@ -251,6 +271,10 @@ pub async fn start_with(
                 20.0 + (i % 30) as f64,
                 started,
             )
+        })
+        .map(|mut s| {
+            s.naming = naming;
+            s
         })
         .collect();
     let probes = planned
@@ -291,7 +315,7 @@ pub async fn start_with(
     }
     tokio::spawn(server::run_control(fleet.clone(), control_listener));
     let config_dir = state_dir.join("config");
-    write_config(&config_dir, &planned, &fleet.addrs, prometheus_url)?;
+    write_config(&config_dir, &planned, &fleet.addrs, prometheus_url, naming)?;
     write_identities(state_dir, &config_dir)?;
     let named: Vec<&str> = planned.iter().take(7).map(|p| p.name.as_str()).collect();
     let config = crate::io::config_dir::load_dir(&config_dir)
@@ -354,7 +378,7 @@ fn write_identities(state_dir: &Path, config_dir: &Path) -> std::io::Result<()> 
 pub fn write_config_only(n: usize, dir: &Path) -> std::io::Result<()> {
     let planned = plan(n);
     let addrs = vec![SocketAddr::from(([127, 0, 0, 1], 9)); n];
-    write_config(dir, &planned, &addrs, None)
+    write_config(dir, &planned, &addrs, None, sim::Naming::Gander)
 }
 
 fn write_config(
@@ -362,6 +386,7 @@ fn write_config(
     planned: &[Planned],
     addrs: &[SocketAddr],
     prometheus_url: Option<&str>,
+    naming: sim::Naming,
 ) -> std::io::Result<()> {
     let sdir = dir.join("services");
     std::fs::create_dir_all(&sdir)?;
@@ -370,6 +395,9 @@ fn write_config(
     );
     if let Some(u) = prometheus_url {
         let _ = writeln!(org, "  prometheus_url: {u}");
+        if naming == sim::Naming::Otel {
+            org.push_str("  queries:\n    preset: opentelemetry\n");
+        }
     }
     org.push_str("  poll_interval: 5s\n  request_timeout: 2s\napproval:\n  required_approvals: 1\n  four_eyes: true\n  expiry: 24h\n  soak_time: 0s\n  groups:\n    sre: [alice, bob]\n  default_approvers: [\"group:sre\"]\npackaging:\n  stages: [dev, staging, prod]\n  require_approval_for: [prod]\n  keep_per_stage: 2\n");
     write_atomic(&dir.join("org-config.yaml"), &org)?;

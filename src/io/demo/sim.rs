@@ -29,8 +29,24 @@ pub enum Role {
 pub const CYCLE_SECS: f64 = 120.0;
 const BAD_SHARE: f64 = 0.25;
 
+/// How a demo service names its metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Naming {
+    /// gander's own names, the full page (health, dependencies, compliance state…).
+    #[default]
+    Gander,
+    /// gander's names, only the request counter and latency histogram: a few series,
+    /// for fleets of thousands scraped by a real Prometheus.
+    Lean,
+    /// The OpenTelemetry HTTP semantic conventions as Prometheus names them
+    /// (`http_server_request_duration_seconds`, `http_response_status_code`), with no
+    /// service label: Prometheus's scrape config names the service (`job`).
+    Otel,
+}
+
 pub struct SimService {
     pub name: String,
+    pub naming: Naming,
     pub version: String,
     pub state: String,
     pub role: Role,
@@ -82,6 +98,7 @@ impl SimService {
     ) -> Self {
         SimService {
             name,
+            naming: Naming::Gander,
             version,
             state,
             role,
@@ -199,6 +216,9 @@ impl SimService {
     /// The `/metrics` page, in the Prometheus text format.
     pub fn metrics_page(&self, dep_ready: &dyn Fn(usize) -> bool) -> String {
         let c = self.advance();
+        if self.naming == Naming::Otel {
+            return otel_page(&c);
+        }
         let n = &self.name;
         let mut s = String::with_capacity(4096);
         let _ = writeln!(
@@ -240,6 +260,9 @@ impl SimService {
             "http_request_duration_seconds_count{{service=\"{n}\"}} {}",
             c.count.floor()
         );
+        if self.naming == Naming::Lean {
+            return s;
+        }
         let _ = writeln!(s, "# HELP service_health_status 1 when the probe passes.");
         let _ = writeln!(s, "# TYPE service_health_status gauge");
         let ready = self.self_ready() && self.deps.iter().all(|d| dep_ready(d.2));
@@ -383,4 +406,45 @@ mod tests {
         assert_eq!(s.error_rate_at(100.0), 0.08);
         assert_eq!(s.error_rate_at(10.0), 0.002);
     }
+}
+
+/// The page in OpenTelemetry's HTTP server conventions, as the Prometheus exporter
+/// writes them: one histogram per status code, no service label.
+fn otel_page(c: &Counters) -> String {
+    let mut s = String::with_capacity(2048);
+    let _ = writeln!(
+        s,
+        "# HELP http_server_request_duration_seconds Duration of HTTP server requests."
+    );
+    let _ = writeln!(s, "# TYPE http_server_request_duration_seconds histogram");
+    let ok_share = if c.count > 0.0 { c.ok / c.count } else { 1.0 };
+    for (code, count) in [("200", c.ok.floor()), ("500", c.errors.floor())] {
+        let labels = format!("http_request_method=\"GET\",http_response_status_code=\"{code}\"");
+        for (i, le) in BUCKETS.iter().enumerate() {
+            // Errors fail fast: all in the first bucket; the rest follow the latency.
+            let v = if code == "500" {
+                count
+            } else {
+                (c.buckets[i] * ok_share).floor().min(count)
+            };
+            let _ = writeln!(
+                s,
+                "http_server_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {v}"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "http_server_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            s,
+            "http_server_request_duration_seconds_sum{{{labels}}} {:.3}",
+            if code == "500" { 0.0 } else { c.sum * ok_share }
+        );
+        let _ = writeln!(
+            s,
+            "http_server_request_duration_seconds_count{{{labels}}} {count}"
+        );
+    }
+    s
 }
