@@ -377,37 +377,6 @@ impl SimService {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phi_is_a_cdf() {
-        assert!((phi(0.0) - 0.5).abs() < 1e-7);
-        assert!((phi(1.645) - 0.95).abs() < 1e-3);
-        assert!(phi(-8.0) < 1e-6 && phi(8.0) > 1.0 - 1e-6);
-    }
-
-    #[test]
-    fn the_bad_part_of_the_cycle_is_a_quarter() {
-        let s = SimService::new(
-            "x".into(),
-            "1".into(),
-            "sandbox".into(),
-            Role::Bursty,
-            500.0,
-            vec![],
-            0.0,
-            10.0,
-            Instant::now(),
-        );
-        let bad = (0..1200).filter(|i| s.bad_at(*i as f64 / 10.0)).count();
-        assert_eq!(bad, 300);
-        assert_eq!(s.error_rate_at(100.0), 0.08);
-        assert_eq!(s.error_rate_at(10.0), 0.002);
-    }
-}
-
 /// The page in OpenTelemetry's HTTP server conventions, as the Prometheus exporter
 /// writes them: one histogram per status code, no service label.
 fn otel_page(c: &Counters) -> String {
@@ -447,4 +416,35 @@ fn otel_page(c: &Counters) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phi_is_a_cdf() {
+        assert!((phi(0.0) - 0.5).abs() < 1e-7);
+        assert!((phi(1.645) - 0.95).abs() < 1e-3);
+        assert!(phi(-8.0) < 1e-6 && phi(8.0) > 1.0 - 1e-6);
+    }
+
+    #[test]
+    fn the_bad_part_of_the_cycle_is_a_quarter() {
+        let s = SimService::new(
+            "x".into(),
+            "1".into(),
+            "sandbox".into(),
+            Role::Bursty,
+            500.0,
+            vec![],
+            0.0,
+            10.0,
+            Instant::now(),
+        );
+        let bad = (0..1200).filter(|i| s.bad_at(*i as f64 / 10.0)).count();
+        assert_eq!(bad, 300);
+        assert_eq!(s.error_rate_at(100.0), 0.08);
+        assert_eq!(s.error_rate_at(10.0), 0.002);
+    }
 }
