@@ -151,6 +151,9 @@ async fn serve_conn(fleet: Arc<Fleet>, idx: usize, mut stream: TcpStream) {
     while let Some((target, keep)) = read_head(&mut stream, &mut buf).await {
         let fault = fleet.faults[idx].get();
         let svc = &fleet.sims[idx];
+        // A lean fleet is thousands of services in one process: one socket each is
+        // already its listener, so a scrape's connection is closed after the answer.
+        let keep = keep && svc.naming != super::sim::Naming::Lean;
         let path = target.split('?').next().unwrap_or("/");
         let probes = &fleet.probes[idx];
         let dep_ready = |i: usize| fleet.up(i);
