@@ -1153,3 +1153,46 @@ fn a_walk_longer_than_the_screen_keeps_the_current_step_and_its_keys_in_view() {
     assert!(s.contains("a approve"), "{s}");
     assert!(matches!(m.popup, Some(Popup::Walk(_))));
 }
+
+#[test]
+fn at_scale_the_grid_is_filled_from_prometheus_figures() {
+    let loaded = gander::io::config_dir::load_dir(Path::new("config")).unwrap();
+    let mut m = Model::new(
+        Arc::new(loaded.config.unwrap()),
+        Keymap::default(),
+        Theme::mono(),
+        Ok("bob".into()),
+        false,
+        now(),
+    );
+    let mut per = std::collections::BTreeMap::new();
+    per.insert(
+        "service-a".to_string(),
+        gander::engine::live::PromFacts {
+            up: Some(true),
+            p95_ms: Some(123.0),
+            error_rate: Some(0.004),
+            activities: Some(vec![]),
+        },
+    );
+    per.insert(
+        "service-b".to_string(),
+        gander::engine::live::PromFacts {
+            up: Some(false),
+            ..Default::default()
+        },
+    );
+    update(&mut m, Msg::PromFigures(Box::new((per, vec![]))));
+    update(&mut m, Msg::Tick(now()));
+    let s = screen(&m, 100, 24);
+    let row = s.lines().find(|l| l.contains("service-a")).unwrap();
+    assert!(
+        row.contains("up") && row.contains("123ms") && row.contains("0.4%"),
+        "{row}"
+    );
+    let row = s.lines().find(|l| l.contains("service-b")).unwrap();
+    assert!(row.contains("down"), "{row}");
+    // A service Prometheus does not know is unknown, not up.
+    let row = s.lines().find(|l| l.contains("ledger-db")).unwrap();
+    assert!(!row.contains("✓ up"), "{row}");
+}

@@ -158,7 +158,25 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
     let interval = Duration::from_secs(config.org.monitoring.poll_interval.secs().max(1));
     // Pollers, on the org's one HTTP client.
     let (obs_tx, mut obs_rx) = mpsc::channel(4096);
-    if live.has_targets() {
+    let (prom_tx, mut prom_rx) = mpsc::channel(4);
+    if live.through_prometheus() {
+        // Too many services to poll each: the fleet comes from Prometheus, in a few
+        // queries a round. (An action still re-checks its own service directly.)
+        drop(obs_tx);
+        let source = live.clone();
+        let tx = prom_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some((figures, errors)) = source.prometheus_figures().await {
+                    let msg = Msg::PromFigures(Box::new((figures.per_service(), errors)));
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(interval).await;
+            }
+        });
+    } else if live.has_targets() {
         poll::spawn(
             live.http().clone(),
             live.targets().to_vec(),
@@ -170,7 +188,6 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
         drop(obs_tx);
     }
     // Prometheus alerts; an error (unreachable, auth refused, TLS) is a visible state.
-    let (prom_tx, mut prom_rx) = mpsc::channel(4);
     if let Some(p) = live.prometheus().cloned() {
         tokio::spawn(async move {
             loop {

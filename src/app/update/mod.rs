@@ -28,6 +28,14 @@ pub enum Msg {
     Observation(Box<Observation>),
     Store(Box<StoreView>),
     PromAlerts(Vec<Alert>),
+    /// The fleet as Prometheus has it (read at scale instead of polling each service),
+    /// and the queries that failed.
+    PromFigures(
+        Box<(
+            std::collections::BTreeMap<String, crate::engine::live::PromFacts>,
+            Vec<String>,
+        )>,
+    ),
     /// Prometheus could not be read (unreachable, auth refused, TLS): shown, not dropped.
     PromError(Option<String>),
     /// Alertmanager's silences, or why they could not be read.
@@ -103,6 +111,29 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.popup_search = None;
             }
             out
+        }
+        Msg::PromFigures(f) => {
+            let (per, errors) = *f;
+            let now = m.now;
+            let names: Vec<String> = m
+                .config
+                .services
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect();
+            for name in names {
+                let facts = per.get(&name).cloned().unwrap_or_default();
+                m.board
+                    .services
+                    .entry(name)
+                    .or_default()
+                    .apply_prometheus(&facts, now);
+            }
+            m.last_poll = Some(now);
+            m.prom_error = errors.first().map(|e| format!("query {e}"));
+            m.stale = true;
+            m.dirty = true;
+            Vec::new()
         }
         Msg::Resize => {
             m.dirty = true;
