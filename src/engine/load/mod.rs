@@ -8,7 +8,9 @@ use super::yaml::{self, Node};
 use super::yaml_de;
 
 mod checks;
-use checks::{check_cycles, check_org, check_policies, check_services};
+mod org_checks;
+use checks::{check_cycles, check_policies, check_services};
+use org_checks::check_org;
 
 /// One file's text and the name to show in messages.
 #[derive(Debug, Clone)]
