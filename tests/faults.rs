@@ -310,7 +310,7 @@ async fn polling_survives_faults_and_sees_a_breakage_within_two_intervals() {
     let interval = Duration::from_millis(500);
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let targets = vec![target(&r, "identity"), target(&r, "ledger-db")];
-    poll::spawn(http(400), targets, interval, 4, tx);
+    poll::spawn(http(400), targets, interval, interval, 4, tx);
     // Up first.
     let mut board = gander::engine::live::Board::default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);

@@ -258,7 +258,15 @@ async fn watch(config_dir: &std::path::Path, state: &std::path::Path, rounds: Op
     };
     let targets = Target::from_config(&config);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    poll::spawn(http, targets, interval, crate::ops::live::CONCURRENCY, tx);
+    let window = Duration::from_secs(config.org.monitoring.window.secs());
+    poll::spawn(
+        http,
+        targets,
+        interval,
+        window,
+        crate::ops::live::CONCURRENCY,
+        tx,
+    );
     let graph = DepGraph::from_config(&config);
     let mut board = Board::default();
     let mut tick = tokio::time::interval(interval);

@@ -121,9 +121,14 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         crate::diag::count(all.len(), "service", "services"),
         now.format("%Y-%m-%d %H:%M UTC")
     );
-    if board.is_some() {
+    if round.as_ref().is_some_and(|r| r.through_prometheus) {
         crate::out!(
-            "Live: one poll of every service's health and metrics; states, approvals, evidence and the chain from the store. Unknown never passes."
+            "Live: every service through Prometheus (more than monitoring.direct_poll_limit = {}), figures over its query's range; states, approvals, evidence and the chain from the store. Unknown never passes.",
+            config.org.monitoring.direct_poll_limit
+        );
+    } else if board.is_some() {
+        crate::out!(
+            "Live: each service's health polled now, p95 and errors over the window OVER names (two scrapes apart, or Prometheus's range); states, approvals, evidence and the chain from the store. Unknown never passes."
         );
     } else {
         crate::out!(
@@ -140,11 +145,12 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
     crate::out!();
     if board.is_some() {
         crate::out!(
-            "  {:<w$}  {:<ws$}  {:>7}  {:>6}  HEALTH",
+            "  {:<w$}  {:<ws$}  {:>7}  {:>6}  {:<11}  HEALTH",
             "SERVICE",
             "STATE",
             "P95",
-            "ERRORS"
+            "ERRORS",
+            "OVER"
         );
         for s in &all {
             let l = live_of(&s.service);
@@ -154,9 +160,12 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
             let err = l
                 .and_then(|l| l.error_rate)
                 .map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
+            let over = l
+                .and_then(|l| l.window.as_ref())
+                .map_or("-".into(), |w| w.short());
             let health = l.map_or("not polled".into(), |l| l.cell(now));
             crate::out!(
-                "  {:<w$}  {:<ws$}  {p95:>7}  {err:>6}  {health}",
+                "  {:<w$}  {:<ws$}  {p95:>7}  {err:>6}  {over:<11}  {health}",
                 s.service,
                 s.state
             );

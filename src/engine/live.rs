@@ -90,6 +90,56 @@ pub enum HealthState {
     Unknown,
 }
 
+/// What the p95 and error rate of a service are figured over: the figures shown are
+/// the figures decided on, so both name it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "over", rename_all = "snake_case")]
+pub enum FigureWindow {
+    /// The difference between two scrapes this many seconds apart.
+    Scrapes { seconds: f64 },
+    /// One scrape's counts: everything since the service started (or no request in
+    /// the window). Shown, but unknown to the gates: a week of uptime hides a
+    /// regression.
+    SinceStart,
+    /// Prometheus's own figures, over its query's range (`1m`) when one is written.
+    Prometheus { range: Option<String> },
+}
+
+impl FigureWindow {
+    /// "over 2s", "since start", "Prometheus over 1m".
+    pub fn describe(&self) -> String {
+        match self {
+            FigureWindow::Scrapes { seconds } => format!("over {}", short_secs(*seconds)),
+            FigureWindow::SinceStart => "since start".into(),
+            FigureWindow::Prometheus { range: Some(r) } => format!("Prometheus over {r}"),
+            FigureWindow::Prometheus { range: None } => "Prometheus".into(),
+        }
+    }
+
+    /// For a table column: "2.0s", "since start", "prom 1m".
+    pub fn short(&self) -> String {
+        match self {
+            FigureWindow::Scrapes { seconds } => short_secs(*seconds),
+            FigureWindow::SinceStart => "since start".into(),
+            FigureWindow::Prometheus { range: Some(r) } => format!("prom {r}"),
+            FigureWindow::Prometheus { range: None } => "prom".into(),
+        }
+    }
+
+    /// Can a gate decide on figures over this window?
+    pub fn decidable(&self) -> bool {
+        !matches!(self, FigureWindow::SinceStart)
+    }
+}
+
+fn short_secs(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else {
+        super::config::Duration(s.round() as u64).to_string()
+    }
+}
+
 /// What gander knows live about one service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LiveService {
@@ -100,6 +150,8 @@ pub struct LiveService {
     pub p95_ms: Option<f64>,
     pub error_rate: Option<f64>,
     pub requests: Option<f64>,
+    /// What `p95_ms` and `error_rate` are figured over.
+    pub window: Option<FigureWindow>,
     pub series: Option<usize>,
     pub activities: Option<Vec<String>>,
     pub last_poll: Option<DateTime<Utc>>,
@@ -115,6 +167,10 @@ pub struct LiveService {
     prev_metrics: Option<Summary>,
     #[serde(skip)]
     last_metrics: Option<Summary>,
+    #[serde(skip)]
+    prev_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    last_metrics_at: Option<DateTime<Utc>>,
 }
 
 impl Default for LiveService {
@@ -126,6 +182,7 @@ impl Default for LiveService {
             p95_ms: None,
             error_rate: None,
             requests: None,
+            window: None,
             series: None,
             activities: None,
             last_poll: None,
@@ -136,6 +193,8 @@ impl Default for LiveService {
             unreachable: false,
             prev_metrics: None,
             last_metrics: None,
+            prev_at: None,
+            last_metrics_at: None,
         }
     }
 }
@@ -203,40 +262,54 @@ impl LiveService {
         match &o.metrics {
             Some(Ok(m)) => {
                 self.prev_metrics = self.last_metrics.take();
+                self.prev_at = self.last_metrics_at.replace(o.at);
                 self.last_metrics = Some(m.clone());
                 self.series = Some(m.series);
                 self.activities = m.activities.clone();
                 self.requests = m.requests;
-                let (window, d_req, d_err) = match &self.prev_metrics {
-                    Some(p) => (
-                        bucket_delta(&p.buckets, &m.buckets),
-                        m.requests
-                            .zip(p.requests)
-                            .map(|(a, b)| a - b)
-                            .filter(|d| *d >= 0.0),
-                        m.errors
-                            .zip(p.errors)
-                            .map(|(a, b)| a - b)
-                            .filter(|d| *d >= 0.0),
-                    ),
-                    None => (m.buckets.clone(), m.requests, m.errors),
-                };
-                // Fall back to the whole history when the window is empty (no traffic).
-                self.p95_ms = histogram_quantile(0.95, &window)
-                    .or_else(|| histogram_quantile(0.95, &m.buckets))
-                    .map(|s| s * 1000.0);
-                self.error_rate = match (d_req, d_err) {
-                    (Some(r), Some(e)) if r > 0.0 => Some(e / r),
-                    _ => match (m.requests, m.errors) {
+                let prev = self
+                    .prev_metrics
+                    .as_ref()
+                    .zip(self.prev_at)
+                    .filter(|(_, t)| *t < o.at);
+                let windowed = prev.and_then(|(p, t)| {
+                    let d_req = m.requests.zip(p.requests).map(|(a, b)| a - b);
+                    let d_err = m.errors.zip(p.errors).map(|(a, b)| a - b);
+                    // A counter that went down is a restart: no window across it.
+                    if d_req.is_some_and(|d| d < 0.0) || d_err.is_some_and(|d| d < 0.0) {
+                        return None;
+                    }
+                    let p95 = histogram_quantile(0.95, &bucket_delta(&p.buckets, &m.buckets));
+                    let err = match (d_req, d_err) {
                         (Some(r), Some(e)) if r > 0.0 => Some(e / r),
                         _ => None,
-                    },
-                };
+                    };
+                    // No request in the window: nothing to figure over it.
+                    (p95.is_some() || err.is_some()).then(|| {
+                        let seconds = (o.at - t).num_milliseconds() as f64 / 1000.0;
+                        (p95, err, FigureWindow::Scrapes { seconds })
+                    })
+                });
+                let (p95, err, window) = windowed.unwrap_or_else(|| {
+                    let err = match (m.requests, m.errors) {
+                        (Some(r), Some(e)) if r > 0.0 => Some(e / r),
+                        _ => None,
+                    };
+                    (
+                        histogram_quantile(0.95, &m.buckets),
+                        err,
+                        FigureWindow::SinceStart,
+                    )
+                });
+                self.p95_ms = p95.map(|s| s * 1000.0);
+                self.error_rate = err;
+                self.window = (self.p95_ms.is_some() || err.is_some()).then_some(window);
             }
             Some(Err(e)) => {
                 errors.push(format!("metrics: {e}"));
                 self.p95_ms = None;
                 self.error_rate = None;
+                self.window = None;
                 self.activities = None;
                 self.series = None;
                 if state == HealthState::Up {
@@ -272,8 +345,7 @@ impl LiveService {
         self.last_poll = Some(at);
         self.unreachable = false;
         self.probes = None;
-        self.p95_ms = f.p95_ms;
-        self.error_rate = f.error_rate;
+        self.take_prometheus_figures(f);
         self.activities = f.activities.clone();
         let (state, reason) = match f.up {
             Some(true) => (HealthState::Up, None),
@@ -298,6 +370,17 @@ impl LiveService {
                 self.failing_since = Some(at);
             }
         }
+    }
+
+    /// Prometheus's p95 and error rate replace the service's own: what is shown is
+    /// what the gates decide on.
+    pub fn take_prometheus_figures(&mut self, f: &PromFacts) {
+        self.p95_ms = f.p95_ms;
+        self.error_rate = f.error_rate;
+        self.window =
+            (f.p95_ms.is_some() || f.error_rate.is_some()).then(|| FigureWindow::Prometheus {
+                range: f.range.clone(),
+            });
     }
 
     /// The cell text: "up", "degraded 8s: ready: HTTP 503", "down 12s: connection refused".
@@ -335,6 +418,8 @@ pub struct PromFacts {
     pub p95_ms: Option<f64>,
     pub error_rate: Option<f64>,
     pub activities: Option<Vec<String>>,
+    /// The range the p95 query figures over (`1m`), when it writes one.
+    pub range: Option<String>,
 }
 
 /// Live state of the fleet.
@@ -356,11 +441,19 @@ impl Board {
                 .entry(name.clone())
                 .or_insert_with(super::facts::ServiceFacts::unknown);
             let at = live.last_poll.unwrap_or(facts.now);
-            sf.performance = match (live.p95_ms, live.error_rate) {
-                (Some(p95), Some(err)) => Known::Known(Performance {
+            sf.performance = match (live.p95_ms, live.error_rate, &live.window) {
+                (Some(_), Some(_), Some(w)) if !w.decidable() => Known::unknown(format!(
+                    "one scrape only: its p95 and error rate are {}, not over a window \
+                     (monitoring.window)",
+                    w.describe()
+                )),
+                (Some(p95), Some(err), w) => Known::Known(Performance {
                     p95_ms: p95,
                     error_rate: err,
-                    source: metrics_source(name),
+                    source: match w {
+                        Some(w) => format!("{} {}", metrics_source(name), w.describe()),
+                        None => metrics_source(name),
+                    },
                     observed_at: at,
                 }),
                 _ => Known::unknown(match &live.last_error {
@@ -445,6 +538,7 @@ mod tests {
         });
         assert_eq!(s.error_rate, Some(0.001));
         assert_eq!(s.p95_ms.map(|v| v.round()), Some(95.0));
+        assert_eq!(s.window, Some(FigureWindow::SinceStart));
         // In the next 5 s: 100 requests, 10 errors, all slow.
         s.apply(&Observation {
             service: "a".into(),
@@ -455,8 +549,55 @@ mod tests {
         });
         assert_eq!(s.error_rate, Some(0.1));
         assert_eq!(s.p95_ms.map(|v| v.round()), Some(480.0));
+        assert_eq!(s.window, Some(FigureWindow::Scrapes { seconds: 5.0 }));
         assert_eq!(s.health, HealthState::Up);
         assert_eq!(s.last_good, Some(t(5)));
+    }
+
+    fn fill_one(s: &LiveService) -> Known<Performance> {
+        let mut board = Board::default();
+        board.services.insert("a".into(), s.clone());
+        let mut facts = Facts {
+            now: t(10),
+            states: BTreeMap::new(),
+            services: BTreeMap::new(),
+            chain: Known::unknown("not read"),
+        };
+        board.fill(&mut facts, &|_| "live metrics".into());
+        facts.services["a"].performance.clone()
+    }
+
+    #[test]
+    fn one_scrapes_figures_are_shown_but_a_gate_cannot_decide_on_them() {
+        let mut s = LiveService::default();
+        let obs = |at, requests, errors| Observation {
+            service: "a".into(),
+            at,
+            health: Some(ok_health()),
+            metrics: Some(Ok(summary(requests, errors, 1000.0))),
+            unreachable: false,
+        };
+        s.apply(&obs(t(0), 1000.0, 1.0));
+        assert!(s.p95_ms.is_some(), "shown, named as since start");
+        match fill_one(&s) {
+            Known::Unknown(reason) => assert!(reason.contains("since start"), "{reason}"),
+            k => panic!("a gate must not decide on whole-life figures: {k:?}"),
+        }
+        s.apply(&obs(t(2), 1100.0, 1.0));
+        match fill_one(&s) {
+            Known::Known(p) => {
+                assert_eq!(p.error_rate, 0.0);
+                assert!(p.source.ends_with("over 2.0s"), "{}", p.source);
+            }
+            k => panic!("two scrapes make a window: {k:?}"),
+        }
+        // The service restarted: its counters went down, so no window across it.
+        s.apply(&obs(t(4), 50.0, 0.0));
+        assert_eq!(s.window, Some(FigureWindow::SinceStart));
+        // No request between two scrapes: nothing to figure over the window either.
+        s.apply(&obs(t(6), 50.0, 0.0));
+        assert_eq!(s.window, Some(FigureWindow::SinceStart));
+        assert!(matches!(fill_one(&s), Known::Unknown(_)));
     }
 
     #[test]

@@ -237,10 +237,14 @@ pub fn backoff(interval: Duration, failures: u32, seed: &mut u64) -> Duration {
 /// Poll every target forever: each on its own schedule (interval, or backoff after a
 /// failure), at most `concurrency` at a time, sending each observation on `tx`.
 /// Stops when the receiver is dropped.
+/// Poll every target on its own task, every `interval`; the second poll of a service
+/// comes `window` after its first (when shorter), so its figures are over a window soon
+/// instead of since it started.
 pub fn spawn(
     http: Http,
     targets: Vec<Target>,
     interval: Duration,
+    window: Duration,
     concurrency: usize,
     tx: mpsc::Sender<Observation>,
 ) {
@@ -254,6 +258,7 @@ pub fn spawn(
             let mut seed =
                 0x9E37_79B9_7F4A_7C15u64 ^ (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
             let mut failures = 0u32;
+            let mut polls = 0u64;
             loop {
                 let o = {
                     let _permit = sem.acquire().await;
@@ -263,7 +268,10 @@ pub fn spawn(
                 if tx.send(o).await.is_err() {
                     return;
                 }
-                let wait = if failures == 0 {
+                polls += 1;
+                let wait = if failures == 0 && polls == 1 && !window.is_zero() {
+                    window.min(interval)
+                } else if failures == 0 {
                     interval
                 } else {
                     backoff(interval, failures - 1, &mut seed)

@@ -29,6 +29,8 @@ pub struct PromReport {
 pub struct LiveRound {
     pub board: Option<Board>,
     pub prometheus: Option<PromReport>,
+    /// The fleet was read through Prometheus, not by polling each service.
+    pub through_prometheus: bool,
 }
 
 impl LiveRound {
@@ -58,6 +60,8 @@ pub struct LiveSource {
     /// Read the fleet through Prometheus, polling directly only what is asked for
     /// (more services than `monitoring.direct_poll_limit`, and Prometheus configured).
     through_prometheus: bool,
+    /// How far apart two scrapes of a service are when a round has no earlier one.
+    window: Duration,
 }
 
 impl LiveSource {
@@ -92,6 +96,7 @@ impl LiveSource {
             prometheus,
             targets: Target::from_config(config),
             queries: m.fleet_queries(),
+            window: Duration::from_secs(m.window.secs()),
         })
     }
 
@@ -134,8 +139,22 @@ impl LiveSource {
     }
 
     /// One round: poll the services (all, or just `only`) and Prometheus, and fold both
-    /// into `facts`, Prometheus's rates beating one scrape's cumulative figures.
+    /// into `facts`, Prometheus's rates beating the services' own figures.
     pub async fn round(&self, only: Option<&str>, facts: &mut Facts) -> LiveRound {
+        self.round_after(Board::default(), only, facts).await
+    }
+
+    /// A round folded into what earlier polls saw (the console's board), so a service's
+    /// figures are over the time since its last scrape. A service with no earlier
+    /// scrape, or no request since, is scraped again `monitoring.window` later: one
+    /// scrape only has counts since the service started, and gates do not decide on
+    /// those. Prometheus's figures, where it has them, are both shown and decided on.
+    pub async fn round_after(
+        &self,
+        mut board: Board,
+        only: Option<&str>,
+        facts: &mut Facts,
+    ) -> LiveRound {
         let targets: Vec<Target> = self
             .targets
             .iter()
@@ -160,14 +179,20 @@ impl LiveSource {
             Some((url.clone(), figures, errors, alerts))
         };
         let (obs, prom) = tokio::join!(scrape, prom);
-        let mut board = Board::default();
+        let range = query_range(&self.queries.p95_seconds);
+        let per = prom.as_ref().map(|(_, figures, _, _)| {
+            let mut per = figures.per_service();
+            for f in per.values_mut() {
+                f.range = range.clone();
+            }
+            per
+        });
         if self.through_prometheus
-            && let Some((_, figures, errors, _)) = &prom
+            && let (Some((_, _, errors, _)), Some(per)) = (&prom, &per)
         {
             // The fleet as Prometheus has it: activities are known (none) for every
             // service it answered for, when its activities query worked.
             let activities_ok = errors.iter().all(|e| !e.starts_with("activities"));
-            let per = figures.per_service();
             for t in &self.targets {
                 let mut f = per.get(&t.service).cloned().unwrap_or_default();
                 if activities_ok && f.activities.is_none() && f.up.is_some() {
@@ -183,17 +208,44 @@ impl LiveSource {
         for o in &obs {
             board.apply(o);
         }
+        let from_prometheus = |name: &str| {
+            per.as_ref()
+                .and_then(|per| per.get(name))
+                .filter(|f| f.p95_ms.is_some() && f.error_rate.is_some())
+        };
+        let again: Vec<Target> = targets
+            .iter()
+            .filter(|t| t.metrics.is_some() && from_prometheus(&t.service).is_none())
+            .filter(|t| {
+                board.services.get(&t.service).is_some_and(|l| {
+                    l.window.as_ref().is_some_and(|w| !w.decidable()) && !l.unreachable
+                })
+            })
+            .cloned()
+            .collect();
+        if !again.is_empty() && !self.window.is_zero() {
+            tokio::time::sleep(self.window).await;
+            for o in &poll_round(&self.http, &again, CONCURRENCY).await {
+                board.apply(o);
+            }
+        }
+        for (name, live) in board.services.iter_mut() {
+            if let Some(f) = from_prometheus(name) {
+                live.take_prometheus_figures(f);
+            }
+        }
         let urls: std::collections::HashMap<String, String> = targets
             .iter()
             .filter_map(|t| t.metrics.clone().map(|m| (t.service.clone(), m)))
             .collect();
         board.fill(facts, &|s| urls.get(s).cloned().unwrap_or_default());
         let prometheus = prom.map(|(url, figures, errors, alerts)| {
-            merge_prometheus(facts, &url, &figures, errors, alerts)
+            merge_prometheus(facts, &url, &figures, range.as_deref(), errors, alerts)
         });
         LiveRound {
             board: (has_targets || self.through_prometheus).then_some(board),
             prometheus,
+            through_prometheus: self.through_prometheus && only.is_none(),
         }
     }
 
@@ -207,6 +259,7 @@ impl LiveSource {
             return Ok(LiveRound {
                 board: None,
                 prometheus: None,
+                through_prometheus: false,
             });
         }
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -223,6 +276,7 @@ pub fn merge_prometheus(
     facts: &mut Facts,
     url: &str,
     figures: &FleetFigures,
+    range: Option<&str>,
     mut errors: Vec<String>,
     alerts: Result<Vec<Alert>, crate::io::prometheus::PromError>,
 ) -> PromReport {
@@ -242,7 +296,10 @@ pub fn merge_prometheus(
             sf.performance = Known::Known(Performance {
                 p95_ms: *p95,
                 error_rate: *err,
-                source: format!("prometheus {url}"),
+                source: match range {
+                    Some(r) => format!("prometheus {url} over {r}"),
+                    None => format!("prometheus {url}"),
+                },
                 observed_at: facts.now,
             });
         }
@@ -272,6 +329,13 @@ pub fn merge_prometheus(
         errors,
         alerts,
     }
+}
+
+/// The range a query's first range selector figures over: `1m` in `rate(x[1m])`.
+pub fn query_range(promql: &str) -> Option<String> {
+    let start = promql.find('[')? + 1;
+    let len = promql[start..].find([']', ':'])?;
+    Some(promql[start..start + len].trim().to_string()).filter(|r| !r.is_empty())
 }
 
 /// A live source for synchronous use cases (a walk's checks run under the chain lock on

@@ -39,7 +39,8 @@ pub async fn action_facts(
     let mut facts = Facts::from_config(&ctx.config, ctx.clock.now());
     board.fill(&mut facts, &|_| "live metrics".into());
     if let Some(s) = service {
-        live.round(Some(s), &mut facts).await;
+        // Over the time since the console last polled it (or a fresh window).
+        live.round_after(board.clone(), Some(s), &mut facts).await;
     }
     facts
 }

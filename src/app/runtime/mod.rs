@@ -181,6 +181,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
             live.http().clone(),
             live.targets().to_vec(),
             interval,
+            Duration::from_secs(config.org.monitoring.window.secs()),
             CONCURRENCY,
             obs_tx,
         );

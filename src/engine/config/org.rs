@@ -196,6 +196,16 @@ pub struct Monitoring {
     /// through Prometheus and polls directly only the services a person is looking at.
     #[serde(default = "default_direct_poll_limit")]
     pub direct_poll_limit: usize,
+    /// A one-shot command (`status`, `promote`, `approve`, a walk's check) scrapes a
+    /// service's metrics twice this far apart and decides on the difference: one scrape
+    /// only has counts since the service started. `0s`: one scrape, whose figures are
+    /// shown as "since start" and are unknown to the gates.
+    #[serde(default = "default_window")]
+    pub window: Duration,
+}
+
+fn default_window() -> Duration {
+    Duration(2)
 }
 
 fn default_direct_poll_limit() -> usize {
@@ -313,6 +323,7 @@ impl Default for Monitoring {
             service_label: None,
             queries: Queries::default(),
             direct_poll_limit: default_direct_poll_limit(),
+            window: default_window(),
         }
     }
 }

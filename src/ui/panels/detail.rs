@@ -145,7 +145,16 @@ pub fn render(f: &mut Frame, m: &Model, service: &str, area: Rect) {
     if let (Some(l), Some(svc)) = (live, svc) {
         let b = &svc.def.baseline;
         lines.push(Line::raw(format!(
-            "metrics: p95 {} (baseline {:.0} ms) · errors {} (baseline {:.1} %) · {} series{}",
+            "metrics{}: p95 {} (baseline {:.0} ms) · errors {} (baseline {:.1} %) · {} series{}",
+            l.window.as_ref().map_or(String::new(), |w| format!(
+                " {}{}",
+                w.describe(),
+                if w.decidable() {
+                    ""
+                } else {
+                    " (not decided on)"
+                }
+            )),
             l.p95_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
             b.p95_latency_ms,
             l.error_rate

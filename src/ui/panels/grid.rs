@@ -152,18 +152,12 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 {
                     let p95 = live.and_then(|l| l.p95_ms);
                     let over = p95.zip(limits.map(|t| t.0)).is_some_and(|(v, max)| v > max);
-                    Cell::from(Span::styled(
-                        p95.map_or("-".into(), |v| format!("{v:.0}ms")),
-                        if over { m.theme.bad } else { Style::default() },
-                    ))
+                    figure_cell(m, live, p95.map(|v| format!("{v:.0}ms")), over)
                 },
                 {
                     let err = live.and_then(|l| l.error_rate);
                     let over = err.zip(limits.map(|t| t.1)).is_some_and(|(v, max)| v > max);
-                    Cell::from(Span::styled(
-                        err.map_or("-".into(), |v| format!("{:.1}%", v * 100.0)),
-                        if over { m.theme.bad } else { Style::default() },
-                    ))
+                    figure_cell(m, live, err.map(|v| format!("{:.1}%", v * 100.0)), over)
                 },
                 Cell::from(next),
             ];
@@ -223,5 +217,26 @@ pub fn short_state(s: &str) -> String {
     match s {
         "compliance_ready" => "ready".to_string(),
         other => fit(other, 11),
+    }
+}
+
+/// A p95 or error cell: `…` while the only figure is one scrape's (since the service
+/// started, which nothing decides on), `-` when there is none.
+fn figure_cell<'a>(
+    m: &Model,
+    live: Option<&crate::engine::live::LiveService>,
+    text: Option<String>,
+    over: bool,
+) -> Cell<'a> {
+    let waiting = live
+        .and_then(|l| l.window.as_ref())
+        .is_some_and(|w| !w.decidable());
+    match text {
+        Some(_) if waiting => Cell::from(Span::styled("…", m.theme.dim)),
+        Some(t) => Cell::from(Span::styled(
+            t,
+            if over { m.theme.bad } else { Style::default() },
+        )),
+        None => Cell::from("-"),
     }
 }
