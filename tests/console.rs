@@ -1173,6 +1173,7 @@ fn at_scale_the_grid_is_filled_from_prometheus_figures() {
             p95_ms: Some(123.0),
             error_rate: Some(0.004),
             activities: Some(vec![]),
+            range: Some("1m".into()),
         },
     );
     per.insert(

@@ -7,11 +7,12 @@
 use super::OpsError;
 use crate::engine::config::Config;
 use crate::engine::facts::{Activity, ActivityKind, Facts, Known, Performance};
-use crate::engine::live::Board;
+use crate::engine::live::{Board, PromFacts};
 use crate::io::http::{Http, HttpConfig};
 use crate::io::poll::{Target, poll_round};
 use crate::io::prometheus::{Alert, FleetFigures, Prometheus, Series, fleet_figures};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How many services are polled at once.
@@ -120,10 +121,21 @@ impl LiveSource {
         self.through_prometheus
     }
 
-    /// The fleet's figures from Prometheus, for the console's own round.
-    pub async fn prometheus_figures(&self) -> Option<(FleetFigures, Vec<String>)> {
+    /// The fleet's figures from Prometheus per service, each naming its query's range,
+    /// for the console's own round.
+    pub async fn prometheus_figures(&self) -> Option<(BTreeMap<String, PromFacts>, Vec<String>)> {
         let p = self.prometheus()?;
-        Some(fleet_figures(p, &self.queries).await)
+        let (figures, errors) = fleet_figures(p, &self.queries).await;
+        Some((self.per_service(&figures), errors))
+    }
+
+    fn per_service(&self, figures: &FleetFigures) -> BTreeMap<String, PromFacts> {
+        let range = query_range(&self.queries.p95_seconds);
+        let mut per = figures.per_service();
+        for f in per.values_mut() {
+            f.range = range.clone();
+        }
+        per
     }
 
     pub fn prometheus(&self) -> Option<&Prometheus> {
@@ -180,13 +192,9 @@ impl LiveSource {
         };
         let (obs, prom) = tokio::join!(scrape, prom);
         let range = query_range(&self.queries.p95_seconds);
-        let per = prom.as_ref().map(|(_, figures, _, _)| {
-            let mut per = figures.per_service();
-            for f in per.values_mut() {
-                f.range = range.clone();
-            }
-            per
-        });
+        let per = prom
+            .as_ref()
+            .map(|(_, figures, _, _)| self.per_service(figures));
         if self.through_prometheus
             && let (Some((_, _, errors, _)), Some(per)) = (&prom, &per)
         {
@@ -377,5 +385,21 @@ impl LiveAccess {
 
     pub fn query(&self, promql: &str) -> Result<Vec<Series>, String> {
         self.handle.block_on(self.source.query(promql))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_range;
+
+    #[test]
+    fn a_querys_range_is_its_first_range_selector() {
+        assert_eq!(
+            query_range("histogram_quantile(0.95, sum by (le) (rate(x_bucket[1m])))").as_deref(),
+            Some("1m")
+        );
+        assert_eq!(query_range("max_over_time(up[5m:30s])").as_deref(), Some("5m"));
+        assert_eq!(query_range("up == 1"), None);
+        assert_eq!(query_range("x[]"), None);
     }
 }

@@ -168,7 +168,7 @@ async fn main_loop(term: &mut Term, model: &mut Model, opts: &Options, live: Liv
         tokio::spawn(async move {
             loop {
                 if let Some((figures, errors)) = source.prometheus_figures().await {
-                    let msg = Msg::PromFigures(Box::new((figures.per_service(), errors)));
+                    let msg = Msg::PromFigures(Box::new((figures, errors)));
                     if tx.send(msg).await.is_err() {
                         return;
                     }
