@@ -23,11 +23,12 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 30, 0).unwrap()
 }
 
-fn obs(service: &str, ready: bool, p95_bucket: f64) -> Observation {
+/// One poll of a service; `scale` scales its counters (an earlier poll saw fewer).
+fn obs(service: &str, ready: bool, p95_bucket: f64, scale: f64) -> Observation {
     let pass = Probe::Pass { code: 200, ms: 3 };
     Observation {
         service: service.into(),
-        at: now(),
+        at: now() - chrono::Duration::seconds(((1.0 - scale) * 50.0).round() as i64),
         health: Some(HealthReport {
             live: pass.clone(),
             ready: if ready {
@@ -50,13 +51,13 @@ fn obs(service: &str, ready: bool, p95_bucket: f64) -> Observation {
         }),
         metrics: Some(Ok(Summary {
             series: 40,
-            requests: Some(1000.0),
-            errors: Some(3.0),
+            requests: Some(1000.0 * scale),
+            errors: Some(3.0 * scale),
             buckets: vec![
-                (0.1, 400.0),
-                (p95_bucket, 990.0),
-                (1.0, 1000.0),
-                (f64::INFINITY, 1000.0),
+                (0.1, 400.0 * scale),
+                (p95_bucket, 990.0 * scale),
+                (1.0, 1000.0 * scale),
+                (f64::INFINITY, 1000.0 * scale),
             ],
             activities: Some(vec![]),
         })),
@@ -103,7 +104,9 @@ fn model(identity: &str) -> Model {
         ("notifications", true),
         ("reporting", true),
     ] {
-        update(&mut m, Msg::Observation(Box::new(obs(s, ready, 0.5))));
+        // Two polls 5 s apart: figures over a window, as the console shows them.
+        update(&mut m, Msg::Observation(Box::new(obs(s, ready, 0.5, 0.9))));
+        update(&mut m, Msg::Observation(Box::new(obs(s, ready, 0.5, 1.0))));
     }
     let recs = vec![
         record(
