@@ -307,3 +307,88 @@ fn serve_only_prints_one_json_line_and_nothing_else() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("status"), "the hints are on stderr: {err}");
 }
+
+fn performance_check(plan: &Value) -> Value {
+    plan["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["checks"].as_array().unwrap().iter())
+        .find(|c| c["check"] == "performance_baseline_met")
+        .cloned()
+        .unwrap_or_else(|| panic!("no performance check in {plan}"))
+}
+
+#[test]
+fn one_shot_figures_are_over_a_window_and_one_scrape_decides_nothing() {
+    let demo = start_demo(&["--steady"]);
+    // Default window: two scrapes 2 s apart, named in the JSON and in the gate.
+    let (code, v, err) = gander(&[
+        "status",
+        "--json",
+        "--service",
+        "reporting",
+        "--config",
+        &demo.config,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let live = &v["services"][0]["live"];
+    assert_eq!(live["window"]["over"], "scrapes", "{live}");
+    let secs = live["window"]["seconds"].as_f64().unwrap();
+    assert!((1.9..5.0).contains(&secs), "{secs}");
+    let (_, plan, err) = gander(&[
+        "promote",
+        "reporting",
+        "--to",
+        "compliant",
+        "--dry-run",
+        "--json",
+        "--config",
+        &demo.config,
+    ]);
+    let check = performance_check(&plan);
+    assert!(
+        check["file"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(" over 2."),
+        "the gate names its window: {check} {err}"
+    );
+    assert_ne!(check["status"], "unknown", "{check}");
+    // `window: 0s`: one scrape, whose whole-life figures are shown as such and decide
+    // nothing.
+    let org = std::path::Path::new(&demo.config).join("org-config.yaml");
+    let text = std::fs::read_to_string(&org).unwrap();
+    std::fs::write(
+        &org,
+        text.replace("monitoring:\n", "monitoring:\n  window: 0s\n"),
+    )
+    .unwrap();
+    let (_, v, err) = gander(&[
+        "status",
+        "--json",
+        "--service",
+        "reporting",
+        "--config",
+        &demo.config,
+    ]);
+    let live = &v["services"][0]["live"];
+    assert_eq!(live["window"]["over"], "since_start", "{live} {err}");
+    assert!(live["p95_ms"].as_f64().is_some(), "still shown: {live}");
+    let (_, plan, _) = gander(&[
+        "promote",
+        "reporting",
+        "--to",
+        "compliant",
+        "--dry-run",
+        "--json",
+        "--config",
+        &demo.config,
+    ]);
+    let check = performance_check(&plan);
+    assert_eq!(check["status"], "unknown", "{check}");
+    assert!(
+        check["reason"].as_str().unwrap().contains("since start"),
+        "{check}"
+    );
+}

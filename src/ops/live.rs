@@ -398,7 +398,10 @@ mod tests {
             query_range("histogram_quantile(0.95, sum by (le) (rate(x_bucket[1m])))").as_deref(),
             Some("1m")
         );
-        assert_eq!(query_range("max_over_time(up[5m:30s])").as_deref(), Some("5m"));
+        assert_eq!(
+            query_range("max_over_time(up[5m:30s])").as_deref(),
+            Some("5m")
+        );
         assert_eq!(query_range("up == 1"), None);
         assert_eq!(query_range("x[]"), None);
     }

@@ -1,7 +1,7 @@
 //! The live state of the fleet, and what of it the gates may decide on.
 
-use crate::engine::facts::{Activity, ActivityKind, Facts, Known, Performance};
 use super::{HealthState, LiveService, Observation};
+use crate::engine::facts::{Activity, ActivityKind, Facts, Known, Performance};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

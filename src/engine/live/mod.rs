@@ -427,8 +427,8 @@ pub use board::Board;
 mod tests {
     use super::*;
     use crate::engine::facts::{Facts, Known, Performance};
-    use std::collections::BTreeMap;
     use chrono::TimeZone;
+    use std::collections::BTreeMap;
 
     fn t(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
