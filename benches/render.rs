@@ -1,5 +1,6 @@
-//! A full console frame at 1,000 services on a 200×50 screen, and the recomputation of
-//! every service's status that a change of facts costs. Run: `cargo bench --bench render`.
+//! A full console frame at 1,000 and 10,000 services on a 200×50 screen, and what a
+//! change of facts costs: every status recomputed (a store change), or one service's
+//! (a poll of it). Run: `cargo bench --bench render`.
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -68,23 +69,37 @@ fn model(n: usize) -> Model {
 
 fn bench(c: &mut Criterion) {
     let full = std::env::args().any(|a| a == "--bench");
-    let n = if full { 1000 } else { 50 };
-    let mut m = model(n);
-    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    for p in [Panel::Grid, Panel::Graph, Panel::Pipeline] {
-        m.panel = p;
+    let sizes: &[usize] = if full { &[1000, 10_000] } else { &[50] };
+    for &n in sizes {
+        let mut m = model(n);
+        let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        for p in [Panel::Grid, Panel::Graph, Panel::Pipeline] {
+            m.panel = p;
+            c.bench_function(
+                &format!("frame {} at {n} services, 200x50", p.title()),
+                |b| {
+                    b.iter(|| {
+                        term.draw(|f| gander::ui::render(f, black_box(&m))).unwrap();
+                    })
+                },
+            );
+        }
+        c.bench_function(&format!("recompute every status at {n} services"), |b| {
+            b.iter(|| m.refresh())
+        });
+        // What a poll of one service costs the console: its status alone, and the
+        // alerts over the board.
+        let one = m.statuses[n / 2].service.clone();
         c.bench_function(
-            &format!("frame {} at {n} services, 200x50", p.title()),
+            &format!("recompute after one service's poll at {n} services"),
             |b| {
                 b.iter(|| {
-                    term.draw(|f| gander::ui::render(f, black_box(&m))).unwrap();
+                    m.live_changed.insert(one.clone());
+                    m.refresh_live();
                 })
             },
         );
     }
-    c.bench_function(&format!("recompute every status at {n} services"), |b| {
-        b.iter(|| m.refresh())
-    });
 }
 
 criterion_group!(benches, bench);

@@ -1200,3 +1200,48 @@ fn at_scale_the_grid_is_filled_from_prometheus_figures() {
     let row = s.lines().find(|l| l.contains("ledger-db")).unwrap();
     assert!(!row.contains("✓ up"), "{row}");
 }
+
+#[test]
+fn a_poll_recomputes_its_service_alone_and_agrees_with_a_full_recompute() {
+    let mut m = model("bob");
+    update(&mut m, Msg::Tick(now()));
+    let before = m.statuses.clone();
+    // service-a turns slow (p95 in the 1 s bucket, over its 500 ms baseline) and
+    // service-c recovers; a later poll of each, 5 s on.
+    let at = now() + chrono::Duration::seconds(5);
+    let later = |s: &str, ready: bool, bucket: f64| {
+        let mut o = obs(s, ready, bucket, 1.1);
+        o.at = at;
+        o
+    };
+    update(
+        &mut m,
+        Msg::Observation(Box::new(later("service-a", true, 2.0))),
+    );
+    update(
+        &mut m,
+        Msg::Observation(Box::new(later("service-c", true, 0.5))),
+    );
+    assert_eq!(m.live_changed.len(), 2);
+    update(&mut m, Msg::Tick(at));
+    assert!(m.live_changed.is_empty(), "the tick took them");
+    let incremental = m.statuses.clone();
+    m.refresh();
+    assert_eq!(
+        incremental, m.statuses,
+        "incremental and full recompute agree"
+    );
+    let next_of = |v: &[gander::engine::plan::ServiceStatus], s: &str| {
+        let st = v.iter().find(|x| x.service == s).unwrap();
+        serde_json::to_string(&st.next).unwrap()
+    };
+    assert_ne!(
+        next_of(&before, "service-c"),
+        next_of(&incremental, "service-c"),
+        "service-c's verdict moved with its health"
+    );
+    assert_eq!(
+        next_of(&before, "ledger-db"),
+        next_of(&incremental, "ledger-db")
+    );
+}

@@ -218,6 +218,24 @@ pub fn status_with(
             .map(|s| s.name().to_string())
             .collect(),
     };
+    order
+        .iter()
+        .filter_map(|name| config.service(name))
+        .map(|svc| status_of(config, graph, facts, &sm, svc, reach))
+        .collect()
+}
+
+/// One service's status: what [`status_with`] computes for each. A service's status
+/// reads its own facts and the states of the others, so when only its live facts
+/// changed, it alone needs recomputing.
+pub fn status_of(
+    config: &Config,
+    graph: &DepGraph,
+    facts: &Facts,
+    sm: &StateMachine,
+    svc: &crate::engine::config::LoadedService,
+    reach: bool,
+) -> ServiceStatus {
     let state_of = |n: &str| {
         facts
             .states
@@ -225,50 +243,44 @@ pub fn status_with(
             .cloned()
             .unwrap_or_else(|| "unknown".to_string())
     };
-    order
-        .iter()
-        .filter_map(|name| config.service(name))
-        .map(|svc| {
-            let state = state_of(svc.name());
-            let next = sm
-                .promotions_from(&state)
-                .first()
-                .and_then(|to| plan(config, graph, facts, svc.name(), to));
-            ServiceStatus {
-                service: svc.name().to_string(),
-                mode: svc.def.spec.compliance_mode,
-                state,
-                version: svc.def.spec.version.clone(),
-                owners: svc.def.owners.clone(),
-                dependencies: graph
-                    .direct(svc.name())
-                    .into_iter()
-                    .map(|(d, kind)| DependencyRef {
-                        service: d.to_string(),
-                        kind,
-                        state: state_of(d),
-                    })
-                    .collect(),
-                upstream: if reach {
-                    graph
-                        .upstream(svc.name())
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-                downstream: if reach {
-                    graph
-                        .downstream(svc.name())
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-                next,
-            }
-        })
-        .collect()
+    let state = state_of(svc.name());
+    let next = sm
+        .promotions_from(&state)
+        .first()
+        .and_then(|to| plan(config, graph, facts, svc.name(), to));
+    ServiceStatus {
+        service: svc.name().to_string(),
+        mode: svc.def.spec.compliance_mode,
+        state,
+        version: svc.def.spec.version.clone(),
+        owners: svc.def.owners.clone(),
+        dependencies: graph
+            .direct(svc.name())
+            .into_iter()
+            .map(|(d, kind)| DependencyRef {
+                service: d.to_string(),
+                kind,
+                state: state_of(d),
+            })
+            .collect(),
+        upstream: if reach {
+            graph
+                .upstream(svc.name())
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        downstream: if reach {
+            graph
+                .downstream(svc.name())
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        } else {
+            Vec::new()
+        },
+        next,
+    }
 }

@@ -196,6 +196,13 @@ pub struct Model {
     pub now: DateTime<Utc>,
     /// Derived: each service's status, in promotion order (recomputed on refresh).
     pub statuses: Vec<ServiceStatus>,
+    /// The facts the statuses were computed from, kept so that a poll of one service
+    /// recomputes that service alone.
+    facts: Option<Facts>,
+    /// Services polled since the last refresh (only their live facts changed).
+    pub live_changed: std::collections::HashSet<String>,
+    /// When every status was last recomputed (time-based gates age with the clock).
+    last_full: Option<DateTime<Utc>>,
     pub local_alerts: Vec<LocalAlert>,
     /// When each of gander's own alerts (`name\0service`) was first seen firing.
     pub alert_seen: std::collections::HashMap<String, DateTime<Utc>>,
@@ -270,6 +277,9 @@ impl Model {
             statuses: Vec::new(),
             local_alerts: Vec::new(),
             alert_seen: std::collections::HashMap::new(),
+            facts: None,
+            live_changed: std::collections::HashSet::new(),
+            last_full: None,
             layers,
             index: std::collections::HashMap::new(),
             dependents: std::collections::HashMap::new(),
@@ -310,6 +320,9 @@ impl Model {
             facts.chain = c.clone();
         }
         self.statuses = plan::status_with(&self.config, &self.graph, &facts, false);
+        self.facts = Some(facts);
+        self.live_changed.clear();
+        self.last_full = Some(self.now);
         self.index = self
             .statuses
             .iter()
@@ -325,6 +338,44 @@ impl Model {
                     .push(s.service.clone());
             }
         }
+        self.refresh_alerts();
+        self.stale = false;
+        self.dirty = true;
+    }
+
+    /// Recompute only the services polled since the last refresh: a service's status
+    /// reads its own live facts and the others' states (which only the store changes,
+    /// and a store change refreshes everything). Everything is recomputed at least
+    /// every 30 s, since time-based checks (evidence age, soak, expiry) age anyway.
+    pub fn refresh_live(&mut self) {
+        let half = self.statuses.len() / 2;
+        let due = self
+            .last_full
+            .is_none_or(|t| self.now - t >= chrono::Duration::seconds(30));
+        let Some(mut facts) = self
+            .facts
+            .take()
+            .filter(|_| !due && self.live_changed.len() <= half)
+        else {
+            return self.refresh();
+        };
+        facts.now = self.now;
+        let sm = crate::engine::state_machine::StateMachine::new(&self.config.rules);
+        for name in std::mem::take(&mut self.live_changed) {
+            self.board
+                .fill_one(&name, &mut facts, &|_| "live metrics".into());
+            if let (Some(&i), Some(svc)) = (self.index.get(&name), self.config.service(&name)) {
+                self.statuses[i] =
+                    plan::status_of(&self.config, &self.graph, &facts, &sm, svc, false);
+            }
+        }
+        self.facts = Some(facts);
+        self.refresh_alerts();
+        self.dirty = true;
+    }
+
+    /// gander's own alerts from the board, and since when each has fired.
+    fn refresh_alerts(&mut self) {
         self.local_alerts = crate::engine::alerts::evaluate(&self.config, &self.board);
         let now = self.now;
         let mut seen = std::mem::take(&mut self.alert_seen);
@@ -342,8 +393,6 @@ impl Model {
                 (key, first)
             })
             .collect();
-        self.stale = false;
-        self.dirty = true;
     }
 
     /// Add to the Log. The Log follows the newest entry, unless the operator has moved

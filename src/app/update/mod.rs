@@ -158,7 +158,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.push_log(level, format!("{}: {cell}", o.service));
             }
             m.last_poll = Some(o.at);
-            m.stale = true;
+            m.live_changed.insert(o.service.clone());
             Vec::new()
         }
         Msg::Store(s) => {
@@ -233,6 +233,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             m.now = now;
             if m.stale {
                 m.refresh();
+            } else if !m.live_changed.is_empty() {
+                m.refresh_live();
             } else if minute_changed {
                 m.dirty = true;
             }

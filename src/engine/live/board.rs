@@ -18,10 +18,20 @@ impl Board {
 
     /// Put what is known live into the facts the gates decide on.
     pub fn fill(&self, facts: &mut Facts, metrics_source: &dyn Fn(&str) -> String) {
-        for (name, live) in &self.services {
+        for name in self.services.keys() {
+            self.fill_one(name, facts, metrics_source);
+        }
+    }
+
+    /// [`Board::fill`] for one service (the console's refresh after a poll of it).
+    pub fn fill_one(&self, name: &str, facts: &mut Facts, metrics_source: &dyn Fn(&str) -> String) {
+        {
+            let Some(live) = self.services.get(name) else {
+                return;
+            };
             let sf = facts
                 .services
-                .entry(name.clone())
+                .entry(name.to_string())
                 .or_insert_with(crate::engine::facts::ServiceFacts::unknown);
             let at = live.last_poll.unwrap_or(facts.now);
             sf.performance = match (live.p95_ms, live.error_rate, &live.window) {
