@@ -296,14 +296,14 @@ impl DepGraph {
         let Some(start) = self.node(name) else {
             return Vec::new();
         };
-        let mut seen = vec![false; self.names.len()];
+        // Proportional to what is reached, not to the graph: at 10,000 services a
+        // bitmap of every node per call made the Alerts grouping quadratic.
+        let mut seen = std::collections::HashSet::from([start]);
         let mut stack = vec![start];
-        seen[start.index()] = true;
         let mut out = Vec::new();
         while let Some(n) = stack.pop() {
             for m in self.graph.neighbors_directed(n, dir) {
-                if !seen[m.index()] {
-                    seen[m.index()] = true;
+                if seen.insert(m) {
                     out.push(m);
                     stack.push(m);
                 }
@@ -319,13 +319,15 @@ impl DepGraph {
         let Some(start) = self.node(name) else {
             return Vec::new();
         };
-        let mut via: Vec<Option<NodeIndex<u32>>> = vec![None; self.names.len()];
+        // A map, not a slot per node: the cost follows what is reached (this runs for
+        // every service on every recompute).
+        let mut via: HashMap<NodeIndex<u32>, NodeIndex<u32>> = HashMap::new();
         let mut queue = VecDeque::new();
         let mut direct: Vec<NodeIndex<u32>> = self.graph.neighbors(start).collect();
         direct.sort();
         for d in direct {
-            if via[d.index()].is_none() && d != start {
-                via[d.index()] = Some(d);
+            if d != start && !via.contains_key(&d) {
+                via.insert(d, d);
                 queue.push_back(d);
             }
         }
@@ -333,16 +335,16 @@ impl DepGraph {
             let mut next: Vec<NodeIndex<u32>> = self.graph.neighbors(n).collect();
             next.sort();
             for m in next {
-                if via[m.index()].is_none() && m != start {
-                    via[m.index()] = via[n.index()];
+                if m != start && !via.contains_key(&m) {
+                    let d = via[&n];
+                    via.insert(m, d);
                     queue.push_back(m);
                 }
             }
         }
         let mut out: Vec<(&str, &str)> = via
             .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|d| (self.names[i].as_str(), self.name(d))))
+            .map(|(n, d)| (self.name(*n), self.name(*d)))
             .collect();
         out.sort();
         out
