@@ -106,4 +106,39 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn root_causes_agree_with_asking_each_service_on_its_own(
+        (n, edges) in dags(),
+        marks in prop::collection::vec(any::<bool>(), 40),
+    ) {
+        let g = build(n, &edges);
+        let names = names(n);
+        let marked: std::collections::HashSet<String> = names
+            .iter()
+            .zip(&marks)
+            .filter(|(_, m)| **m)
+            .map(|(s, _)| s.clone())
+            .collect();
+        let causes = g.root_causes(&marked).expect("a DAG has an order");
+        for a in &names {
+            // The definition: the first marked upstream with no marked upstream of its
+            // own, else the first marked upstream.
+            let ups: Vec<&str> = g
+                .upstream(a)
+                .into_iter()
+                .filter(|u| *u != a.as_str() && marked.contains(*u))
+                .collect();
+            let expected = ups
+                .iter()
+                .find(|u| {
+                    !g.upstream(u)
+                        .into_iter()
+                        .any(|x| x != **u && marked.contains(x))
+                })
+                .or(ups.first())
+                .copied();
+            prop_assert_eq!(causes.get(a.as_str()).copied(), expected, "{}", a);
+        }
+    }
 }

@@ -313,6 +313,47 @@ impl DepGraph {
         out.into_iter().map(|n| self.name(n)).collect()
     }
 
+    /// For every service with a `marked` service upstream (directly or not), the root
+    /// cause: the first of its marked upstreams (in the graph's order) that has no
+    /// marked upstream of its own. One pass over the graph in dependency order, so it
+    /// costs the same for 10 marked services as for 1,000. `None` when the graph has a
+    /// cycle (there is no dependency order to pass in).
+    pub fn root_causes(
+        &self,
+        marked: &std::collections::HashSet<String>,
+    ) -> Option<HashMap<&str, &str>> {
+        let order = self.order().ok()?;
+        let n = self.names.len();
+        // For each node: does it have a marked strict upstream, and the first root
+        // cause among them.
+        let mut has_marked_up = vec![false; n];
+        let mut best: Vec<Option<NodeIndex<u32>>> = vec![None; n];
+        for name in order {
+            let Some(v) = self.node(name) else { continue };
+            for d in self.graph.neighbors_directed(v, Outgoing) {
+                let d_marked = marked.contains(self.name(d));
+                if d_marked || has_marked_up[d.index()] {
+                    has_marked_up[v.index()] = true;
+                }
+                let candidate = if d_marked && !has_marked_up[d.index()] {
+                    Some(d)
+                } else {
+                    best[d.index()]
+                };
+                best[v.index()] = match (best[v.index()], candidate) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        Some(
+            best.iter()
+                .enumerate()
+                .filter_map(|(i, b)| b.map(|c| (self.names[i].as_str(), self.name(c))))
+                .collect(),
+        )
+    }
+
     /// For each upstream service, the direct dependency of `name` through which it is
     /// reached (itself when direct), for "service-a (via service-b)" messages.
     pub fn upstream_via(&self, name: &str) -> Vec<(&str, &str)> {

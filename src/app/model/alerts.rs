@@ -93,43 +93,37 @@ impl Model {
         if alarmed.len() < 2 {
             return rows;
         }
-        // Each alarmed service's alarmed upstreams, once (not once per row that has it
-        // upstream: at 10,000 services that was most of a frame).
-        let alarmed_ups: std::collections::HashMap<&str, Vec<&str>> = alarmed
-            .iter()
-            .map(|a| {
-                let ups = self
-                    .graph
-                    .upstream(a)
-                    .into_iter()
-                    .filter(|u| *u != a.as_str() && alarmed.contains(*u))
-                    .collect();
-                (a.as_str(), ups)
-            })
-            .collect();
-        for r in &mut rows {
-            if r.service.is_empty() {
-                continue;
+        match self.graph.root_causes(&alarmed) {
+            Some(causes) => {
+                for r in &mut rows {
+                    r.cause = causes.get(r.service.as_str()).map(|c| c.to_string());
+                }
             }
-            let own;
-            let ups: &Vec<&str> = match alarmed_ups.get(r.service.as_str()) {
-                Some(u) => u,
-                None => {
-                    own = self
+            // A cycle: no dependency order, so each row asks the graph on its own.
+            None => {
+                for r in &mut rows {
+                    if r.service.is_empty() {
+                        continue;
+                    }
+                    let ups: Vec<&str> = self
                         .graph
                         .upstream(&r.service)
                         .into_iter()
                         .filter(|u| *u != r.service && alarmed.contains(*u))
                         .collect();
-                    &own
+                    r.cause = ups
+                        .iter()
+                        .find(|u| {
+                            !self
+                                .graph
+                                .upstream(u)
+                                .into_iter()
+                                .any(|x| x != **u && alarmed.contains(x))
+                        })
+                        .or(ups.first())
+                        .map(|u| u.to_string());
                 }
-            };
-            // The root cause: an alarmed upstream with no alarmed upstream of its own.
-            r.cause = ups
-                .iter()
-                .find(|u| alarmed_ups.get(**u).is_none_or(|x| x.is_empty()))
-                .or(ups.first())
-                .map(|u| u.to_string());
+            }
         }
         let mut out = Vec::with_capacity(rows.len());
         let (roots, mut children): (Vec<AlertRow>, Vec<AlertRow>) =
