@@ -23,7 +23,7 @@ struct Run {
 /// `n` steady demo services naming metrics as `naming`, scraped by Prometheus with the
 /// service in `label`; the org reads through Prometheus above `limit` services.
 fn fleet(dir: &Path, n: usize, naming: Naming, label: &str, limit: usize, every: u64) -> Run {
-    let port = common::free_port();
+    let port = common::free_port_below_ephemeral();
     let url = format!("http://127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

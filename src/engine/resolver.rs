@@ -383,12 +383,13 @@ impl DepGraph {
                 }
             }
         }
-        let mut out: Vec<(&str, &str)> = via
-            .iter()
-            .map(|(n, d)| (self.name(*n), self.name(*d)))
-            .collect();
-        out.sort();
-        out
+        // Names are indexed in sorted order: sorting indices sorts names, without
+        // comparing strings.
+        let mut out: Vec<(NodeIndex<u32>, NodeIndex<u32>)> = via.into_iter().collect();
+        out.sort_unstable();
+        out.into_iter()
+            .map(|(n, d)| (self.name(n), self.name(d)))
+            .collect()
     }
 
     /// The cycle `name` is part of, if any (the first listed through it).

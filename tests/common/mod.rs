@@ -99,6 +99,21 @@ impl Drop for Proc {
     }
 }
 
+/// A free port below the kernel's ephemeral range (32768 up), for a server whose port
+/// must be chosen before thousands of other sockets are opened: an ephemeral port
+/// chosen first could be handed out again meanwhile (a 10,000-service fleet takes a
+/// third of the range), and then the server cannot bind.
+pub fn free_port_below_ephemeral() -> u16 {
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u64);
+    (0..8000u64)
+        .map(|i| 20000 + ((seed + i * 7919) % 12000) as u16)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port in 20000-31999")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
