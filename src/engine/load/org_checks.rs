@@ -223,6 +223,21 @@ pub(super) fn check_org(org: &Parsed<OrgConfig>, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // Every one-shot command waits this long: a window of minutes would make
+    // `gander status` hang in an incident.
+    if o.monitoring.window.secs() > 60 {
+        diags.push(
+            Diagnostic::error(
+                file,
+                org.node.locate(&["monitoring", "window"]),
+                format!(
+                    "monitoring.window {} is longer than 1m: every `status`, `promote` and `approve` would wait that long",
+                    o.monitoring.window
+                ),
+            )
+            .with_help("a few seconds is enough for a rate (default 2s); for a longer view, configure Prometheus (monitoring.prometheus_url)"),
+        );
+    }
     if o.monitoring.request_timeout >= o.monitoring.poll_interval {
         diags.push(
             Diagnostic::warning(file, org.node.locate(&["monitoring", "request_timeout"]), format!(
