@@ -197,7 +197,19 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         let down = if s.downstream.is_empty() {
             String::new()
         } else {
-            format!("; needed by {}", s.downstream.join(", "))
+            // A person reads this: the first few, then a count (at thousands of
+            // services the full blast radius is in the JSON).
+            const NAMED: usize = 8;
+            let more = s.downstream.len().saturating_sub(NAMED);
+            format!(
+                "; needed by {}{}",
+                s.downstream[..s.downstream.len().min(NAMED)].join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
         };
         crate::out!("{} [{}]: {deps}{down}", s.service, s.state);
         match &s.next {
