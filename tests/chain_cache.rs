@@ -92,6 +92,59 @@ fn a_second_read_checks_only_new_signatures_and_the_same_prefix_only() {
         read.records.len(),
         "one signature per record here"
     );
+
+    // The file now starts with exactly the bytes verified: the next read takes them
+    // as they are (no canonical-form check, hash or link for them again)...
+    let n = read.records.len();
+    let lock = store.lock_shared(Duration::from_secs(5)).unwrap();
+    let read = store.read(&lock).unwrap();
+    assert_eq!(read.trusted, n, "the whole file was verified before");
+    // ...but never for `gander verify`, which reads everything again.
+    assert_eq!(store.read_full(&lock).unwrap().trusted, 0);
+    drop(lock);
+    let r = verify_cached(&store, &read, Some(&signers));
+    assert!(r.ok(), "{:?}", r.problems);
+    assert_eq!((r.cached, r.signatures_checked), (n, 0));
+
+    // A forged record after it must still link to it.
+    let good = org.chain_bytes();
+    let text = String::from_utf8(good.clone()).unwrap();
+    let mut forged = parse_line(text.lines().last().unwrap()).unwrap();
+    forged.seq += 1;
+    forged.prev_hash = "0".repeat(64);
+    forged.hash = forged.compute_hash();
+    std::fs::write(org.chain(), format!("{text}{}\n", forged.line())).unwrap();
+    let lock = store.lock_shared(Duration::from_secs(5)).unwrap();
+    let read = store.read(&lock).unwrap();
+    drop(lock);
+    assert_eq!(read.trusted, n);
+    let r = verify_cached(&store, &read, Some(&signers));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.message.contains("prev_hash does not link")),
+        "{:?}",
+        r.problems
+    );
+
+    // One byte changed inside the verified bytes (same length): nothing is trusted,
+    // and the edit is found.
+    let edited = text.replacen("release 1.3.2", "release 1.3.3", 1);
+    assert_eq!(edited.len(), text.len());
+    assert_ne!(edited, text);
+    std::fs::write(org.chain(), &edited).unwrap();
+    let lock = store.lock_shared(Duration::from_secs(5)).unwrap();
+    let read = store.read(&lock).unwrap();
+    drop(lock);
+    assert_eq!(read.trusted, 0, "a changed byte: nothing taken from before");
+    let r = verify_cached(&store, &read, Some(&signers));
+    assert!(
+        r.problems.iter().any(|p| p.message.contains("was altered")),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(r.cached, 0);
+    std::fs::write(org.chain(), &good).unwrap();
 }
 
 #[test]

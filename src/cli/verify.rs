@@ -86,7 +86,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
             return EXIT_FAILED;
         }
     };
-    let read = match st.read(&lock) {
+    let read = match st.read_full(&lock) {
         Ok(r) => r,
         Err(e) => {
             crate::err!("gander: {e}");

@@ -245,11 +245,23 @@ pub fn parse_line(line: &str) -> Result<Record, String> {
 /// Check hashes, links and sequence of records already parsed (in file order).
 /// Returns every problem, in order; the first is the one to act on.
 pub fn check_links(records: &[(usize, Record)]) -> Vec<Problem> {
+    check_links_after(records, 0)
+}
+
+/// As [`check_links`], for the records from index `from` on, the ones before it being
+/// known good (a byte-identical prefix verified before): each later record must still
+/// link to the one before it.
+pub fn check_links_after(records: &[(usize, Record)], from: usize) -> Vec<Problem> {
     let mut out = Vec::new();
-    let mut prev_hash = GENESIS.to_string();
-    let mut expect_seq = 1u64;
-    let mut prev_time: Option<chrono::DateTime<chrono::Utc>> = None;
-    for (line, r) in records {
+    let from = from.min(records.len());
+    let (mut prev_hash, mut expect_seq, mut prev_time) = match from.checked_sub(1) {
+        Some(i) => {
+            let r = &records[i].1;
+            (r.hash.clone(), r.seq + 1, r.time())
+        }
+        None => (GENESIS.to_string(), 1u64, None),
+    };
+    for (line, r) in &records[from..] {
         let computed = r.compute_hash();
         if computed != r.hash {
             out.push(Problem {

@@ -107,6 +107,13 @@ pub struct Verified {
     pub hash: String,
     pub signers: String,
     pub files: String,
+    /// The chain file's length through that record, and the SHA-256 of those bytes:
+    /// when the file still starts with them, the prefix is not even parsed for its
+    /// canonical form, hashes or links again (0 and empty: not known).
+    #[serde(default)]
+    pub bytes: u64,
+    #[serde(default)]
+    pub digest: String,
 }
 
 fn verified_file(store: &Store) -> Option<PathBuf> {
@@ -126,7 +133,14 @@ pub fn load_verified(store: &Store) -> Option<Verified> {
 }
 
 /// Remember a verified prefix (best effort, like the head).
-pub fn remember_verified(store: &Store, seq: u64, hash: &str, signers: &str, files: &str) {
+pub fn remember_verified(
+    store: &Store,
+    seq: u64,
+    hash: &str,
+    signers: &str,
+    files: &str,
+    bytes: Option<&(u64, String)>,
+) {
     let Some(path) = verified_file(store) else {
         return;
     };
@@ -136,6 +150,8 @@ pub fn remember_verified(store: &Store, seq: u64, hash: &str, signers: &str, fil
         hash: hash.to_string(),
         signers: signers.to_string(),
         files: files.to_string(),
+        bytes: bytes.map_or(0, |b| b.0),
+        digest: bytes.map(|b| b.1.clone()).unwrap_or_default(),
     };
     if let Some(d) = path.parent() {
         let _ = std::fs::create_dir_all(d);

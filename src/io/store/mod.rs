@@ -11,6 +11,7 @@
 
 use crate::engine::chain::{self, GENESIS, Problem, Record, Signature};
 use chrono::{DateTime, Utc};
+use sha2::Digest;
 use std::fs::{File, OpenOptions};
 
 mod layout;
@@ -68,6 +69,15 @@ pub struct ChainRead {
     pub bad_lines: Vec<Problem>,
     /// An incomplete last line: a crash mid-append.
     pub torn: Option<Torn>,
+    /// How many records at the start are byte for byte the prefix this user verified
+    /// before (its length and SHA-256 remembered, see [`crate::io::heads::Verified`]):
+    /// their canonical form, hashes and links are not computed again. 0 when nothing
+    /// is remembered, it does not match, or the chain is not a file.
+    pub trusted: usize,
+    /// The file's bytes up to the end of its last complete line, and their SHA-256
+    /// (what is remembered once this read verifies). `None` for a chain not read from
+    /// a file.
+    pub bytes: Option<(u64, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +120,17 @@ impl Store {
     }
 
     /// Read the chain. Takes no lock: call it while holding one.
-    pub fn read(&self, _lock: &impl Held) -> Result<ChainRead, StoreError> {
+    pub fn read(&self, lock: &impl Held) -> Result<ChainRead, StoreError> {
+        self.read_with(lock, true)
+    }
+
+    /// As [`Store::read`], checking every line's canonical form whatever this user
+    /// verified before (`gander verify`).
+    pub fn read_full(&self, lock: &impl Held) -> Result<ChainRead, StoreError> {
+        self.read_with(lock, false)
+    }
+
+    fn read_with(&self, _lock: &impl Held, remembered: bool) -> Result<ChainRead, StoreError> {
         let path = self.chain_path();
         // The chain is a regular file in a real directory: a symlink could swap in
         // another history under the same name.
@@ -130,6 +150,26 @@ impl Store {
             Err(e) => return Err(io_err(&path)(e)),
         };
         let mut out = ChainRead::default();
+        // A prefix this user verified before, unchanged to the byte, needs no second
+        // canonical-form check (nor, in verify_cached, hashes, links and signatures).
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let mut hasher = sha2::Sha256::new();
+        let mut trusted_bytes = 0usize;
+        if let Some(v) = remembered
+            .then(|| crate::io::heads::load_verified(self))
+            .flatten()
+            .filter(|v| v.bytes > 0 && v.bytes as usize <= complete)
+        {
+            let n = v.bytes as usize;
+            hasher.update(&bytes[..n]);
+            if bytes[n - 1] == b'\n' && hex(&hasher.clone().finalize()) == v.digest {
+                trusted_bytes = n;
+            }
+            hasher.update(&bytes[n..complete]);
+        } else {
+            hasher.update(&bytes[..complete]);
+        }
+        out.bytes = Some((complete as u64, hex(&hasher.finalize())));
         let mut offset = 0usize;
         let mut line_no = 0usize;
         while offset < bytes.len() {
@@ -159,19 +199,25 @@ impl Store {
                 break;
             };
             let raw = &bytes[offset..offset + len];
+            let known = offset + len < trusted_bytes;
             let parsed = std::str::from_utf8(raw)
                 .map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to()))
                 .and_then(|text| {
                     let r = chain::parse_line(text)?;
                     // Only the canonical form is a record: extra fields, repeated keys
                     // or other spacing would be text no hash or signature covers.
-                    if r.line() != text {
+                    if !known && r.line() != text {
                         return Err("not in the canonical form (`jq -cS` of the record); the line was edited".into());
                     }
                     Ok(r)
                 });
             match parsed {
-                Ok(r) => out.records.push((line_no, r)),
+                Ok(r) => {
+                    if known && out.bad_lines.is_empty() {
+                        out.trusted += 1;
+                    }
+                    out.records.push((line_no, r))
+                }
                 Err(message) => out.bad_lines.push(Problem {
                     line: line_no,
                     seq: None,
@@ -265,7 +311,8 @@ impl Store {
                 message: p.message.clone(),
             });
         }
-        if let Some(p) = chain::check_links(&read.records).first() {
+        // A prefix this user verified, unchanged to the byte, is not hashed again.
+        if let Some(p) = chain::check_links_after(&read.records, read.trusted).first() {
             return Err(StoreError::Corrupt {
                 line: p.line,
                 message: p.message.clone(),
@@ -408,4 +455,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     std::fs::rename(&tmp, path).map_err(io_err(path))?;
     fsync_dir(dir);
     Ok(())
+}
+
+/// Lower-case hex of a digest.
+fn hex(d: &[u8]) -> String {
+    use std::fmt::Write as _;
+    d.iter()
+        .fold(String::with_capacity(d.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

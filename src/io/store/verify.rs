@@ -167,7 +167,7 @@ fn check_records(
 /// Verify a chain already read: links, hashes, sequence, every signature against
 /// allowed_signers, and every artifact referenced by digest.
 pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>) -> VerifyReport {
-    verify_after(store, read, signers, 0)
+    verify_after(store, read, signers, 0, chain::check_links(&read.records))
 }
 
 /// The state of the evidence files (each one's path, length and modification time):
@@ -215,20 +215,46 @@ pub fn verify_cached(
     };
     let digest = signers.digest();
     let files = files_state(store);
-    let links_ok = read.bad_lines.is_empty() && chain::check_links(&read.records).is_empty();
-    let skip = crate::io::heads::load_verified(store)
-        .filter(|v| links_ok && v.signers == digest && v.files == files)
-        .and_then(|v| {
-            read.records
-                .iter()
-                .position(|(_, r)| r.seq == v.seq && r.hash == v.hash)
+    let remembered = crate::io::heads::load_verified(store)
+        .filter(|v| read.bad_lines.is_empty() && v.signers == digest && v.files == files);
+    // The file still starts with the very bytes verified: nothing in them is checked
+    // again, only that what follows links to them.
+    let trusted = remembered
+        .as_ref()
+        .filter(|v| {
+            read.trusted > 0
+                && read.records.get(read.trusted - 1).is_some_and(|(_, r)| {
+                    r.seq == v.seq && r.hash == v.hash && read.trusted as u64 == v.seq
+                })
         })
-        .map_or(0, |i| i + 1);
-    let report = verify_after(store, read, Some(signers), skip);
+        .map_or(0, |_| read.trusted);
+    let links = chain::check_links_after(&read.records, trusted);
+    let skip = if trusted > 0 {
+        trusted
+    } else {
+        // Otherwise, a prefix whose every link and hash verifies and whose record at
+        // the remembered seq has the remembered hash is the same prefix.
+        remembered
+            .filter(|_| links.is_empty())
+            .and_then(|v| {
+                read.records
+                    .iter()
+                    .position(|(_, r)| r.seq == v.seq && r.hash == v.hash)
+            })
+            .map_or(0, |i| i + 1)
+    };
+    let report = verify_after(store, read, Some(signers), skip, links);
     if report.ok()
         && let Some((_, last)) = read.records.last()
     {
-        crate::io::heads::remember_verified(store, last.seq, &last.hash, &digest, &files);
+        crate::io::heads::remember_verified(
+            store,
+            last.seq,
+            &last.hash,
+            &digest,
+            &files,
+            read.bytes.as_ref(),
+        );
     }
     report
 }
@@ -240,6 +266,7 @@ fn verify_after(
     read: &ChainRead,
     signers: Option<&AllowedSigners>,
     skip: usize,
+    links: Vec<chain::Problem>,
 ) -> VerifyReport {
     let mut problems: Vec<Finding> = read
         .bad_lines
@@ -250,7 +277,7 @@ fn verify_after(
             message: p.message.clone(),
         })
         .collect();
-    for p in chain::check_links(&read.records) {
+    for p in links {
         problems.push(Finding {
             line: p.line,
             seq: p.seq,
