@@ -409,7 +409,7 @@ fn four_eyes_expiry_signatures_and_eligibility_decide_what_counts() {
     assert_eq!(r.status, Status::Pending);
     assert_eq!(
         r.reason,
-        "1 of 2 approvals (dana); alice's approval does not count (the requester's own (by name or key)); \
+        "1 of 2 approvals (dana); needs 1 more from bob; alice's approval does not count (the requester's own (by name or key)); \
          bob's approval does not count (expired); dana's approval does not count (unsigned); \
          mallory's approval does not count (not an eligible approver); \
          dana's approval does not count (a second approval by the same person); \
@@ -543,4 +543,38 @@ fn the_pending_reason_never_lists_the_requester() {
         r.reason
     );
     assert!(!r.reason.contains("alice"), "{}", r.reason);
+}
+
+/// Someone who may not approve is told whom to ask instead, and that list never names
+/// the requester (she cannot approve her own request).
+#[test]
+fn a_refused_approver_is_pointed_at_the_others_never_the_requester() {
+    use gander::engine::authority::{Vote, may_vote};
+    use gander::engine::ledger::{Promotion, PromotionStatus};
+    let c = config();
+    let p = Promotion {
+        id: "PRM-20261122-000001".into(),
+        service: "service-b".into(),
+        from: "compliance_ready".into(),
+        to: "compliant".into(),
+        requester: "alice".into(),
+        requester_key: None,
+        requested_at: now(),
+        expires_at: None,
+        status: PromotionStatus::Open,
+        approvals: vec![],
+        rejections: vec![],
+        validation: None,
+        closed_at: None,
+        closed_reason: None,
+        records: vec![],
+    };
+    let e = may_vote(&c, &p, "mallory", None, Vote::Approve).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("mallory is not an approver of service-b"),
+        "{text}"
+    );
+    assert!(text.contains("bob") && text.contains("dana"), "{text}");
+    assert!(!text.contains("alice"), "{text}");
 }

@@ -205,7 +205,7 @@ fn a_newcomer_finds_why_requests_approves_as_a_second_identity_and_quits_cleanly
     alice.keys("release 1.3.2\r");
     alice.wait_for("Record and sign this?", Duration::from_secs(20));
     alice.keys("y");
-    alice.wait_for("open, awaiting approval", Duration::from_secs(30));
+    alice.wait_for("awaiting approval: needs 1 from", Duration::from_secs(30));
     alice.keys("\r");
 
     // Bob, in a second console on the same fleet and store.
@@ -298,6 +298,42 @@ fn a_dropped_session_mid_dialog_records_nothing_and_restores_the_terminal() {
     let after = chain();
     assert_eq!(after, before, "nothing may be recorded");
     assert!(!after.contains("\"type\":\"request\""));
+}
+
+/// A dropped session removes the demo's directory, whether the hangup comes while the
+/// console runs or while the fleet is still starting.
+#[test]
+fn a_dropped_demo_session_leaves_no_directory_behind() {
+    for early in [false, true] {
+        let state = tempfile::tempdir().unwrap();
+        let st = state.path().to_str().unwrap();
+        let mut c = Pty::spawn(&["--state-dir", st, "demo", "--steady"], 100, 30, &[]);
+        if early {
+            // As soon as its directory exists: the fleet is starting, nothing is drawn.
+            let start = Instant::now();
+            while std::fs::read_dir(state.path().join("demo"))
+                .map_or(true, |mut d| d.next().is_none())
+            {
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "no demo directory"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        } else {
+            c.wait_for("SERVICE", Duration::from_secs(30));
+        }
+        let pid = c.child.process_id().unwrap() as i32;
+        // SAFETY: signalling our own child, as sshd does when the connection drops.
+        unsafe {
+            libc::kill(pid, libc::SIGHUP);
+        }
+        assert_eq!(c.wait_exit(Duration::from_secs(30)), 0, "early: {early}");
+        let left: Vec<_> = std::fs::read_dir(state.path().join("demo"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "early: {early}: left behind {left:?}");
+    }
 }
 
 #[test]

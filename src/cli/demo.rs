@@ -86,6 +86,46 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Hangup, TERM and interrupt, caught from the start (see [`run_in`]).
+struct EarlySignals {
+    #[cfg(unix)]
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl EarlySignals {
+    fn listen() -> EarlySignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            EarlySignals {
+                streams: [
+                    SignalKind::hangup(),
+                    SignalKind::terminate(),
+                    SignalKind::interrupt(),
+                ]
+                .into_iter()
+                .filter_map(|k| signal(k).ok())
+                .collect(),
+            }
+        }
+        #[cfg(not(unix))]
+        EarlySignals {}
+    }
+
+    /// Did any of them arrive (without waiting)?
+    fn arrived(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            use futures_util::FutureExt;
+            self.streams
+                .iter_mut()
+                .any(|s| s.recv().now_or_never().is_some())
+        }
+        #[cfg(not(unix))]
+        false
+    }
+}
+
 pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     if crate::ops::store::own_store_only() {
         crate::err!("demo: records into its own directory; --store / $GANDER_STORE is ignored");
@@ -119,16 +159,23 @@ fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32
         };
         faults.push((svc.to_string(), mode));
     }
+    let rt = match super::runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    // A hangup, TERM or Ctrl-C while the fleet starts and its evidence is recorded
+    // (before the console or the watch listens) must not kill the process and leave its
+    // directory behind: caught from here on, and answered once start-up is done.
+    let mut early = {
+        let _in = rt.enter();
+        EarlySignals::listen()
+    };
     let dir = fresh_state_dir(state);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         crate::err!("gander: {}: {e}", dir.display());
         return EXIT_USAGE;
     }
     *made = Some(dir.clone());
-    let rt = match super::runtime() {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
     if !demo::OPERATORS.contains(&args.identity.as_str()) {
         crate::err!(
             "gander: --identity {}: the demo operators are {}",
@@ -176,6 +223,11 @@ fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32
         crate::err!("gander: cannot record the demo's evidence: {e}");
         return EXIT_USAGE;
     }
+    if early.arrived() {
+        crate::err!("demo: stopped by a signal while starting");
+        return EXIT_OK;
+    }
+    drop(early);
     use std::io::IsTerminal;
     if !args.serve_only && args.rounds.is_none() && std::io::stdout().is_terminal() {
         let config = match crate::io::config_dir::load_dir(&running.config_dir).map(|l| l.config) {

@@ -215,10 +215,11 @@ pub fn may_vote(
     }
     let withdrawing = vote == Vote::Reject && who == p.requester;
     if !eligible.iter().any(|e| e == who) && !withdrawing {
+        // Whom to ask instead: never the requester (four-eyes).
         return Err(Refusal::NotAnApprover {
             who: who.to_string(),
             service: p.service.clone(),
-            eligible,
+            eligible: approvers_besides(config, &p.service, &p.requester),
         });
     }
     Ok(())

@@ -504,6 +504,29 @@ impl Ctx<'_> {
         };
         let mut reason = if counted.is_empty() {
             format!("0 of {need} approvals; needs {need} {who}")
+        } else if counted.len() < need {
+            // Whom to ask for the rest: not those whose approvals already count.
+            let rest: Vec<&String> = others
+                .iter()
+                .filter(|o| !counted.contains(&o.as_str()))
+                .collect();
+            format!(
+                "{} of {need} approvals ({}); needs {} more {}",
+                counted.len(),
+                counted.join(", "),
+                need - counted.len(),
+                if rest.is_empty() {
+                    "(nobody else is eligible)".to_string()
+                } else {
+                    format!(
+                        "from {}",
+                        rest.iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                }
+            )
         } else {
             format!(
                 "{} of {need} approvals ({})",

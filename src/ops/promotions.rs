@@ -94,13 +94,24 @@ fn outcome(id: &str, plan: &Plan, completed: bool, said: &mut Said) {
     }
     match plan.verdict {
         Verdict::AwaitingApproval => {
-            said.out.push(format!("{id}: open, awaiting approval"));
+            // Who is still needed, as the approval check says it (never the requester).
+            let needs = plan
+                .gates
+                .iter()
+                .flat_map(|g| &g.checks)
+                .filter(|c| c.status == crate::engine::gates::Status::Pending)
+                .find_map(|c| c.reason.split_once("needs ").map(|(_, n)| n.to_string()))
+                .map(|n| format!(": needs {}", n.split(';').next().unwrap_or(&n)))
+                .unwrap_or_default();
+            said.out
+                .push(format!("{id}: recorded, awaiting approval{needs}"));
             said.err.push(format!(
                 "next: an approver runs `gander approve {id}` (or `a` in the console's Approvals panel)"
             ));
         }
         _ => said.out.push(format!(
-            "{id}: open but blocked; it completes when every gate passes (re-check with the same `gander promote`):"
+            "{id}: recorded, blocked by {}; it completes when every gate passes (re-check with the same `gander promote`):",
+            plan.blockers.first().map_or("a gate", |b| b.as_str())
         )),
     }
     for b in &plan.blockers {

@@ -67,12 +67,12 @@ pub fn fit(s: &str, w: usize) -> String {
     out
 }
 
-/// How long ago, in whole minutes (the screen redraws once a minute, so seconds would
-/// be stale or cost a frame a second): `<1m`, `4m`, `1h5m`.
+/// How long ago: seconds under a minute (`42s`), then whole minutes (`4m`, `1h5m`). A
+/// screen showing an age under a minute redraws each second; a steady one does not.
 pub fn age(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
     let secs = (now - then).num_seconds().max(0) as u64;
     if secs < 60 {
-        "<1m".to_string()
+        format!("{secs}s")
     } else {
         crate::engine::config::Duration(secs / 60 * 60).to_string()
     }
@@ -203,23 +203,16 @@ fn render_header(f: &mut Frame, m: &Model, area: Rect) {
     // `live` only while some service answered well within two intervals; a fleet that
     // answers nothing is not live because it was polled.
     let newest_good = m.board.services.values().filter_map(|l| l.last_good).max();
-    let ago = |t: chrono::DateTime<chrono::Utc>| {
-        let age = (m.now - t).num_seconds().max(0) as u64;
-        (
-            age,
-            if age < 60 {
-                "<1m".to_string()
-            } else {
-                crate::engine::config::Duration(age / 60 * 60).to_string()
-            },
-        )
-    };
+    let secs_since = |t: chrono::DateTime<chrono::Utc>| (m.now - t).num_seconds().max(0) as u64;
     let fresh = match (m.last_poll, newest_good) {
         (None, _) if m.board.services.is_empty() => "no live data".to_string(),
         (None, _) => "polling…".to_string(),
-        (Some(_), Some(t)) if ago(t).0 <= 2 * m.poll_interval_secs + 2 => "live".to_string(),
-        (Some(_), Some(t)) => format!("stale {}", ago(t).1),
-        (Some(_), None) => "no answer".to_string(),
+        (Some(_), Some(t)) if secs_since(t) <= 2 * m.poll_interval_secs + 2 => "live".to_string(),
+        (Some(_), Some(t)) => format!("stale {}", age(m.now, t)),
+        (Some(_), None) => match m.first_poll {
+            Some(t) => format!("down {}", age(m.now, t)),
+            None => "no answer".to_string(),
+        },
     };
     let chain = match &m.store.chain {
         None => "chain: none".to_string(),
@@ -248,15 +241,7 @@ fn render_header(f: &mut Frame, m: &Model, area: Rect) {
     // shown marked as this bastion's copy.
     let chain = match &m.store_down {
         Some((since, _)) => {
-            let secs = (m.now - *since).num_seconds().max(0) as u64;
-            parts.push(if secs < 60 {
-                "STORE DOWN <1m".to_string()
-            } else {
-                format!(
-                    "STORE DOWN {}",
-                    crate::engine::config::Duration(secs / 60 * 60)
-                )
-            });
+            parts.push(format!("STORE DOWN {}", age(m.now, *since)));
             chain.replacen("chain", "copy", 1)
         }
         None => chain,
@@ -413,13 +398,8 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
             ])
         }
         None => {
-            let mut actions = vec![
-                Action::Down,
-                Action::Open,
-                Action::Filter,
-                Action::CommandLine,
-                Action::NextPanel,
-            ];
+            // The panel's own actions right after moving and opening.
+            let mut actions = vec![Action::Down, Action::Open];
             match m.panel {
                 Panel::Grid | Panel::Graph => actions.extend([Action::Promote, Action::Sort]),
                 Panel::Approvals | Panel::Pipeline => {
@@ -427,7 +407,7 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
                 }
                 _ => {}
             }
-            actions.extend([Action::Help, Action::Quit]);
+            actions.extend([Action::Filter, Action::CommandLine, Action::NextPanel]);
             let mut spans = Vec::new();
             if !m.filter.is_empty() {
                 spans.push(Span::styled(
@@ -439,13 +419,36 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
                     m.theme.warn,
                 ));
             }
+            // By priority: help and quit are never cut; the other keys are shown while
+            // they fit whole, and `…` says some did not.
+            let pair = |a: Action| {
+                [
+                    Span::styled(format!(" {}", m.keymap.label(a)), m.theme.accent),
+                    Span::raw(format!(" {} ", a.describe())),
+                ]
+            };
+            let width = |v: &[Span]| v.iter().map(|s| s.width()).sum::<usize>();
+            let tail: Vec<Span> = [Action::Help, Action::Quit]
+                .into_iter()
+                .flat_map(pair)
+                .collect();
+            let room = (area.width as usize).saturating_sub(width(&spans) + width(&tail));
+            let mut used = 0;
+            let mut cut = false;
             for a in actions.into_iter().filter(|a| !(m.read_only && a.writes())) {
-                spans.push(Span::styled(
-                    format!(" {}", m.keymap.label(a)),
-                    m.theme.accent,
-                ));
-                spans.push(Span::raw(format!(" {} ", a.describe())));
+                let p = pair(a);
+                let w = width(&p);
+                if cut || used + w + 1 > room {
+                    cut = true;
+                    continue;
+                }
+                used += w;
+                spans.extend(p);
             }
+            if cut {
+                spans.push(Span::styled("…", m.theme.dim));
+            }
+            spans.extend(tail);
             Line::from(spans)
         }
     };
@@ -476,6 +479,25 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
                 parts.remove(i);
             }
         }
+    }
+    // Still too wide: cut the longest part that may be cut, never who is acting,
+    // READ-ONLY or what is paging.
+    let kept = |s: &str| {
+        s.starts_with("as ") || s == "no identity" || s == "READ-ONLY" || s.starts_with("✗ ")
+    };
+    for _ in 0..parts.len() {
+        let total = parts.join(" │ ").chars().count();
+        if total <= width {
+            break;
+        }
+        let Some(i) = (0..parts.len())
+            .filter(|&i| !kept(&parts[i]))
+            .max_by_key(|&i| parts[i].chars().count())
+        else {
+            break;
+        };
+        let n = parts[i].chars().count();
+        parts[i] = fit(&parts[i], n.saturating_sub(total - width).max(2));
     }
     parts.join(" │ ")
 }

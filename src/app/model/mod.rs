@@ -97,6 +97,9 @@ pub enum DialogAction {
     StartWalk {
         name: String,
         service: String,
+        /// Other runbooks that apply (Tab chooses among them; the first was the
+        /// alert's own runbook_url when it named one).
+        others: Vec<String>,
     },
     /// Silence one alert in Alertmanager (its exact labels; the comment is the reason).
     Silence {
@@ -148,6 +151,8 @@ pub enum WalkInput {
     SkipReason,
     Note,
     ConfirmRun,
+    /// Running the current check and recording what it found, asked before it runs.
+    ConfirmCheck,
     /// A decision's answer, asked again before it is recorded.
     ConfirmAnswer(bool),
     /// An approval step, asked again before it is recorded.
@@ -242,6 +247,8 @@ pub struct Model {
     /// The runbooks (built in and CONFIG/runbooks), for the Runbooks panel.
     pub runbooks: Vec<crate::engine::runbook::Named>,
     pub last_poll: Option<DateTime<Utc>>,
+    /// When the first poll answered (a fleet that never answered is down since then).
+    pub first_poll: Option<DateTime<Utc>>,
     pub poll_interval_secs: u64,
     /// Facts changed since the derived data was computed.
     pub stale: bool,
@@ -303,6 +310,7 @@ impl Model {
             theme,
             runbooks: Vec::new(),
             last_poll: None,
+            first_poll: None,
             stale: true,
             dirty: true,
             quit: false,
@@ -515,7 +523,7 @@ impl Model {
             Panel::Approvals => self.open_promotions().len(),
             Panel::Alerts => self.alerts().len(),
             Panel::Log => self.log_view().len(),
-            Panel::Runbooks => self.runbooks.len(),
+            Panel::Runbooks => self.runbooks.len() + self.walk_rows().len(),
             Panel::Packages => self.store.packages.packages.len(),
         }
     }
@@ -529,6 +537,11 @@ impl Model {
             .map(String::as_str)
             .filter(|s| f.is_empty() || s.to_lowercase().contains(&f))
             .collect()
+    }
+
+    /// The walks the Runbooks panel lists below the runbooks, newest first.
+    pub fn walk_rows(&self) -> Vec<&crate::engine::walk::Walk> {
+        self.store.walks.iter().rev().take(50).collect()
     }
 
     pub fn cursor(&self) -> usize {

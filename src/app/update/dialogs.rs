@@ -318,6 +318,27 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                 m.popup = Some(Popup::Dialog(d));
                 return Vec::new();
             }
+            // Several runbooks apply: Tab chooses the next, keeping what was typed.
+            if let (
+                KeyCode::Tab,
+                false,
+                DialogAction::StartWalk {
+                    name,
+                    service,
+                    others,
+                },
+            ) = (k.code, d.confirming, &d.action)
+                && !others.is_empty()
+            {
+                let mut all: Vec<String> = others.clone();
+                all.push(name.clone());
+                let next = all.remove(0);
+                walk_dialog(m, next, service.clone(), all);
+                if let Some(Popup::Dialog(nd)) = &mut m.popup {
+                    nd.reason = d.reason.clone();
+                }
+                return Vec::new();
+            }
             if d.blocked.is_some() {
                 if matches!(k.code, KeyCode::Enter | KeyCode::Char('q')) {
                     m.popup = None;
@@ -350,7 +371,7 @@ pub(super) fn popup_key(m: &mut Model, p: Popup, k: KeyEvent) -> Vec<Command> {
                                 let cmd = cmd.clone().with_reason(&d.reason);
                                 (cmd.describe(), Command::Package(cmd))
                             }
-                            DialogAction::StartWalk { name, service } => (
+                            DialogAction::StartWalk { name, service, .. } => (
                                 format!("runbook {name} for {service}"),
                                 Command::RunbookStart {
                                     name: name.clone(),
@@ -430,8 +451,9 @@ pub(super) fn walk_dialog(m: &mut Model, name: String, service: String, others: 
     ];
     if !others.is_empty() {
         info.push(format!(
-            "also applies: {} (Esc, then :runbook NAME {service})",
-            others.join(", ")
+            "{} runbooks apply: ▸ {name} · {} (Tab chooses the next)",
+            others.len() + 1,
+            others.join(" · ")
         ));
     }
     let blocked = match &m.identity {
@@ -442,7 +464,11 @@ pub(super) fn walk_dialog(m: &mut Model, name: String, service: String, others: 
         Err(e) => Some(format!("no identity: {e}")),
     };
     m.popup = Some(Popup::Dialog(Dialog {
-        action: DialogAction::StartWalk { name, service },
+        action: DialogAction::StartWalk {
+            name,
+            service,
+            others,
+        },
         info,
         reason: String::new(),
         confirming: false,

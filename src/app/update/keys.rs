@@ -47,6 +47,20 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
         Action::Bottom => m.cursor[i] = n.saturating_sub(1),
         Action::PageDown => m.cursor[i] = (m.cursor[i] + 10).min(n.saturating_sub(1)),
         Action::PageUp => m.cursor[i] = m.cursor[i].saturating_sub(10),
+        // A walk on record: open it.
+        Action::Open if m.panel == Panel::Runbooks && m.cursor() >= m.runbooks.len() => {
+            let at = m.cursor() - m.runbooks.len();
+            if let Some(id) = m.walk_rows().get(at).map(|w| w.id.clone()) {
+                m.popup_scroll = 0;
+                m.popup = Some(crate::app::model::Popup::Walk(
+                    crate::app::model::WalkView {
+                        id,
+                        typing: None,
+                        said: Vec::new(),
+                    },
+                ));
+            }
+        }
         Action::Open if m.panel == Panel::Runbooks => {
             let service = m
                 .rows()

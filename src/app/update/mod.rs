@@ -130,6 +130,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                     .apply_prometheus(&facts, now);
             }
             m.last_poll = Some(now);
+            m.first_poll.get_or_insert(now);
             m.prom_error = errors.first().map(|e| format!("query {e}"));
             m.stale = true;
             m.dirty = true;
@@ -158,6 +159,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.push_log(level, format!("{}: {cell}", o.service));
             }
             m.last_poll = Some(o.at);
+            m.first_poll.get_or_insert(o.at);
             m.live_changed.insert(o.service.clone());
             Vec::new()
         }

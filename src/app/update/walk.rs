@@ -21,6 +21,13 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
                 return vec![cmd];
             }
             (WalkInput::ConfirmRun, _) => {}
+            (WalkInput::ConfirmCheck, KeyCode::Char('y')) => {
+                m.busy = Some(format!("runbook resume {}", v.id));
+                let cmd = Command::RunbookResume { id: v.id.clone() };
+                m.popup = Some(Popup::Walk(v));
+                return vec![cmd];
+            }
+            (WalkInput::ConfirmCheck, _) => {}
             (WalkInput::ConfirmAnswer(yes), KeyCode::Char('y')) => {
                 return record(m, v, StepAction::Answer(yes));
             }
@@ -106,11 +113,11 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
             m.popup = Some(Popup::Walk(v));
             Vec::new()
         }
+        // A check's outcome is recorded: asked first, like every write.
         KeyCode::Enter if !m.read_only => {
-            m.busy = Some(format!("runbook resume {}", v.id));
-            let cmd = Command::RunbookResume { id: v.id.clone() };
+            v.typing = Some((WalkInput::ConfirmCheck, String::new()));
             m.popup = Some(Popup::Walk(v));
-            vec![cmd]
+            Vec::new()
         }
         KeyCode::Char('c') if !m.read_only => {
             v.typing = Some((WalkInput::Note, String::new()));

@@ -370,6 +370,15 @@ impl LiveService {
         }
     }
 
+    /// When the figures shown were read: the last metrics page, or the last round
+    /// through Prometheus when they are Prometheus's.
+    pub fn figures_at(&self) -> Option<DateTime<Utc>> {
+        match self.window {
+            Some(FigureWindow::Prometheus { .. }) => self.last_poll,
+            _ => self.last_metrics_at,
+        }
+    }
+
     /// Prometheus's p95 and error rate replace the service's own: what is shown is
     /// what the gates decide on.
     pub fn take_prometheus_figures(&mut self, f: &PromFacts) {

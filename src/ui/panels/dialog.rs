@@ -14,7 +14,7 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         DialogAction::Vote { id, approve: true } => format!(" approve {id} "),
         DialogAction::Vote { id, approve: false } => format!(" reject {id} "),
         DialogAction::Package { cmd, .. } => format!(" {} ", cmd.describe()),
-        DialogAction::StartWalk { name, service } => format!(" runbook {name} for {service} "),
+        DialogAction::StartWalk { name, service, .. } => format!(" runbook {name} for {service} "),
         DialogAction::Silence { alert, .. } => format!(" silence {alert} "),
     };
     let silence = matches!(d.action, DialogAction::Silence { .. });

@@ -173,7 +173,7 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                     if age <= 2 * m.poll_interval_secs + 2 {
                         "live".into()
                     } else {
-                        crate::engine::config::Duration(age / 60 * 60).to_string()
+                        crate::ui::age(m.now, t)
                     }
                 });
                 cells.extend([
@@ -221,7 +221,9 @@ pub fn short_state(s: &str) -> String {
 }
 
 /// A p95 or error cell: `…` while the only figure is one scrape's (since the service
-/// started, which nothing decides on), `-` when there is none.
+/// started, which nothing decides on) or before the first poll answered; `~` before a
+/// figure whose service has not answered for two intervals (stale, dim); `?` when a
+/// polled service gave no figure (the drill-in says why); `-` when nothing is polled.
 fn figure_cell<'a>(
     m: &Model,
     live: Option<&crate::engine::live::LiveService>,
@@ -231,12 +233,21 @@ fn figure_cell<'a>(
     let waiting = live
         .and_then(|l| l.window.as_ref())
         .is_some_and(|w| !w.decidable());
+    let stale = live.is_some_and(|l| {
+        l.figures_at()
+            .is_none_or(|t| (m.now - t).num_seconds() > 2 * m.poll_interval_secs as i64 + 2)
+    });
     match text {
         Some(_) if waiting => Cell::from(Span::styled("…", m.theme.dim)),
+        Some(t) if stale => Cell::from(Span::styled(format!("~{t}"), m.theme.dim)),
         Some(t) => Cell::from(Span::styled(
             t,
             if over { m.theme.bad } else { Style::default() },
         )),
-        None => Cell::from("-"),
+        None if live.is_none() && m.last_poll.is_none() => {
+            Cell::from(Span::styled("…", m.theme.dim))
+        }
+        None if live.is_none() => Cell::from("-"),
+        None => Cell::from(Span::styled("?", m.theme.unknown)),
     }
 }

@@ -38,8 +38,36 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
             return;
         }
     }
-    let h = area.height as usize;
+    let mut h = area.height as usize;
     let cursor = m.cursor().min(view.len() - 1);
+    if m.log_search.is_empty() && view.len() > h && h > 1 {
+        // Longer than the screen: where the view is, on the first row.
+        h -= 1;
+        let end = (cursor + 1).max(h.min(view.len()));
+        let start = end.saturating_sub(h);
+        let follow = if end == view.len() {
+            "following the newest".to_string()
+        } else {
+            format!(
+                "{}: newest",
+                m.keymap.label(crate::app::keymap::Action::Bottom)
+            )
+        };
+        let head = Line::styled(
+            crate::ui::fit(
+                &format!(
+                    "lines {}–{end} of {} · {follow} · / search",
+                    start + 1,
+                    view.len()
+                ),
+                area.width as usize,
+            ),
+            m.theme.dim,
+        );
+        f.render_widget(Paragraph::new(head), Rect { height: 1, ..area });
+        area.y += 1;
+        area.height -= 1;
+    }
     let end = (cursor + 1).max(h.min(view.len()));
     let start = end.saturating_sub(h);
     let lines: Vec<Line> = view[start..end]

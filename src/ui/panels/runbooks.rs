@@ -1,6 +1,6 @@
 //! Runbooks: which apply to the selected service, and the walks on record with the step
-//! each waits at. Walks are driven from the command line for now (`gander runbook …`);
-//! this panel shows their shared progress, read from the chain.
+//! each waits at, read from the chain. Enter on a runbook starts a walk (after a yes);
+//! Enter on a walk opens it.
 
 use crate::app::model::Model;
 use crate::ui::fit;
@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn render(f: &mut Frame, m: &Model, area: Rect) {
-    let cursor = m.cursor().min(m.runbooks.len().saturating_sub(1));
+    let cursor = m.cursor();
     let service = {
         let i = crate::app::model::Panel::Grid.index();
         m.rows().get(m.cursor[i]).map(|s| s.service.clone())
@@ -44,30 +44,65 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         lines.push(l);
     }
     lines.push(Line::raw(""));
+    let walks = m.walk_rows();
     lines.push(Line::styled(
-        format!("Walks on record ({})", m.store.walks.len()),
+        if walks.len() < m.store.walks.len() {
+            format!(
+                "Walks on record ({}, the newest {} here) · Enter opens one",
+                m.store.walks.len(),
+                walks.len()
+            )
+        } else {
+            format!("Walks on record ({}) · Enter opens one", walks.len())
+        },
         m.theme.accent,
     ));
-    for w in m.store.walks.iter().rev().take(10) {
-        let at = m
-            .runbooks
-            .iter()
-            .find(|b| b.name == w.runbook)
-            .and_then(|b| w.current(&b.runbook))
-            .map_or("finished".to_string(), |s| format!("waits at `{}`", s.id));
-        lines.push(Line::raw(format!(
+    for (k, w) in walks.iter().enumerate() {
+        let at = match m.runbooks.iter().find(|b| b.name == w.runbook) {
+            None => format!("runbook `{}` not found", w.runbook),
+            Some(b) => match w.current(&b.runbook) {
+                Some(s) => format!("waits at `{}`", s.id),
+                None if b
+                    .runbook
+                    .steps
+                    .last()
+                    .is_some_and(|s| w.outcome(&s.id).is_none()) =>
+                {
+                    "ended by a decision".to_string()
+                }
+                None => "finished".to_string(),
+            },
+        };
+        let mut l = Line::raw(format!(
             "  {}  {} for {} by {}: {} steps done, {at}",
             w.id,
             w.runbook,
             w.service,
             w.started_by,
             w.done.len()
-        )));
+        ));
+        if m.runbooks.len() + k == cursor {
+            l = l.style(m.theme.selected);
+        }
+        lines.push(l);
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Start or continue a walk from a shell: gander runbook run NAME --service S · resume ID · step ID …",
+        "Enter on a runbook starts a walk for the selected service (asked first) · on a walk opens it",
         m.theme.dim,
     ));
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    // The selected row stays in view when the list is longer than the panel.
+    let rows = area.height as usize;
+    let selected = if cursor < m.runbooks.len() {
+        cursor + 1
+    } else {
+        cursor + 3
+    };
+    let skip = (selected + 2).saturating_sub(rows);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((skip as u16, 0)),
+        area,
+    );
 }

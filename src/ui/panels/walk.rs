@@ -139,6 +139,9 @@ pub fn render(f: &mut Frame, m: &Model, v: &WalkView, area: Rect) {
             WalkInput::SkipReason => "skip: reason (required, Enter to review): ".to_string(),
             WalkInput::Note => "confirm: note (optional, Enter to review): ".to_string(),
             WalkInput::ConfirmRun => "run this command now? y yes · Esc no ".to_string(),
+            WalkInput::ConfirmCheck => format!(
+                "run \"{step}\" now and record what it finds as {me}, signed? y run and record · Esc no "
+            ),
             WalkInput::ConfirmAnswer(yes) => format!(
                 "record the answer {} to \"{step}\" as {me}, signed? y record · Esc no ",
                 if *yes { "YES" } else { "NO" }
