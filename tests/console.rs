@@ -1363,3 +1363,24 @@ fn a_poll_recomputes_its_service_alone_and_agrees_with_a_full_recompute() {
         next_of(&incremental, "ledger-db")
     );
 }
+
+/// Each source says how long it has been down, in seconds under a minute: Prometheus
+/// here. The header is drawn again each second while it shows seconds.
+#[test]
+fn a_source_that_is_down_says_since_when_and_ticks() {
+    let mut m = model("bob");
+    let t0 = m.now;
+    update(&mut m, Msg::PromError(Some("connection refused".into())));
+    update(&mut m, Msg::Tick(t0 + chrono::Duration::seconds(42)));
+    let header = screen(&m, 160, 30).lines().next().unwrap().to_string();
+    assert!(header.contains("PROMETHEUS DOWN 42s"), "{header}");
+    m.dirty = false;
+    update(&mut m, Msg::Tick(t0 + chrono::Duration::seconds(43)));
+    assert!(m.dirty, "seconds on screen: drawn again");
+    let header = screen(&m, 160, 30).lines().next().unwrap().to_string();
+    assert!(header.contains("PROMETHEUS DOWN 43s"), "{header}");
+    // Answering again: the word goes, and a steady grid is not drawn each second.
+    update(&mut m, Msg::PromError(None));
+    let header = screen(&m, 160, 30).lines().next().unwrap().to_string();
+    assert!(!header.contains("PROMETHEUS"), "{header}");
+}

@@ -246,6 +246,9 @@ fn render_header(f: &mut Frame, m: &Model, area: Rect) {
         }
         None => chain,
     };
+    if let (Some(_), Some(since)) = (&m.prom_error, m.prom_down_since) {
+        parts.push(format!("PROMETHEUS DOWN {}", age(m.now, since)));
+    }
     // What is paging, counted by severity, right after the fleet's health.
     let firing = m.firing_counts();
     let alerts = (!firing.is_empty()).then(|| {

@@ -192,6 +192,8 @@ pub struct Model {
     pub prom_alerts: Vec<Alert>,
     /// Why Prometheus could not be read, while it cannot.
     pub prom_error: Option<String>,
+    /// Since when Prometheus cannot be read.
+    pub prom_down_since: Option<DateTime<Utc>>,
     /// Alertmanager's silences in force (when `monitoring.alertmanager_url` is set).
     pub silences: Vec<crate::io::alertmanager::Silence>,
     /// Why Alertmanager could not be read, if it could not.
@@ -276,6 +278,7 @@ impl Model {
             store: StoreView::default(),
             prom_alerts: Vec::new(),
             prom_error: None,
+            prom_down_since: None,
             silences: Vec::new(),
             am_error: None,
             store_down: None,
@@ -537,6 +540,27 @@ impl Model {
             .map(String::as_str)
             .filter(|s| f.is_empty() || s.to_lowercase().contains(&f))
             .collect()
+    }
+
+    /// Does the screen show an age in seconds (a source down or stale, a panel of
+    /// ages), so that it must be drawn again each second? A steady grid is not.
+    pub fn shows_seconds(&self) -> bool {
+        let limit = 2 * self.poll_interval_secs as i64 + 2;
+        let live = self.last_poll.is_none()
+            || self
+                .board
+                .services
+                .values()
+                .filter_map(|l| l.last_good)
+                .max()
+                .is_some_and(|t| (self.now - t).num_seconds() <= limit);
+        self.store_down.is_some()
+            || self.prom_error.is_some()
+            || !live
+            || matches!(
+                self.panel,
+                Panel::Pipeline | Panel::Alerts | Panel::Approvals | Panel::Log
+            )
     }
 
     /// The walks the Runbooks panel lists below the runbooks, newest first.

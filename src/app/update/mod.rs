@@ -132,6 +132,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             m.last_poll = Some(now);
             m.first_poll.get_or_insert(now);
             m.prom_error = errors.first().map(|e| format!("query {e}"));
+            m.prom_down_since = m.prom_error.as_ref().and(m.prom_down_since.or(Some(now)));
             m.stale = true;
             m.dirty = true;
             Vec::new()
@@ -237,7 +238,8 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 m.refresh();
             } else if !m.live_changed.is_empty() {
                 m.refresh_live();
-            } else if minute_changed {
+            } else if minute_changed || m.shows_seconds() {
+                // Drawn again; nothing is written unless what is shown changed.
                 m.dirty = true;
             }
             clamp(m);
@@ -250,6 +252,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 } else if m.prom_error.is_some() {
                     m.push_log("info", "prometheus: answering again");
                 }
+                m.prom_down_since = match (&e, m.prom_down_since) {
+                    (None, _) => None,
+                    (Some(_), None) => Some(m.now),
+                    (Some(_), since) => since,
+                };
                 m.prom_error = e;
                 m.dirty = true;
             }
