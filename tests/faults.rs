@@ -345,3 +345,39 @@ async fn polling_survives_faults_and_sees_a_breakage_within_two_intervals() {
     // ledger-db kept being polled all along.
     assert_eq!(board.services["ledger-db"].health, HealthState::Up);
 }
+
+/// The console asks a passing service for its startup probe and `/health` only every
+/// few rounds (what it read last is carried), and at once when a probe fails, so a
+/// failing service's reason is always fresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passing_service_is_not_asked_for_its_detail_every_round_but_a_failing_one_is() {
+    let (r, _d) = fleet().await;
+    let h = http(2000);
+    let t = target(&r, "identity");
+    let (o, kept) = poll::observe_keeping(&h, &t, None).await;
+    let kept = kept.unwrap_or_else(|| panic!("everything passed, kept: {o:?}"));
+    let components = o.health.unwrap().components.len();
+    assert!(components > 0);
+    // Startup and /health now point nowhere: they are not asked, so nothing fails.
+    let mut nowhere = t.clone();
+    nowhere.startup = Some("http://127.0.0.1:9/startup".into());
+    nowhere.health = Some("http://127.0.0.1:9/health".into());
+    let (o, again) = poll::observe_keeping(&h, &nowhere, Some(&kept)).await;
+    let hr = o.health.unwrap();
+    assert!(matches!(hr.startup, Probe::Pass { .. }), "{:?}", hr.startup);
+    assert_eq!((hr.detail_error, hr.components.len()), (None, components));
+    assert!(again.is_some());
+    // A service whose dependency fails: ready fails, and /health is read at once for
+    // the reason, even with a detail kept.
+    set(&r, "service-a", Fault::Error500);
+    let (o, after) = poll::observe_keeping(&h, &target(&r, "service-b"), Some(&kept)).await;
+    assert!(after.is_none(), "a failing service's detail is not kept");
+    let mut l = LiveService::default();
+    l.apply(&o);
+    assert_eq!(l.health, HealthState::Degraded);
+    let reason = l.reason.unwrap();
+    assert!(
+        reason.contains("dependency:service-a: service-a is not ready"),
+        "{reason}"
+    );
+}

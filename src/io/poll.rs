@@ -131,6 +131,31 @@ pub fn parse_health(body: &str) -> Result<(Option<String>, Vec<Component>), Stri
 /// buffers); when the live probe cannot reach the service, the rest are not tried and
 /// carry its error, so a hung service costs one timeout, not five.
 pub async fn observe(http: &Http, t: &Target) -> Observation {
+    observe_keeping(http, t, None).await.0
+}
+
+/// What a passing service's startup probe and `/health` said when last read: the
+/// console reads them again only every [`DETAIL_EVERY`] rounds while its live and ready
+/// probes pass (a startup probe matters at start; `/health` explains a failing probe),
+/// and at once when either does not pass.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    startup: Probe,
+    status: Option<String>,
+    components: Vec<Component>,
+}
+
+/// Rounds between two reads of a passing service's startup probe and `/health`.
+pub const DETAIL_EVERY: u64 = 6;
+
+/// As [`observe`]; with `kept`, a service whose live and ready probes pass is not asked
+/// for its startup probe and `/health` again (what was read last is carried). Returns
+/// the detail to keep for next time: `Some` when both were read now and all passed.
+pub async fn observe_keeping(
+    http: &Http,
+    t: &Target,
+    kept: Option<&Detail>,
+) -> (Observation, Option<Detail>) {
     let mut unreachable = false;
     let live = probe(http, &t.live, &mut unreachable).await;
     let gone = match &live {
@@ -148,6 +173,25 @@ pub async fn observe(http: &Http, t: &Target) -> Observation {
         Some(p) => p,
         None => probe(http, &t.ready, &mut unreachable).await,
     };
+    let passing = |p: &Probe| matches!(p, Probe::Pass { .. } | Probe::Skipped);
+    if let Some(k) = kept.filter(|_| passing(&live) && passing(&ready) && gone.is_none()) {
+        let metrics = read_metrics(http, t, &gone, &mut unreachable).await;
+        let o = Observation {
+            service: t.service.clone(),
+            at: Utc::now(),
+            health: Some(HealthReport {
+                live,
+                ready,
+                startup: k.startup.clone(),
+                status: k.status.clone(),
+                components: k.components.clone(),
+                detail_error: None,
+            }),
+            metrics,
+            unreachable,
+        };
+        return (o, Some(k.clone()));
+    }
     let startup = match skipped(&t.startup) {
         Some(p) => p,
         None => probe(http, &t.startup, &mut unreachable).await,
@@ -166,7 +210,47 @@ pub async fn observe(http: &Http, t: &Target) -> Observation {
             }
         },
     };
-    let metrics = match (&t.metrics, &gone) {
+    let metrics = read_metrics(http, t, &gone, &mut unreachable).await;
+    let keep = (passing(&live)
+        && passing(&ready)
+        && passing(&startup)
+        && detail_error.is_none()
+        && (t.live.is_some() || t.health.is_some()))
+    .then(|| Detail {
+        startup: startup.clone(),
+        status: status.clone(),
+        components: components.clone(),
+    });
+    let health = if t.live.is_none() && t.health.is_none() {
+        None
+    } else {
+        Some(HealthReport {
+            live,
+            ready,
+            startup,
+            status,
+            components,
+            detail_error,
+        })
+    };
+    let o = Observation {
+        service: t.service.clone(),
+        at: Utc::now(),
+        health,
+        metrics,
+        unreachable,
+    };
+    (o, keep)
+}
+
+/// The metrics page, parsed and summarized (or why not).
+async fn read_metrics(
+    http: &Http,
+    t: &Target,
+    gone: &Option<String>,
+    unreachable: &mut bool,
+) -> Option<Result<crate::metrics::derive::Summary, String>> {
+    match (&t.metrics, gone) {
         (None, _) => None,
         (Some(_), Some(error)) => Some(Err(error.clone())),
         (Some(url), None) => Some(match http.get(url, METRICS_ACCEPT, &Auth::None).await {
@@ -183,29 +267,10 @@ pub async fn observe(http: &Http, t: &Target) -> Observation {
                 }
             }
             Err(e) => {
-                unreachable |= transport(&e);
+                *unreachable |= transport(&e);
                 Err(e.to_string())
             }
         }),
-    };
-    let health = if t.live.is_none() && t.health.is_none() {
-        None
-    } else {
-        Some(HealthReport {
-            live,
-            ready,
-            startup,
-            status,
-            components,
-            detail_error,
-        })
-    };
-    Observation {
-        service: t.service.clone(),
-        at: Utc::now(),
-        health,
-        metrics,
-        unreachable,
     }
 }
 
@@ -274,10 +339,14 @@ pub fn spawn(
                 0x9E37_79B9_7F4A_7C15u64 ^ (i as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
             let mut failures = 0u32;
             let mut polls = 0u64;
+            let mut kept: Option<Detail> = None;
             loop {
                 let o = {
                     let _permit = sem.acquire().await;
-                    observe(&http, &t).await
+                    let full = polls % DETAIL_EVERY == 0;
+                    let (o, k) = observe_keeping(&http, &t, kept.as_ref().filter(|_| !full)).await;
+                    kept = k;
+                    o
                 };
                 failures = if o.unreachable { failures + 1 } else { 0 };
                 if tx.send(o).await.is_err() {
