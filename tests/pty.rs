@@ -336,6 +336,52 @@ fn a_dropped_demo_session_leaves_no_directory_behind() {
     }
 }
 
+/// tmux kill-session closes the terminal itself: the hangup comes, and every later
+/// write to the terminal fails. The demo still removes its directory (keys included),
+/// right after start as well as later.
+#[test]
+fn a_closed_terminal_leaves_no_demo_directory_behind() {
+    for wait_ms in [0u64, 50, 3000] {
+        let state = tempfile::tempdir().unwrap();
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_gander"));
+        cmd.args(["--state-dir", state.path().to_str().unwrap(), "demo"]);
+        cmd.env("TERM", "xterm-256color");
+        let mut child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let start = Instant::now();
+        while std::fs::read_dir(state.path().join("demo")).map_or(true, |mut d| d.next().is_none())
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no demo directory"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        drop(pair.master);
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "still running after its terminal closed ({wait_ms} ms)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let left: Vec<_> = std::fs::read_dir(state.path().join("demo"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "after {wait_ms} ms: left behind {left:?}");
+    }
+}
+
 #[test]
 fn at_80x24_under_no_color_the_grid_fits_and_says_everything_in_words() {
     let state = tempfile::tempdir().unwrap();

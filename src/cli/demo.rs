@@ -130,17 +130,27 @@ pub fn run(state: Option<PathBuf>, args: Args) -> i32 {
     if crate::ops::store::own_store_only() {
         crate::err!("demo: records into its own directory; --store / $GANDER_STORE is ignored");
     }
-    let keep = args.keep;
-    let mut dir = None;
-    let code = run_in(state, args, &mut dir);
-    if let Some(d) = dir {
-        if keep {
-            crate::err!("demo: kept {}", d.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&d);
+    // Removed however the demo ends, a panic included (its directory holds keys).
+    struct Cleanup {
+        dir: Option<PathBuf>,
+        keep: bool,
+    }
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if let Some(d) = &self.dir {
+                if self.keep {
+                    crate::err!("demo: kept {}", d.display());
+                } else {
+                    let _ = std::fs::remove_dir_all(d);
+                }
+            }
         }
     }
-    code
+    let mut cleanup = Cleanup {
+        dir: None,
+        keep: args.keep,
+    };
+    run_in(state, args, &mut cleanup.dir)
 }
 
 fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32 {

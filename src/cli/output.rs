@@ -3,17 +3,27 @@
 //! chain record, an evidence file, a runbook or a package says cannot move the cursor,
 //! recolour or repaint a terminal.
 
-/// `println!` with control characters escaped.
+/// `println!` with control characters escaped. A closed stdout (`| head -1`, a dropped
+/// SSH session) is not a panic: the line is lost and the command goes on to clean up.
 #[macro_export]
 macro_rules! out {
-    () => { println!() };
-    ($($t:tt)*) => { println!("{}", $crate::diag::printable(&format!($($t)*))) };
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), "{}", $crate::diag::printable(&format!($($t)*)));
+    }};
 }
 
-/// `eprintln!` with control characters escaped.
+/// `eprintln!` with control characters escaped; a closed stderr is not a panic.
 #[macro_export]
 macro_rules! err {
-    ($($t:tt)*) => { eprintln!("{}", $crate::diag::printable(&format!($($t)*))) };
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{}", $crate::diag::printable(&format!($($t)*)));
+    }};
 }
 
 use crate::engine::gates::{CheckResult, Status};

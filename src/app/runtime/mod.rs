@@ -52,7 +52,7 @@ pub fn run(opts: Options) -> i32 {
     {
         Ok(rt) => run_on(&rt, opts),
         Err(e) => {
-            eprintln!("gander: cannot start the async runtime: {e}");
+            crate::err!("gander: cannot start the async runtime: {e}");
             2
         }
     }
@@ -63,7 +63,7 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
     let theme = match Theme::choose(opts.theme.as_deref(), Some(&opts.config_dir)) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return 2;
         }
     };
@@ -100,14 +100,14 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
     let live = match LiveSource::from_config(&opts.config) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return e.code();
         }
     };
     let guard = match TerminalGuard::enter() {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return 2;
         }
     };
@@ -116,7 +116,7 @@ pub fn run_on(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
         Ok(t) => t,
         Err(e) => {
             drop(guard);
-            eprintln!("gander: {e}");
+            crate::err!("gander: {e}");
             return 2;
         }
     };
