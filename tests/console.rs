@@ -1257,6 +1257,48 @@ fn a_dialog_longer_than_the_screen_scrolls_and_keeps_its_prompt() {
     assert!(screen(&m, 80, 12).contains("reason: jk"));
 }
 
+/// A long reason wraps over many rows; the confirmation under it is still drawn (it
+/// was cut, and `y` recorded what the screen did not ask), and typing past the limit
+/// says so. A long outcome keeps its close line and scrolls.
+#[test]
+fn a_long_reason_never_hides_the_confirmation_and_a_long_outcome_scrolls() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut m = model("alice");
+        press(&mut m, "Gp");
+        let words = "the release train was held for the payment provider's change window ";
+        press(&mut m, &words.repeat(4));
+        let s = screen(&m, w, h);
+        assert!(s.contains("at most 200 characters"), "{s}");
+        update(&mut m, code(KeyCode::Enter));
+        let s = screen(&m, w, h);
+        assert!(s.contains("Record and sign this?"), "{w}x{h}: {s}");
+    }
+    let mut m = model("alice");
+    let lines: Vec<String> = (1..=30)
+        .map(|i| format!("blocker {i}: evidence_collected: tests evidence is missing and the coverage report is older than the policy allows"))
+        .collect();
+    update(
+        &mut m,
+        Msg::Done {
+            what: "promote notifications -> compliance_ready".into(),
+            kind: gander::app::update::Outcome::Promotion,
+            said: gander::ops::Said {
+                out: lines,
+                code: 1,
+                subject: Some("PRM-1".into()),
+                recorded: Some((29, 30)),
+                ..Default::default()
+            },
+        },
+    );
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("rows 1–"), "a long outcome says it scrolls: {s}");
+    update(&mut m, code(KeyCode::Char('G')));
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("Enter or Esc to close"), "{s}");
+    assert!(s.contains("blocker 30"), "{s}");
+}
+
 #[test]
 fn a_walk_longer_than_the_screen_keeps_the_current_step_and_its_keys_in_view() {
     let mut m = walk_model("bob");

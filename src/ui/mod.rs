@@ -12,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 /// Symbol and word for a check status.
 pub fn status_mark(s: Status) -> (&'static str, &'static str) {
@@ -163,18 +163,18 @@ fn render_popup(f: &mut Frame, m: &Model, area: Rect) {
         Some(Popup::Dialog(d)) => panels::dialog::render(f, m, d, area),
         Some(Popup::Walk(v)) => panels::walk::render(f, m, v, area),
         Some(Popup::Message { title, lines }) => {
-            let r = centered(area, 70, (lines.len() as u16 + 4).min(area.height));
-            f.render_widget(Clear, r);
-            let mut text: Vec<Line> = lines.iter().map(|l| Line::raw(l.clone())).collect();
+            // Sized by the rows its lines wrap to; longer than the screen, it scrolls.
+            let mut text: Vec<Line<'static>> =
+                lines.iter().map(|l| Line::raw(l.clone())).collect();
             text.push(Line::styled("Enter or Esc to close", m.theme.dim));
-            f.render_widget(
-                Paragraph::new(text).wrap(Wrap { trim: false }).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(format!(" {title} ")),
-                ),
-                r,
-            );
+            let w = 70u16.min(area.width);
+            let rows: usize = text
+                .iter()
+                .map(|l| wrapped_rows(l, w.saturating_sub(2) as usize))
+                .sum();
+            let r = centered(area, w, (rows as u16).saturating_add(2).min(area.height));
+            f.render_widget(Clear, r);
+            scrolled(f, m, r, text, &format!(" {title} "));
         }
     }
 }
@@ -508,11 +508,38 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
 /// A popup's lines in a bordered box that scrolls (`m.popup_scroll`), with where it is
 /// in the title and the keys at the bottom when it does not all fit. Lines matching
 /// the `/` search are highlighted and their rows kept for `n`/`N`.
+/// How many rows `l` takes when word-wrapped to `width` columns, as a wrapping
+/// paragraph lays it out (a word longer than a row is broken): at least what it takes,
+/// so a box sized by it never cuts its last line.
+pub fn wrapped_rows(l: &Line, width: usize) -> usize {
+    let width = width.max(1);
+    let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+    let (mut rows, mut col) = (1usize, 0usize);
+    for word in text.split_inclusive(' ') {
+        let body = Span::raw(word.trim_end_matches(' ')).width();
+        let full = Span::raw(word).width();
+        if body > width {
+            if col > 0 {
+                rows += 1;
+            }
+            rows += (body - 1) / width;
+            col = body - (body - 1) / width * width + (full - body);
+        } else {
+            if col > 0 && col + body > width {
+                rows += 1;
+                col = 0;
+            }
+            col += full;
+        }
+    }
+    rows
+}
+
 pub fn scrolled(f: &mut Frame, m: &Model, r: Rect, mut lines: Vec<Line<'static>>, title: &str) {
     use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
     let inner_w = r.width.saturating_sub(2).max(1) as usize;
     let inner_h = r.height.saturating_sub(2).max(1) as usize;
-    let height = |l: &Line| l.width().max(1).div_ceil(inner_w);
+    let height = |l: &Line| wrapped_rows(l, inner_w);
     let mut matches = Vec::new();
     if let Some((text, _)) = m.popup_search.as_ref().filter(|(t, _)| !t.is_empty()) {
         let want = text.to_lowercase();
@@ -548,15 +575,18 @@ pub fn scrolled(f: &mut Frame, m: &Model, r: Rect, mut lines: Vec<Line<'static>>
         ),
         None => String::new(),
     };
-    let title = if overflow {
+    // Where it is, never cut: a long title gives way (with `…`).
+    let suffix = if overflow {
         format!(
-            "{title}{search}· rows {}–{} of {total} ",
+            "{search}· rows {}–{} of {total} ",
             at as usize + 1,
             (at as usize + inner_h).min(total)
         )
     } else {
-        format!("{title}{search}")
+        search
     };
+    let room = inner_w.saturating_sub(Span::raw(suffix.as_str()).width());
+    let title = format!("{}{suffix}", fit(title, room));
     *m.popup_matches.borrow_mut() = matches;
     f.render_widget(
         Paragraph::new(lines)

@@ -70,6 +70,12 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
             Span::styled(d.reason.clone(), m.theme.accent),
             Span::styled("▏", m.theme.accent),
         ]));
+        if d.reason.chars().count() >= 200 {
+            lines.push(Line::styled(
+                "at most 200 characters: what is typed beyond is not taken",
+                m.theme.warn,
+            ));
+        }
         lines.push(Line::styled(
             "Enter to continue · Esc to cancel (nothing is recorded until you confirm)",
             m.theme.dim,
@@ -78,7 +84,7 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
     // Height after wrapping. The prompt (reason and keys) is never cut off: when it
     // all does not fit, what the dialog says scrolls above it.
     let w = 72u16.min(area.width).saturating_sub(2).max(1) as usize;
-    let rows = |ls: &[Line]| -> usize { ls.iter().map(|l| l.width().max(1).div_ceil(w)).sum() };
+    let rows = |ls: &[Line]| -> usize { ls.iter().map(|l| crate::ui::wrapped_rows(l, w)).sum() };
     let (info_rows, prompt_rows) = (rows(&info), rows(&lines));
     let r = centered(
         area,
@@ -86,7 +92,9 @@ pub fn render(f: &mut Frame, m: &Model, d: &Dialog, area: Rect) {
         ((info_rows + prompt_rows) as u16 + 2).min(area.height),
     );
     f.render_widget(Clear, r);
-    let block = Block::default().borders(Borders::ALL).title(title);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(crate::ui::fit(&title, r.width.saturating_sub(2) as usize));
     let inner = block.inner(r);
     f.render_widget(block, r);
     let prompt_h = (prompt_rows as u16).min(inner.height);
