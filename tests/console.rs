@@ -896,8 +896,9 @@ fn a_fleet_that_stopped_answering_is_not_shown_as_live() {
     assert!(row.contains("~473ms") && row.contains("~0.3%"), "{row}");
 }
 
-/// A service polled that gave no figure shows `?` (the drill-in says why), never a
-/// number and never a blank that could read as zero.
+/// A service that stops giving figures shows its last ones marked stale (`~`, dim);
+/// one that never gave any shows `?` (the drill-in says why), never a blank that could
+/// read as zero.
 #[test]
 fn a_service_without_figures_shows_unknown_not_a_number() {
     let mut m = model("bob");
@@ -914,6 +915,13 @@ fn a_service_without_figures_shows_unknown_not_a_number() {
         })),
     );
     m.refresh_live();
+    let s = screen(&m, 120, 30);
+    let row = s.lines().find(|l| l.contains("service-a")).unwrap();
+    // Its last figures, marked stale; nothing decides on them.
+    assert!(row.contains("~473ms") && row.contains("~0.3%"), "{row}");
+    assert_eq!(m.board.services["service-a"].p95_ms, None);
+    // A service that never gave a figure: `?`.
+    m.board.services.get_mut("service-a").unwrap().last_figures = None;
     let s = screen(&m, 120, 30);
     let row = s.lines().find(|l| l.contains("service-a")).unwrap();
     assert!(row.contains(" ? "), "{row}");
@@ -1425,4 +1433,42 @@ fn a_source_that_is_down_says_since_when_and_ticks() {
     update(&mut m, Msg::PromError(None));
     let header = screen(&m, 160, 30).lines().next().unwrap().to_string();
     assert!(!header.contains("PROMETHEUS"), "{header}");
+}
+
+/// The Approvals panel counts approvals only for transitions that need them, and never
+/// names the requester or who already approved as someone to ask.
+#[test]
+fn approvals_say_when_none_is_needed_and_whom_to_ask() {
+    let mut m = model("bob");
+    press(&mut m, "4");
+    let p = m.store.ledger.promotions[0].clone();
+    let s = screen(&m, 160, 48);
+    assert!(s.contains("0/2 approvals"), "{s}");
+    let asks = s.lines().find(|l| l.contains("may approve:")).unwrap().to_string();
+    assert!(asks.contains("may approve: bob, dana"), "{asks}");
+    assert!(!asks.contains(&format!("{},", p.requester)), "{asks}");
+    // Once dana approved, she is not asked again.
+    m.store.ledger.promotions[0]
+        .approvals
+        .push(gander::engine::ledger::Vote {
+            by: "dana".into(),
+            key: None,
+            at: m.now,
+            reason: "ok".into(),
+            signed: true,
+            seq: 3,
+        });
+    let s = screen(&m, 160, 48);
+    assert!(s.contains("1/2 approvals"), "{s}");
+    let asks = s.lines().find(|l| l.contains("may approve:")).unwrap().to_string();
+    assert!(asks.contains("may approve: bob (four-eyes"), "{asks}");
+    // To a state that needs no approval: said so, and nobody is asked.
+    let to = ["sandbox", "compliance_ready"]
+        .into_iter()
+        .find(|t| !gander::engine::authority::needs_approval(&m.config, t))
+        .expect("a state without approval");
+    m.store.ledger.promotions[0].to = to.into();
+    let s = screen(&m, 160, 48);
+    assert!(s.contains("no approval needed"), "{s}");
+    assert!(!s.contains("may approve:"), "{s}");
 }

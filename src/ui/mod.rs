@@ -164,8 +164,7 @@ fn render_popup(f: &mut Frame, m: &Model, area: Rect) {
         Some(Popup::Walk(v)) => panels::walk::render(f, m, v, area),
         Some(Popup::Message { title, lines }) => {
             // Sized by the rows its lines wrap to; longer than the screen, it scrolls.
-            let mut text: Vec<Line<'static>> =
-                lines.iter().map(|l| Line::raw(l.clone())).collect();
+            let mut text: Vec<Line<'static>> = lines.iter().map(|l| Line::raw(l.clone())).collect();
             text.push(Line::styled("Enter or Esc to close", m.theme.dim));
             let w = 70u16.min(area.width);
             let rows: usize = text

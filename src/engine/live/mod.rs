@@ -167,6 +167,10 @@ pub struct LiveService {
     last_metrics: Option<Summary>,
     #[serde(skip)]
     prev_at: Option<DateTime<Utc>>,
+    /// The last p95 and error rate there were, and when: shown marked stale once the
+    /// service stops giving figures (never decided on: gates read `p95_ms`).
+    #[serde(skip)]
+    pub last_figures: Option<(Option<f64>, Option<f64>, DateTime<Utc>)>,
     #[serde(skip)]
     last_metrics_at: Option<DateTime<Utc>>,
 }
@@ -192,6 +196,7 @@ impl Default for LiveService {
             prev_metrics: None,
             last_metrics: None,
             prev_at: None,
+            last_figures: None,
             last_metrics_at: None,
         }
     }
@@ -302,6 +307,9 @@ impl LiveService {
                 self.p95_ms = p95.map(|s| s * 1000.0);
                 self.error_rate = err;
                 self.window = (self.p95_ms.is_some() || err.is_some()).then_some(window);
+                if self.p95_ms.is_some() || err.is_some() {
+                    self.last_figures = Some((self.p95_ms, err, o.at));
+                }
             }
             Some(Err(e)) => {
                 errors.push(format!("metrics: {e}"));
@@ -384,6 +392,9 @@ impl LiveService {
     pub fn take_prometheus_figures(&mut self, f: &PromFacts) {
         self.p95_ms = f.p95_ms;
         self.error_rate = f.error_rate;
+        if let (true, Some(at)) = (f.p95_ms.is_some() || f.error_rate.is_some(), self.last_poll) {
+            self.last_figures = Some((f.p95_ms, f.error_rate, at));
+        }
         self.window =
             (f.p95_ms.is_some() || f.error_rate.is_some()).then(|| FigureWindow::Prometheus {
                 range: f.range.clone(),

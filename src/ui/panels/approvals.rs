@@ -34,27 +34,42 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
             }
         });
         let signed = p.approvals.iter().filter(|v| v.signed).count();
+        // A transition that needs no approval says so, not "0/1".
+        let needed = crate::engine::authority::needs_approval(&m.config, &p.to);
         let mut head = Line::from(vec![
             Span::raw(format!(
                 "{}  {} {} → {}  requested by {}  ",
                 p.id, p.service, p.from, p.to, p.requester
             )),
-            Span::styled(format!("… {signed}/{need} approvals"), m.theme.warn),
+            if needed {
+                Span::styled(format!("… {signed}/{need} approvals"), m.theme.warn)
+            } else {
+                Span::styled("no approval needed", m.theme.dim)
+            },
             Span::raw(format!("  {expires}")),
         ]);
         if i == cursor {
             head = head.style(m.theme.selected);
         }
         lines.push(head);
-        lines.push(Line::raw(format!(
-            "    may approve: {} (four-eyes: not {})",
-            if eligible.is_empty() {
-                "nobody configured".into()
-            } else {
-                eligible.join(", ")
-            },
-            p.requester
-        )));
+        // Who may still approve: not the requester, not who already did.
+        let rest: Vec<&String> = eligible
+            .iter()
+            .filter(|e| !p.approvals.iter().any(|v| v.signed && v.by == **e))
+            .collect();
+        lines.push(Line::raw(if !needed {
+            "    waits for its gates only (re-checked by the same promote)".to_string()
+        } else {
+            format!(
+                "    may approve: {} (four-eyes: not {})",
+                if rest.is_empty() {
+                    "nobody else configured".into()
+                } else {
+                    rest.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                },
+                p.requester
+            )
+        }));
         for b in p
             .validation
             .as_ref()

@@ -152,12 +152,26 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 {
                     let p95 = live.and_then(|l| l.p95_ms);
                     let over = p95.zip(limits.map(|t| t.0)).is_some_and(|(v, max)| v > max);
-                    figure_cell(m, live, p95.map(|v| format!("{v:.0}ms")), over)
+                    let old = live
+                        .and_then(|l| l.last_figures)
+                        .and_then(|f| f.0)
+                        .map(|v| format!("{v:.0}ms"));
+                    figure_cell(m, live, p95.map(|v| format!("{v:.0}ms")), old, over)
                 },
                 {
                     let err = live.and_then(|l| l.error_rate);
                     let over = err.zip(limits.map(|t| t.1)).is_some_and(|(v, max)| v > max);
-                    figure_cell(m, live, err.map(|v| format!("{:.1}%", v * 100.0)), over)
+                    let old = live
+                        .and_then(|l| l.last_figures)
+                        .and_then(|f| f.1)
+                        .map(|v| format!("{:.1}%", v * 100.0));
+                    figure_cell(
+                        m,
+                        live,
+                        err.map(|v| format!("{:.1}%", v * 100.0)),
+                        old,
+                        over,
+                    )
                 },
                 Cell::from(next),
             ];
@@ -168,7 +182,8 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                     .ledger
                     .open_for(&s.service)
                     .map(|p| p.approvals.iter().filter(|v| v.signed).count());
-                let fresh = live.and_then(|l| l.last_good).map_or("-".to_string(), |t| {
+                // How old what is shown is: the last answer (good or not).
+                let fresh = live.and_then(|l| l.last_poll).map_or("-".to_string(), |t| {
                     let age = (m.now - t).num_seconds().max(0) as u64;
                     if age <= 2 * m.poll_interval_secs + 2 {
                         "live".into()
@@ -222,12 +237,14 @@ pub fn short_state(s: &str) -> String {
 
 /// A p95 or error cell: `…` while the only figure is one scrape's (since the service
 /// started, which nothing decides on) or before the first poll answered; `~` before a
-/// figure whose service has not answered for two intervals (stale, dim); `?` when a
-/// polled service gave no figure (the drill-in says why); `-` when nothing is polled.
+/// figure read more than two intervals ago, or the last one there was when the service
+/// now gives none (stale, dim); `?` when a polled service never gave one (the drill-in
+/// says why); `-` when nothing is polled.
 fn figure_cell<'a>(
     m: &Model,
     live: Option<&crate::engine::live::LiveService>,
     text: Option<String>,
+    old: Option<String>,
     over: bool,
 ) -> Cell<'a> {
     let waiting = live
@@ -248,6 +265,9 @@ fn figure_cell<'a>(
             Cell::from(Span::styled("…", m.theme.dim))
         }
         None if live.is_none() => Cell::from("-"),
-        None => Cell::from(Span::styled("?", m.theme.unknown)),
+        None => match old {
+            Some(o) => Cell::from(Span::styled(format!("~{o}"), m.theme.dim)),
+            None => Cell::from(Span::styled("?", m.theme.unknown)),
+        },
     }
 }
