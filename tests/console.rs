@@ -451,7 +451,7 @@ fn enter_on_a_walk_in_the_runbooks_panel_opens_it() {
     let s = screen(&m, 120, 40);
     assert!(
         s.contains(
-            "RBW-20261122-000007  promotion_failure for service-b by alice: 5 steps done, waits at"
+            "RBW-20261122-000007  promotion_failure for service-b by alice: 4 done, 1 skipped; waits at"
         ),
         "{s}"
     );
@@ -550,6 +550,19 @@ fn the_walk_view_shows_progress_and_its_keys_send_the_right_steps() {
         }]
     );
     assert!(matches!(m.popup, Some(Popup::Walk(_))));
+}
+
+/// The person who started a walk cannot approve its steps: told at `a`, before any
+/// question that a `y` would answer in vain.
+#[test]
+fn the_walk_s_starter_is_refused_an_approval_before_being_asked() {
+    let mut m = walk_model("alice");
+    assert!(press(&mut m, "a").is_empty());
+    let s = screen(&m, 160, 40);
+    assert!(s.contains("not allowed"), "{s}");
+    assert!(s.contains("four-eyes"), "{s}");
+    assert!(!s.contains("record your approval"), "{s}");
+    assert!(press(&mut m, "y").is_empty(), "no approval recorded: {s}");
 }
 
 #[test]
@@ -1444,7 +1457,11 @@ fn approvals_say_when_none_is_needed_and_whom_to_ask() {
     let p = m.store.ledger.promotions[0].clone();
     let s = screen(&m, 160, 48);
     assert!(s.contains("0/2 approvals"), "{s}");
-    let asks = s.lines().find(|l| l.contains("may approve:")).unwrap().to_string();
+    let asks = s
+        .lines()
+        .find(|l| l.contains("may approve:"))
+        .unwrap()
+        .to_string();
     assert!(asks.contains("may approve: bob, dana"), "{asks}");
     assert!(!asks.contains(&format!("{},", p.requester)), "{asks}");
     // Once dana approved, she is not asked again.
@@ -1460,7 +1477,11 @@ fn approvals_say_when_none_is_needed_and_whom_to_ask() {
         });
     let s = screen(&m, 160, 48);
     assert!(s.contains("1/2 approvals"), "{s}");
-    let asks = s.lines().find(|l| l.contains("may approve:")).unwrap().to_string();
+    let asks = s
+        .lines()
+        .find(|l| l.contains("may approve:"))
+        .unwrap()
+        .to_string();
     assert!(asks.contains("may approve: bob (four-eyes"), "{asks}");
     // To a state that needs no approval: said so, and nobody is asked.
     let to = ["sandbox", "compliance_ready"]

@@ -149,7 +149,24 @@ pub(super) fn walk_key(m: &mut Model, mut v: WalkView, k: KeyEvent) -> Vec<Comma
             Vec::new()
         }
         KeyCode::Char('a') => {
-            v.typing = Some((WalkInput::ConfirmApprove, String::new()));
+            // Four-eyes first: whoever started the walk is told now, not after a yes.
+            let me = m.identity.clone().unwrap_or_default();
+            let refused = m.store.walks.iter().find(|w| w.id == v.id).and_then(|w| {
+                crate::engine::authority::may_approve_step(
+                    &w.id,
+                    &w.started_by,
+                    w.started_key.as_deref(),
+                    &me,
+                    m.identity_key.as_deref(),
+                )
+                .err()
+            });
+            match refused {
+                Some(r) => {
+                    v.said = vec![format!("✗ not allowed: {r}")];
+                }
+                None => v.typing = Some((WalkInput::ConfirmApprove, String::new())),
+            }
             m.popup = Some(Popup::Walk(v));
             Vec::new()
         }

@@ -65,7 +65,10 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 if rest.is_empty() {
                     "nobody else configured".into()
                 } else {
-                    rest.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    rest.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 },
                 p.requester
             )

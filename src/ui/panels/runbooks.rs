@@ -61,7 +61,12 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
         let at = match m.runbooks.iter().find(|b| b.name == w.runbook) {
             None => format!("runbook `{}` not found", w.runbook),
             Some(b) => match w.current(&b.runbook) {
-                Some(s) => format!("waits at `{}`", s.id),
+                Some(s) => match w.outcome(&s.id).map(|d| d.outcome.as_str()) {
+                    Some(o @ ("fail" | "failed" | "unknown")) => {
+                        format!("stopped at `{}` ({o})", s.id)
+                    }
+                    _ => format!("waits at `{}`", s.id),
+                },
                 None if b
                     .runbook
                     .steps
@@ -73,13 +78,37 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
                 None => "finished".to_string(),
             },
         };
+        // Steps by what happened to them (a skip or a fail is not "done").
+        let count = |f: &dyn Fn(&str) -> bool| {
+            let mut seen = std::collections::HashSet::new();
+            w.done
+                .iter()
+                .rev()
+                .filter(|d| seen.insert(d.step.as_str()))
+                .filter(|d| f(&d.outcome))
+                .count()
+        };
+        let tally: Vec<String> = [
+            (
+                count(&|o| !matches!(o, "skipped" | "fail" | "failed" | "unknown")),
+                "done",
+            ),
+            (count(&|o| o == "skipped"), "skipped"),
+            (count(&|o| matches!(o, "fail" | "failed")), "failed"),
+            (count(&|o| o == "unknown"), "unknown"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        let tally = if tally.is_empty() {
+            "no step yet".to_string()
+        } else {
+            tally.join(", ")
+        };
         let mut l = Line::raw(format!(
-            "  {}  {} for {} by {}: {} steps done, {at}",
-            w.id,
-            w.runbook,
-            w.service,
-            w.started_by,
-            w.done.len()
+            "  {}  {} for {} by {}: {tally}; {at}",
+            w.id, w.runbook, w.service, w.started_by
         ));
         if m.runbooks.len() + k == cursor {
             l = l.style(m.theme.selected);
