@@ -1493,3 +1493,29 @@ fn approvals_say_when_none_is_needed_and_whom_to_ask() {
     assert!(s.contains("no approval needed"), "{s}");
     assert!(!s.contains("may approve:"), "{s}");
 }
+
+/// The command line says what it could not do, where it is seen: an unknown service or
+/// promotion, a runbook that does not exist, a command without its argument.
+#[test]
+fn the_command_line_says_what_it_could_not_do() {
+    let run = |text: &str| {
+        let mut m = model("alice");
+        press(&mut m, ":");
+        press(&mut m, text);
+        update(&mut m, code(KeyCode::Enter));
+        let Some(Popup::Message { title, lines }) = m.popup.clone() else {
+            panic!(":{text}: {:?}", m.popup)
+        };
+        format!("{title}: {}", lines.join(" "))
+    };
+    assert!(run("promote servce-b").contains("no service `servce-b`"));
+    assert!(
+        run("promote servce-b").contains("service-b"),
+        "a suggestion"
+    );
+    assert!(run("approve PRM-x").contains("no promotion `PRM-x`"));
+    assert!(run("runbook nosuch identity").contains("no runbook `nosuch`"));
+    assert!(run("reject").contains("usage: :reject PRM-ID"));
+    assert!(run("walk").contains("usage: :walk"));
+    assert!(run("rollback").contains("usage: :rollback STAGE"));
+}

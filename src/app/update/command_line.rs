@@ -116,7 +116,16 @@ pub(super) fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
         ("approve", Some(id), _) => open_vote(m, id, true),
         ("reject", Some(id), _) => open_vote(m, id, false),
         ("runbook", Some(name), Some(svc)) if !m.read_only => {
-            super::dialogs::walk_dialog(m, name.to_string(), svc.to_string(), Vec::new());
+            if !m.runbooks.iter().any(|b| b.name == *name) {
+                let hint =
+                    crate::engine::diag::suggest(name, m.runbooks.iter().map(|b| b.name.as_str()))
+                        .unwrap_or_default();
+                super::dialogs::say(m, format!("no runbook `{name}`"), hint);
+            } else if !m.statuses.iter().any(|s| s.service == *svc) {
+                super::dialogs::say(m, format!("no service `{svc}`"), String::new());
+            } else {
+                super::dialogs::walk_dialog(m, name.to_string(), svc.to_string(), Vec::new());
+            }
         }
         ("rollback", Some(stage), _) if !m.read_only => {
             let cur = m
@@ -177,6 +186,21 @@ pub(super) fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
                     })
                 }
             }
+        }
+        // A known command without what it needs: say what it needs.
+        ("runbook" | "rollback", Some(_), _) if m.read_only => {
+            m.push_log("info", "read-only: actions are disabled");
+        }
+        ("promote" | "approve" | "reject" | "runbook" | "rollback" | "walk", _, _) => {
+            let usage = match *cmd {
+                "promote" => ":promote SERVICE [STATE]",
+                "approve" => ":approve PRM-ID",
+                "reject" => ":reject PRM-ID",
+                "runbook" => ":runbook NAME SERVICE",
+                "rollback" => ":rollback STAGE",
+                _ => ":walk RBW-ID (or a unique part of it)",
+            };
+            super::dialogs::say(m, format!("`:{cmd}` needs more"), format!("usage: {usage}"));
         }
         _ => {
             let hint =

@@ -10,7 +10,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub(super) fn open_promote(m: &mut Model, service: &str, to: Option<&str>) {
     let Some(st) = m.statuses.iter().find(|s| s.service == service) else {
-        m.push_log("error", format!("no service `{service}`"));
+        let hint =
+            crate::engine::diag::suggest(service, m.statuses.iter().map(|s| s.service.as_str()))
+                .unwrap_or_default();
+        say(m, format!("no service `{service}`"), hint);
         return;
     };
     let sm = crate::engine::state_machine::StateMachine::new(&m.config.rules);
@@ -154,9 +157,23 @@ pub(super) fn package_approve(m: &mut Model) {
     }
 }
 
+/// What the command line could not do, said where it is seen (and logged).
+pub(super) fn say(m: &mut Model, title: String, line: String) {
+    m.push_log("error", format!("{title}: {line}"));
+    m.popup = Some(Popup::Message {
+        title,
+        lines: vec![line],
+    });
+}
+
 pub(super) fn open_vote(m: &mut Model, id: &str, approve: bool) {
     let Some(p) = m.store.ledger.get(id).cloned() else {
-        m.push_log("error", format!("no promotion `{id}`"));
+        let open = m.open_promotions().len();
+        say(
+            m,
+            format!("no promotion `{id}`"),
+            format!("{open} open; the Approvals panel (4) lists them with their IDs"),
+        );
         return;
     };
     let verb = if approve { "approve" } else { "reject" };
