@@ -1519,3 +1519,16 @@ fn the_command_line_says_what_it_could_not_do() {
     assert!(run("walk").contains("usage: :walk"));
     assert!(run("rollback").contains("usage: :rollback STAGE"));
 }
+
+/// At 60 columns the header keeps who is acting, READ-ONLY and the fleet's counts
+/// whole (a cut `✓…` would hide what is down); other parts give way.
+#[test]
+fn a_narrow_header_keeps_identity_read_only_and_counts() {
+    let mut m = model("alice");
+    m.read_only = true;
+    let s = screen(&m, 60, 20);
+    let header = s.lines().next().unwrap();
+    for want in ["as alice", "READ-ONLY", "✓6 !1 ✗0", "✗ 1 ticket"] {
+        assert!(header.contains(want), "{want}: {header}");
+    }
+}

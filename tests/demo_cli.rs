@@ -297,6 +297,13 @@ fn serve_only_prints_one_json_line_and_nothing_else() {
         args.starts_with("--config ") && args.contains(" --state-dir "),
         "{args}"
     );
+    // What is pasted acts as the demo's operator.
+    let words: Vec<&str> = args.split(' ').collect();
+    let mut who = Command::new(env!("CARGO_BIN_EXE_gander"));
+    who.args(&words).arg("whoami");
+    let said = who.output().unwrap();
+    let text = String::from_utf8_lossy(&said.stdout).to_string();
+    assert!(text.contains("alice"), "{args}: {text}");
     std::thread::sleep(Duration::from_millis(500));
     let _ = child.kill();
     let _ = child.wait();

@@ -263,10 +263,13 @@ fn run_in(state: Option<PathBuf>, args: Args, made: &mut Option<PathBuf>) -> i32
         );
     }
     rt.block_on(async move {
+        // With the operator's key, so what is pasted acts as someone (the console
+        // without it says "no identity").
         let paste = format!(
-            "--config {} --state-dir {}",
+            "--config {} --state-dir {} --key {}",
             running.config_dir.display(),
-            dir.display()
+            dir.display(),
+            dir.join("keys").join(&args.identity).display()
         );
         let info = serde_json::json!({
             "config": running.config_dir.display().to_string(),

@@ -560,13 +560,17 @@ fn run_check(s: &Session, config: &Config, step: &Step, w: &Walk) -> (Checked, V
                     )),
                     (_, Some(other)) => Err(format!("unknown own figure `{other}`")),
                 };
+                // With its unit: milliseconds for p95, a fraction for the error rate.
                 return match figure {
-                    Ok((v, what, source)) => (
-                        (v < below).into(),
-                        vec![format!(
-                            "{v:.3} (must be below {below}; {what} from gander's own scrape of {source}, no Prometheus configured)"
-                        )],
-                    ),
+                    Ok((v, what, source)) => {
+                        let unit = if what == "p95" { " ms" } else { "" };
+                        (
+                            (v < below).into(),
+                            vec![format!(
+                                "{what} {v:.3}{unit} (must be below {below}{unit}; from gander's own scrape of {source}, no Prometheus configured)"
+                            )],
+                        )
+                    }
                     Err(why) => (Checked::Unknown, vec![why]),
                 };
             }

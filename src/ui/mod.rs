@@ -463,11 +463,10 @@ fn render_foot(f: &mut Frame, m: &Model, area: Rect) {
 /// and READ-ONLY are never dropped.
 fn by_priority(mut parts: Vec<String>, width: usize) -> String {
     let fits = |p: &[String]| p.join(" │ ").chars().count() <= width;
-    let drops: [&dyn Fn(&str) -> bool; 5] = [
+    let drops: [&dyn Fn(&str) -> bool; 4] = [
         &|s| s.ends_with(" UTC") && s.len() <= 9,
         &|s| s.starts_with(" gander · "),
         &|s| s == "live" || s == "polling…" || s == "no live data",
-        &|s| s.starts_with("working: "),
         &|s| s.starts_with("chain ") || s.starts_with("copy "),
     ];
     for drop in drops {
@@ -484,8 +483,21 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
     }
     // Still too wide: cut the longest part that may be cut, never who is acting,
     // READ-ONLY or what is paging.
+    // The fleet's counts are never cut either (`7 svc: ✓…` would hide what is down);
+    // narrow, they lose their total first.
+    if !fits(&parts)
+        && let Some(c) = parts.iter_mut().find(|s| s.contains(" svc: "))
+        && let Some((_, marks)) = c.split_once(" svc: ")
+    {
+        *c = marks.to_string();
+    }
     let kept = |s: &str| {
-        s.starts_with("as ") || s == "no identity" || s == "READ-ONLY" || s.starts_with("✗ ")
+        s.starts_with("as ")
+            || s == "no identity"
+            || s == "READ-ONLY"
+            || s.starts_with("✗ ")
+            || s.contains(" svc: ")
+            || s.starts_with('✓')
     };
     for _ in 0..parts.len() {
         let total = parts.join(" │ ").chars().count();

@@ -53,7 +53,7 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Marks: ✓ pass/up  ✗ fail/down  ! degraded  ? unknown (never a pass)  … pending  ~ stale  ↷ skipped",
+        "Marks: ✓ pass/up  ✗ fail/down  ! degraded  ? unknown (never a pass)  … pending (P95/ERR: no figure over a window yet)  ~ stale (P95/ERR: last figures, not current)  ↷ skipped",
         m.theme.dim,
     ));
     crate::ui::scrolled(f, m, r, lines, " help ");

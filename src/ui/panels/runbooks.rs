@@ -117,7 +117,11 @@ pub fn render(f: &mut Frame, m: &Model, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Enter on a runbook starts a walk for the selected service (asked first) · on a walk opens it",
+        if m.read_only {
+            "read-only: Enter on a walk opens it"
+        } else {
+            "Enter on a runbook starts a walk for the selected service (asked first) · on a walk opens it"
+        },
         m.theme.dim,
     ));
     // The selected row stays in view when the list is longer than the panel.
