@@ -443,8 +443,10 @@ fn a_check_without_data_is_unknown_and_the_latency_step_uses_gander_s_own_figure
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("✓ latency: p95 latency under 500 ms — ")
-            && out.contains("p95 from gander's own scrape of http://127.0.0.1:"),
+        out.contains("✓ latency: p95 latency under 500 ms — p95 ")
+            && out.contains(
+                " ms (must be below 500 ms; from gander's own scrape of http://127.0.0.1:"
+            ),
         "{out}"
     );
     let rb = "title: Blind\napplies_to: {services: [\"*\"]}\nsteps:\n  - id: errors\n    kind: check\n    title: error rate\n    check: promql\n    args: {query: 'sum(rate(x[5m]))', below: \"0.01\"}\n  - id: after\n    kind: manual\n    title: After\n";
