@@ -1532,3 +1532,26 @@ fn a_narrow_header_keeps_identity_read_only_and_counts() {
         assert!(header.contains(want), "{want}: {header}");
     }
 }
+
+/// A runbook started by hand for a service it is not written for says so in its dialog;
+/// one that applies does not.
+#[test]
+fn a_runbook_for_a_service_it_does_not_apply_to_says_so() {
+    let info = |text: &str| {
+        let mut m = model("alice");
+        press(&mut m, ":");
+        press(&mut m, text);
+        update(&mut m, code(KeyCode::Enter));
+        let Some(Popup::Dialog(d)) = m.popup.clone() else {
+            panic!(":{text}: {:?}", m.popup)
+        };
+        d.info.join("\n")
+    };
+    let not = info("runbook compliance_violation identity");
+    assert!(
+        not.contains("note: compliance_violation does not list identity"),
+        "{not}"
+    );
+    let fits = info("runbook blackout_window identity");
+    assert!(!fits.contains("note:"), "{fits}");
+}

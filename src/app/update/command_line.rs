@@ -125,6 +125,7 @@ pub(super) fn run_command(m: &mut Model, text: &str) -> Vec<Command> {
                 super::dialogs::say(m, format!("no service `{svc}`"), String::new());
             } else {
                 super::dialogs::walk_dialog(m, name.to_string(), svc.to_string(), Vec::new());
+                super::dialogs::note_unless_it_applies(m);
             }
         }
         ("rollback", Some(stage), _) if !m.read_only => {

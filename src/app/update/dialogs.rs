@@ -466,6 +466,7 @@ pub(super) fn walk_dialog(m: &mut Model, name: String, service: String, others: 
         format!("start runbook {name} for {service}"),
         "records the walk's start in the chain; its checks then run live and are recorded".into(),
     ];
+
     if !others.is_empty() {
         info.push(format!(
             "{} runbooks apply: ▸ {name} · {} (Tab chooses the next)",
@@ -491,6 +492,26 @@ pub(super) fn walk_dialog(m: &mut Model, name: String, service: String, others: 
         confirming: false,
         blocked,
     }));
+}
+
+/// A walk started by hand (the Runbooks panel, `:runbook`) for a service its runbook is
+/// not written for: said in the dialog, not refused.
+pub(super) fn note_unless_it_applies(m: &mut Model) {
+    let Some(Popup::Dialog(d)) = &m.popup else {
+        return;
+    };
+    let DialogAction::StartWalk { name, service, .. } = &d.action else {
+        return;
+    };
+    let note = m
+        .runbooks
+        .iter()
+        .find(|b| b.name == *name)
+        .filter(|b| !b.runbook.applies(Some(service), None))
+        .map(|_| format!("note: {name} does not list {service} in its applies_to (✦ in the Runbooks panel marks those that do)"));
+    if let (Some(note), Some(Popup::Dialog(d))) = (note, &mut m.popup) {
+        d.info.insert(1, note);
+    }
 }
 
 /// A silence's length from the start of its comment ("30m rolling back" is 30 minutes,

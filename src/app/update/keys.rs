@@ -72,6 +72,7 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
                 }
                 (Some(name), Some(service)) => {
                     super::dialogs::walk_dialog(m, name, service, Vec::new());
+                    super::dialogs::note_unless_it_applies(m);
                 }
                 _ => {}
             }
