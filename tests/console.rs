@@ -1448,6 +1448,23 @@ fn a_source_that_is_down_says_since_when_and_ticks() {
     assert!(!header.contains("PROMETHEUS"), "{header}");
 }
 
+/// The first line of a screen that contains `what`.
+fn line_with(s: &str, what: &str) -> String {
+    s.lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no `{what}` in:\n{s}"))
+        .to_string()
+}
+
+/// A model after typing `:text` and Enter.
+fn after_command(identity: &str, text: &str) -> Model {
+    let mut m = model(identity);
+    press(&mut m, ":");
+    press(&mut m, text);
+    update(&mut m, code(KeyCode::Enter));
+    m
+}
+
 /// The Approvals panel counts approvals only for transitions that need them, and never
 /// names the requester or who already approved as someone to ask.
 #[test]
@@ -1457,11 +1474,7 @@ fn approvals_say_when_none_is_needed_and_whom_to_ask() {
     let p = m.store.ledger.promotions[0].clone();
     let s = screen(&m, 160, 48);
     assert!(s.contains("0/2 approvals"), "{s}");
-    let asks = s
-        .lines()
-        .find(|l| l.contains("may approve:"))
-        .unwrap()
-        .to_string();
+    let asks = line_with(&s, "may approve:");
     assert!(asks.contains("may approve: bob, dana"), "{asks}");
     assert!(!asks.contains(&format!("{},", p.requester)), "{asks}");
     // Once dana approved, she is not asked again.
@@ -1477,11 +1490,7 @@ fn approvals_say_when_none_is_needed_and_whom_to_ask() {
         });
     let s = screen(&m, 160, 48);
     assert!(s.contains("1/2 approvals"), "{s}");
-    let asks = s
-        .lines()
-        .find(|l| l.contains("may approve:"))
-        .unwrap()
-        .to_string();
+    let asks = line_with(&s, "may approve:");
     assert!(asks.contains("may approve: bob (four-eyes"), "{asks}");
     // To a state that needs no approval: said so, and nobody is asked.
     let to = ["sandbox", "compliance_ready"]
@@ -1499,10 +1508,7 @@ fn approvals_say_when_none_is_needed_and_whom_to_ask() {
 #[test]
 fn the_command_line_says_what_it_could_not_do() {
     let run = |text: &str| {
-        let mut m = model("alice");
-        press(&mut m, ":");
-        press(&mut m, text);
-        update(&mut m, code(KeyCode::Enter));
+        let m = after_command("alice", text);
         let Some(Popup::Message { title, lines }) = m.popup.clone() else {
             panic!(":{text}: {:?}", m.popup)
         };
@@ -1538,10 +1544,7 @@ fn a_narrow_header_keeps_identity_read_only_and_counts() {
 #[test]
 fn a_runbook_for_a_service_it_does_not_apply_to_says_so() {
     let info = |text: &str| {
-        let mut m = model("alice");
-        press(&mut m, ":");
-        press(&mut m, text);
-        update(&mut m, code(KeyCode::Enter));
+        let m = after_command("alice", text);
         let Some(Popup::Dialog(d)) = m.popup.clone() else {
             panic!(":{text}: {:?}", m.popup)
         };

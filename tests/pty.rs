@@ -300,6 +300,25 @@ fn a_dropped_session_mid_dialog_records_nothing_and_restores_the_terminal() {
     assert!(!after.contains("\"type\":\"request\""));
 }
 
+/// Wait until the demo has made its directory under `state` (the fleet is starting).
+fn demo_dir_appears(state: &Path) {
+    let start = Instant::now();
+    while std::fs::read_dir(state.join("demo")).map_or(true, |mut d| d.next().is_none()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no demo directory"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// What a demo left under `state/demo` after it stopped.
+fn left_behind(state: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(state.join("demo"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
 /// A dropped session removes the demo's directory, whether the hangup comes while the
 /// console runs or while the fleet is still starting.
 #[test]
@@ -310,16 +329,7 @@ fn a_dropped_demo_session_leaves_no_directory_behind() {
         let mut c = Pty::spawn(&["--state-dir", st, "demo", "--steady"], 100, 30, &[]);
         if early {
             // As soon as its directory exists: the fleet is starting, nothing is drawn.
-            let start = Instant::now();
-            while std::fs::read_dir(state.path().join("demo"))
-                .map_or(true, |mut d| d.next().is_none())
-            {
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "no demo directory"
-                );
-                std::thread::sleep(Duration::from_millis(2));
-            }
+            demo_dir_appears(state.path());
         } else {
             c.wait_for("SERVICE", Duration::from_secs(30));
         }
@@ -329,9 +339,7 @@ fn a_dropped_demo_session_leaves_no_directory_behind() {
             libc::kill(pid, libc::SIGHUP);
         }
         assert_eq!(c.wait_exit(Duration::from_secs(30)), 0, "early: {early}");
-        let left: Vec<_> = std::fs::read_dir(state.path().join("demo"))
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let left = left_behind(state.path());
         assert!(left.is_empty(), "early: {early}: left behind {left:?}");
     }
 }
@@ -356,15 +364,7 @@ fn a_closed_terminal_leaves_no_demo_directory_behind() {
         cmd.env("TERM", "xterm-256color");
         let mut child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
-        let start = Instant::now();
-        while std::fs::read_dir(state.path().join("demo")).map_or(true, |mut d| d.next().is_none())
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "no demo directory"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        demo_dir_appears(state.path());
         std::thread::sleep(Duration::from_millis(wait_ms));
         drop(pair.master);
         let start = Instant::now();
@@ -375,9 +375,7 @@ fn a_closed_terminal_leaves_no_demo_directory_behind() {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        let left: Vec<_> = std::fs::read_dir(state.path().join("demo"))
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
+        let left = left_behind(state.path());
         assert!(left.is_empty(), "after {wait_ms} ms: left behind {left:?}");
     }
 }

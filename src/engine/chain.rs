@@ -125,8 +125,12 @@ pub fn canonical(v: &Value) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(d: &[u8]) -> String {
+    let mut s = String::with_capacity(d.len() * 2);
     for b in d {
         let _ = write!(s, "{b:02x}");
     }

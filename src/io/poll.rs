@@ -174,52 +174,51 @@ pub async fn observe_keeping(
         None => probe(http, &t.ready, &mut unreachable).await,
     };
     let passing = |p: &Probe| matches!(p, Probe::Pass { .. } | Probe::Skipped);
-    if let Some(k) = kept.filter(|_| passing(&live) && passing(&ready) && gone.is_none()) {
-        let metrics = read_metrics(http, t, &gone, &mut unreachable).await;
-        let o = Observation {
-            service: t.service.clone(),
-            at: Utc::now(),
-            health: Some(HealthReport {
-                live,
-                ready,
-                startup: k.startup.clone(),
-                status: k.status.clone(),
-                components: k.components.clone(),
-                detail_error: None,
-            }),
-            metrics,
-            unreachable,
-        };
-        return (o, Some(k.clone()));
-    }
-    let startup = match skipped(&t.startup) {
-        Some(p) => p,
-        None => probe(http, &t.startup, &mut unreachable).await,
-    };
-    let (status, components, detail_error) = match (&t.health, &gone) {
-        (None, _) => (None, Vec::new(), None),
-        (Some(_), Some(error)) => (None, Vec::new(), Some(error.clone())),
-        (Some(url), None) => match http.get(url, PROBE_ACCEPT, &Auth::None).await {
-            Ok(f) => match parse_health(&f.body) {
-                Ok((s, c)) => (s, c, None),
-                Err(e) => (None, Vec::new(), Some(format!("HTTP {}: {e}", f.status))),
-            },
-            Err(e) => {
-                unreachable |= transport(&e);
-                (None, Vec::new(), Some(e.to_string()))
-            }
-        },
+    // Live and ready pass: what was read last of the startup probe and /health stands.
+    let reuse = kept
+        .filter(|_| passing(&live) && passing(&ready) && gone.is_none())
+        .cloned();
+    let (startup, status, components, detail_error) = match &reuse {
+        Some(k) => (
+            k.startup.clone(),
+            k.status.clone(),
+            k.components.clone(),
+            None,
+        ),
+        None => {
+            let startup = match skipped(&t.startup) {
+                Some(p) => p,
+                None => probe(http, &t.startup, &mut unreachable).await,
+            };
+            let (status, components, detail_error) = match (&t.health, &gone) {
+                (None, _) => (None, Vec::new(), None),
+                (Some(_), Some(error)) => (None, Vec::new(), Some(error.clone())),
+                (Some(url), None) => match http.get(url, PROBE_ACCEPT, &Auth::None).await {
+                    Ok(f) => match parse_health(&f.body) {
+                        Ok((s, c)) => (s, c, None),
+                        Err(e) => (None, Vec::new(), Some(format!("HTTP {}: {e}", f.status))),
+                    },
+                    Err(e) => {
+                        unreachable |= transport(&e);
+                        (None, Vec::new(), Some(e.to_string()))
+                    }
+                },
+            };
+            (startup, status, components, detail_error)
+        }
     };
     let metrics = read_metrics(http, t, &gone, &mut unreachable).await;
-    let keep = (passing(&live)
-        && passing(&ready)
-        && passing(&startup)
-        && detail_error.is_none()
-        && (t.live.is_some() || t.health.is_some()))
-    .then(|| Detail {
-        startup: startup.clone(),
-        status: status.clone(),
-        components: components.clone(),
+    let keep = reuse.or_else(|| {
+        (passing(&live)
+            && passing(&ready)
+            && passing(&startup)
+            && detail_error.is_none()
+            && (t.live.is_some() || t.health.is_some()))
+        .then(|| Detail {
+            startup: startup.clone(),
+            status: status.clone(),
+            components: components.clone(),
+        })
     });
     let health = if t.live.is_none() && t.health.is_none() {
         None

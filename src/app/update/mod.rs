@@ -252,11 +252,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
                 } else if m.prom_error.is_some() {
                     m.push_log("info", "prometheus: answering again");
                 }
-                m.prom_down_since = match (&e, m.prom_down_since) {
-                    (None, _) => None,
-                    (Some(_), None) => Some(m.now),
-                    (Some(_), since) => since,
-                };
+                m.prom_down_since = e.as_ref().and(m.prom_down_since.or(Some(m.now)));
                 m.prom_error = e;
                 m.dirty = true;
             }

@@ -162,14 +162,14 @@ impl Store {
         {
             let n = v.bytes as usize;
             hasher.update(&bytes[..n]);
-            if bytes[n - 1] == b'\n' && hex(&hasher.clone().finalize()) == v.digest {
+            if bytes[n - 1] == b'\n' && chain::hex(&hasher.clone().finalize()) == v.digest {
                 trusted_bytes = n;
             }
             hasher.update(&bytes[n..complete]);
         } else {
             hasher.update(&bytes[..complete]);
         }
-        out.bytes = Some((complete as u64, hex(&hasher.finalize())));
+        out.bytes = Some((complete as u64, chain::hex(&hasher.finalize())));
         let mut offset = 0usize;
         let mut line_no = 0usize;
         while offset < bytes.len() {
@@ -455,14 +455,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     std::fs::rename(&tmp, path).map_err(io_err(path))?;
     fsync_dir(dir);
     Ok(())
-}
-
-/// Lower-case hex of a digest.
-fn hex(d: &[u8]) -> String {
-    use std::fmt::Write as _;
-    d.iter()
-        .fold(String::with_capacity(d.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
