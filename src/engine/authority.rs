@@ -357,124 +357,160 @@ pub fn needs_approval(config: &Config, to: &str) -> bool {
 /// request, or one whose target needs approval recorded without a signed approval by
 /// someone other than the requester. A signature proves who wrote a record, not that
 /// the rules allowed it; this checks what holds whatever the policy says today.
-pub fn unjustified(
+pub fn unjustified<'r>(
     config: &Config,
-    records: &[super::chain::Record],
+    records: impl IntoIterator<Item = &'r super::chain::Record>,
     signed_by: &dyn Fn(&super::chain::Record, &str) -> bool,
 ) -> Vec<(u64, String)> {
-    use super::ledger::kind;
-    struct Open<'a> {
-        service: &'a str,
-        to: String,
-        requester: String,
-        requester_key: Option<String>,
-        open: bool,
-        ballots: Vec<(String, Option<String>, DateTime<Utc>, bool)>,
-    }
-    let text = |r: &super::chain::Record, k: &str| {
-        r.evidence
-            .data
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut promos: std::collections::HashMap<&str, Open> = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    for r in records {
-        let at = r.time().unwrap_or(DateTime::<Utc>::MIN_UTC);
-        match r.evidence.kind.as_str() {
-            kind::REQUEST => {
-                if promos.contains_key(r.promotion_id.as_str()) {
-                    out.push((
-                        r.seq,
-                        format!("a second request with the ID {}", r.promotion_id),
-                    ));
-                    continue;
-                }
-                promos.insert(
-                    &r.promotion_id,
-                    Open {
-                        service: &r.service,
-                        to: text(r, "target_state"),
-                        requester: text(r, "requester"),
-                        requester_key: r.signer_key(),
-                        open: true,
-                        ballots: Vec::new(),
-                    },
-                );
-            }
-            kind::APPROVAL => {
-                if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
-                    let by = text(r, "by");
-                    let signed = signed_by(r, &by);
-                    p.ballots.push((by, r.signer_key(), at, signed));
-                }
-            }
-            kind::REJECTION | kind::CLOSURE => {
-                if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
-                    p.open = false;
-                }
-            }
-            kind::TRANSITION | kind::DEMOTION => {
-                let Some(p) = promos.get_mut(r.promotion_id.as_str()) else {
-                    out.push((
-                        r.seq,
-                        format!(
-                            "changes {}'s state with no request on record ({})",
-                            r.service, r.promotion_id
-                        ),
-                    ));
-                    continue;
-                };
-                if !p.open {
-                    out.push((
-                        r.seq,
-                        format!("completes {}, which was already closed", r.promotion_id),
-                    ));
-                } else if p.service != r.service || p.to != text(r, "to") {
-                    out.push((
-                        r.seq,
-                        format!(
-                            "does not match its request {} ({} -> {})",
-                            r.promotion_id, p.service, p.to
-                        ),
-                    ));
-                } else if r.evidence.kind == kind::TRANSITION && needs_approval(config, &p.to) {
-                    // At least one signed approval by someone other than the requester
-                    // (by name and key). How many more the policy wanted, and who was
-                    // eligible, may have changed since; this holds whatever the policy.
-                    let mut people: Vec<(&str, Option<&str>)> = Vec::new();
-                    for (by, key, _, signed) in &p.ballots {
-                        if *signed
-                            && !own_request(
-                                config,
-                                &p.requester,
-                                p.requester_key.as_deref(),
-                                by,
-                                key.as_deref(),
-                            )
-                            && !people
-                                .iter()
-                                .any(|(b, k)| same_person(b, *k, by, key.as_deref()))
-                        {
-                            people.push((by, key.as_deref()));
-                        }
+    Tally::default().extend(config, records, signed_by)
+}
+
+/// What [`unjustified`] remembers of the records it has read: each promotion's request
+/// and signed ballots, and whether it is still open.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    promos: std::collections::HashMap<String, Asked>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Asked {
+    service: String,
+    to: String,
+    requester: String,
+    requester_key: Option<String>,
+    open: bool,
+    /// (by, key, signed)
+    ballots: Vec<(String, Option<String>, bool)>,
+}
+
+impl Tally {
+    /// The records after those already read that the records so far do not justify.
+    pub fn extend<'r>(
+        &mut self,
+        config: &Config,
+        records: impl IntoIterator<Item = &'r super::chain::Record>,
+        signed_by: &dyn Fn(&super::chain::Record, &str) -> bool,
+    ) -> Vec<(u64, String)> {
+        use super::ledger::kind;
+        let text = |r: &super::chain::Record, k: &str| {
+            r.evidence
+                .data
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let promos = &mut self.promos;
+        let mut out = Vec::new();
+        for r in records {
+            match r.evidence.kind.as_str() {
+                kind::REQUEST => {
+                    if promos.contains_key(r.promotion_id.as_str()) {
+                        out.push((
+                            r.seq,
+                            format!("a second request with the ID {}", r.promotion_id),
+                        ));
+                        continue;
                     }
-                    if people.is_empty() {
+                    promos.insert(
+                        r.promotion_id.clone(),
+                        Asked {
+                            service: r.service.clone(),
+                            to: text(r, "target_state"),
+                            requester: text(r, "requester"),
+                            requester_key: r.signer_key(),
+                            open: true,
+                            ballots: Vec::new(),
+                        },
+                    );
+                }
+                kind::APPROVAL => {
+                    if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
+                        let by = text(r, "by");
+                        let signed = signed_by(r, &by);
+                        p.ballots.push((by, r.signer_key(), signed));
+                    }
+                }
+                kind::REJECTION | kind::CLOSURE => {
+                    if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
+                        p.open = false;
+                    }
+                }
+                kind::TRANSITION | kind::DEMOTION => {
+                    let Some(p) = promos.get_mut(r.promotion_id.as_str()) else {
                         out.push((
                             r.seq,
                             format!(
-                                "completes {} without a signed approval by anyone but its requester {}",
-                                r.promotion_id, p.requester
+                                "changes {}'s state with no request on record ({})",
+                                r.service, r.promotion_id
                             ),
                         ));
+                        continue;
+                    };
+                    if !p.open {
+                        out.push((
+                            r.seq,
+                            format!("completes {}, which was already closed", r.promotion_id),
+                        ));
+                    } else if p.service != r.service || p.to != text(r, "to") {
+                        out.push((
+                            r.seq,
+                            format!(
+                                "does not match its request {} ({} -> {})",
+                                r.promotion_id, p.service, p.to
+                            ),
+                        ));
+                    } else if r.evidence.kind == kind::TRANSITION && needs_approval(config, &p.to) {
+                        // At least one signed approval by someone other than the requester
+                        // (by name and key). How many more the policy wanted, and who was
+                        // eligible, may have changed since; this holds whatever the policy.
+                        let mut people: Vec<(&str, Option<&str>)> = Vec::new();
+                        for (by, key, signed) in &p.ballots {
+                            if *signed
+                                && !own_request(
+                                    config,
+                                    &p.requester,
+                                    p.requester_key.as_deref(),
+                                    by,
+                                    key.as_deref(),
+                                )
+                                && !people
+                                    .iter()
+                                    .any(|(b, k)| same_person(b, *k, by, key.as_deref()))
+                            {
+                                people.push((by, key.as_deref()));
+                            }
+                        }
+                        if people.is_empty() {
+                            out.push((
+                                r.seq,
+                                format!(
+                                    "completes {} without a signed approval by anyone but its requester {}",
+                                    r.promotion_id, p.requester
+                                ),
+                            ));
+                        }
                     }
+                    p.open = false;
                 }
-                p.open = false;
+                _ => {}
             }
-            _ => {}
+        }
+        out
+    }
+}
+
+/// What of `config` [`unjustified`] depends on, as a digest: whether four-eyes holds and
+/// which states need an approval. A fold remembered under another digest is redone.
+pub fn rules_digest(config: &Config) -> String {
+    let mut text = format!("four_eyes={}\n", config.org.approval.four_eyes);
+    let mut states: Vec<&String> = config.rules.states.keys().collect();
+    states.sort();
+    for s in states {
+        if needs_approval(config, s) {
+            text.push_str(s);
+            text.push('\n');
         }
     }
-    out
+    super::chain::sha256_hex(text.as_bytes())
 }

@@ -256,16 +256,50 @@ pub fn check_links(records: &[(usize, Record)]) -> Vec<Problem> {
 /// known good (a byte-identical prefix verified before): each later record must still
 /// link to the one before it.
 pub fn check_links_after(records: &[(usize, Record)], from: usize) -> Vec<Problem> {
-    let mut out = Vec::new();
     let from = from.min(records.len());
-    let (mut prev_hash, mut expect_seq, mut prev_time) = match from.checked_sub(1) {
-        Some(i) => {
-            let r = &records[i].1;
-            (r.hash.clone(), r.seq + 1, r.time())
+    let prev = from.checked_sub(1).map(|i| {
+        let r = &records[i].1;
+        Link {
+            seq: r.seq,
+            hash: r.hash.clone(),
+            timestamp: r.timestamp.clone(),
         }
+    });
+    check_links_from(&records[from..], prev.as_ref())
+}
+
+/// The record a later one must link to: its seq, hash and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Link {
+    pub seq: u64,
+    pub hash: String,
+    pub timestamp: String,
+}
+
+impl Link {
+    pub fn of(r: &Record) -> Link {
+        Link {
+            seq: r.seq,
+            hash: r.hash.clone(),
+            timestamp: r.timestamp.clone(),
+        }
+    }
+}
+
+/// As [`check_links`], for records that follow `prev` (the genesis when `None`).
+pub fn check_links_from(records: &[(usize, Record)], prev: Option<&Link>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let (mut prev_hash, mut expect_seq, mut prev_time) = match prev {
+        Some(l) => (
+            l.hash.clone(),
+            l.seq + 1,
+            chrono::DateTime::parse_from_rfc3339(&l.timestamp)
+                .ok()
+                .map(|d| d.with_timezone(&chrono::Utc)),
+        ),
         None => (GENESIS.to_string(), 1u64, None),
     };
-    for (line, r) in &records[from..] {
+    for (line, r) in records {
         let computed = r.compute_hash();
         if computed != r.hash {
             out.push(Problem {

@@ -34,7 +34,7 @@ impl<T> Known<T> {
 }
 
 /// What one evidence artifact said, as decided by its reader.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EvidenceVerdict {
     pub passed: bool,
     /// Key figures in a sentence: "2 errors: rust/unsafe-code in src/x.rs:14".

@@ -5,7 +5,7 @@ use super::chain::Record;
 use super::config::EvidenceKind;
 use super::facts::{Approval, ChainFacts, EvidenceVerdict, Facts, Known, Rejection, Request};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Record types (`evidence.type`).
@@ -20,7 +20,7 @@ pub mod kind {
     pub const EVIDENCE: &str = "evidence";
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PromotionStatus {
     /// Waiting: for approvals, or for blocking gates to pass.
@@ -47,7 +47,7 @@ impl PromotionStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Vote {
     pub by: String,
     pub at: DateTime<Utc>,
@@ -59,7 +59,7 @@ pub struct Vote {
     pub seq: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Promotion {
     pub id: String,
     pub service: String,
@@ -81,14 +81,14 @@ pub struct Promotion {
     pub records: Vec<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceState {
     pub state: String,
     pub since: DateTime<Utc>,
     pub seq: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     /// In request order.
     pub promotions: Vec<Promotion>,
@@ -116,13 +116,32 @@ fn text(v: &serde_json::Value, k: &str) -> String {
 impl Ledger {
     /// Fold the records. `signed_by(record, principal)` tells whether a record carries a
     /// valid signature of `principal` (verified against allowed_signers by the caller).
-    pub fn fold(records: &[Record], signed_by: &dyn Fn(&Record, &str) -> bool) -> Ledger {
-        let mut l = Ledger {
-            records: records.len() as u64,
-            ..Ledger::default()
-        };
-        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    pub fn fold<'r>(
+        records: impl IntoIterator<Item = &'r Record>,
+        signed_by: &dyn Fn(&Record, &str) -> bool,
+    ) -> Ledger {
+        let mut l = Ledger::default();
+        l.extend(records, signed_by);
+        l
+    }
+
+    /// Fold more records, the ones after those already folded: `fold(a ++ b)` is
+    /// `fold(a)` then `extend(b)`.
+    pub fn extend<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = &'r Record>,
+        signed_by: &dyn Fn(&Record, &str) -> bool,
+    ) {
+        let l = self;
+        // A later request with the same ID is the one later records are about.
+        let mut index: std::collections::HashMap<String, usize> = l
+            .promotions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         for r in records {
+            l.records += 1;
             let d = &r.evidence.data;
             let at = ts(r);
             if r.evidence.kind == kind::EVIDENCE {
@@ -242,7 +261,6 @@ impl Ledger {
                 _ => {}
             }
         }
-        l
     }
 
     pub fn get(&self, id: &str) -> Option<&Promotion> {

@@ -6,6 +6,7 @@ pub mod authority;
 pub mod chain;
 pub mod config;
 pub mod facts;
+pub mod folded;
 pub mod gates;
 pub mod identity;
 pub mod ledger;

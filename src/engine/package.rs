@@ -177,7 +177,7 @@ pub fn criteria(
 }
 
 /// What a stage holds now and held before.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub package: String,
     pub since: String,
@@ -189,7 +189,7 @@ pub struct Snapshot {
 /// The requester's key and each approver's key of one stage request.
 pub type RequestKeys = (Option<String>, Vec<Option<String>>);
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Stages {
     /// Stage -> snapshots, oldest first; the last is current.
     pub history: BTreeMap<String, Vec<Snapshot>>,
@@ -231,8 +231,20 @@ fn text(v: &serde_json::Value, k: &str) -> String {
         .to_string()
 }
 
-pub fn fold(records: &[super::chain::Record]) -> Stages {
+pub fn fold<'r>(records: impl IntoIterator<Item = &'r super::chain::Record>) -> Stages {
     let mut st = Stages::default();
+    st.extend(records);
+    st
+}
+
+impl Stages {
+    /// Fold more records, the ones after those already folded.
+    pub fn extend<'r>(&mut self, records: impl IntoIterator<Item = &'r super::chain::Record>) {
+        extend(self, records)
+    }
+}
+
+fn extend<'r>(st: &mut Stages, records: impl IntoIterator<Item = &'r super::chain::Record>) {
     for r in records {
         let d = &r.evidence.data;
         let by = r
@@ -287,7 +299,6 @@ pub fn fold(records: &[super::chain::Record]) -> Stages {
             _ => {}
         }
     }
-    st
 }
 
 #[cfg(test)]

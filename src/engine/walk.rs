@@ -3,13 +3,13 @@
 
 use super::chain::Record;
 use super::runbook::{Runbook, StepKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const START: &str = "runbook_start";
 pub const STEP: &str = "runbook_step";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Done {
     pub step: String,
     /// pass, fail, confirmed, skipped, yes, no, approved, ran
@@ -20,7 +20,7 @@ pub struct Done {
     pub seq: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Walk {
     pub id: String,
     pub runbook: String,
@@ -88,8 +88,14 @@ fn text(v: &serde_json::Value, k: &str) -> String {
 }
 
 /// Every walk in the chain, by id, in start order.
-pub fn fold(records: &[Record]) -> Vec<Walk> {
+pub fn fold<'r>(records: impl IntoIterator<Item = &'r Record>) -> Vec<Walk> {
     let mut walks: Vec<Walk> = Vec::new();
+    extend(&mut walks, records);
+    walks
+}
+
+/// Fold more records into `walks`, the ones after those already folded.
+pub fn extend<'r>(walks: &mut Vec<Walk>, records: impl IntoIterator<Item = &'r Record>) {
     for r in records {
         let d = &r.evidence.data;
         match r.evidence.kind.as_str() {
@@ -136,5 +142,4 @@ pub fn fold(records: &[Record]) -> Vec<Walk> {
             _ => {}
         }
     }
-    walks
 }

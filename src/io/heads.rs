@@ -85,7 +85,7 @@ pub fn remember_read(store: &Store, read: &ChainRead) {
 /// Forget the remembered head (after resetting a store on purpose), and the verified
 /// prefix with it.
 pub fn forget(store: &Store) -> std::io::Result<bool> {
-    if let Some(p) = verified_file(store) {
+    for p in [verified_file(store), folded_file(store)].into_iter().flatten() {
         let _ = std::fs::remove_file(p);
     }
     match file_for(store) {
@@ -158,6 +158,47 @@ pub fn remember_verified(
     }
     if let Ok(text) = serde_json::to_string(&v) {
         let _ = write_atomic(&path, text.as_bytes());
+    }
+}
+
+/// A fold of a verified prefix ([`crate::engine::folded::Folded`]), kept next to it so
+/// that prefix is neither parsed nor folded again. It stands for exactly the chain bytes,
+/// allowed_signers and evidence files `verified` names, and the approval rules whose
+/// digest is `rules` (`engine::authority::rules_digest`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FoldedAt {
+    pub verified: Verified,
+    pub rules: String,
+    pub folded: crate::engine::folded::Folded,
+}
+
+fn folded_file(store: &Store) -> Option<PathBuf> {
+    let name = chain_name(store);
+    Some(dir()?.join(format!(
+        "{}.folded.msgpack",
+        &sha256_hex(name.as_bytes())[..16]
+    )))
+}
+
+/// The fold remembered for this store, if any (one that does not decode is none).
+pub fn load_folded(store: &Store) -> Option<FoldedAt> {
+    let bytes = std::fs::read(folded_file(store)?).ok()?;
+    rmp_serde::from_slice::<FoldedAt>(&bytes)
+        .ok()
+        .filter(|f| f.verified.chain == chain_name(store))
+}
+
+/// Remember a fold (best effort, like the head).
+pub fn remember_folded(store: &Store, mut at: FoldedAt) {
+    let Some(path) = folded_file(store) else {
+        return;
+    };
+    at.verified.chain = chain_name(store);
+    if let Some(d) = path.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    if let Ok(bytes) = rmp_serde::to_vec_named(&at) {
+        let _ = write_atomic(&path, &bytes);
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::app::model::StoreView;
 use crate::engine::config::Config;
 use crate::engine::facts::{Facts, Known};
-use crate::engine::ledger::{self, Ledger};
+use crate::engine::ledger;
 use crate::ops::store as store_ctx;
 use chrono::Utc;
 use std::path::Path;
@@ -33,11 +33,10 @@ pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config)
             ..StoreView::default()
         };
     }
-    let read = match store
-        .lock_shared(store_ctx::LOCK_WAIT)
-        .and_then(|l| store.read(&l))
-    {
-        Ok(r) => r,
+    let (_, signers) = store_ctx::load_signers(config_dir, config);
+    let mut facts = Facts::from_config(config, Utc::now());
+    let view = match store_ctx::open_view(config, &store, signers.as_ref().ok(), &mut facts) {
+        Ok(v) => v,
         Err(e) => {
             return StoreView {
                 error: Some(e.to_string()),
@@ -45,34 +44,13 @@ pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config)
             };
         }
     };
-    let (_, signers) = store_ctx::load_signers(config_dir, config);
-    let mut facts = Facts::from_config(config, Utc::now());
-    let ledger: Ledger = store_ctx::apply(config, &store, &read, signers.as_ref().ok(), &mut facts);
-    let recent = read
-        .records
-        .iter()
-        .rev()
-        .take(50)
-        .rev()
-        .map(|(_, r)| {
-            let by = r
-                .evidence
-                .signatures
-                .first()
-                .map_or("unsigned".to_string(), |s| s.principal.clone());
-            format!(
-                "chain #{} {} {} by {by} ({})",
-                r.seq, r.service, r.evidence.kind, r.promotion_id
-            )
-        })
-        .collect();
-    let records = store_ctx::records(&read);
+    let f = view.folded;
     StoreView {
-        ledger,
+        ledger: f.ledger,
         chain: Some(facts.chain),
-        walks: crate::engine::walk::fold(&records),
-        packages: crate::engine::package::fold(&records),
-        recent,
-        error: stale.or_else(|| read.torn.as_ref().map(|t| format!("the chain ends in a torn record at line {} (crash mid-append); the next write sets it aside", t.line))),
+        walks: f.walks,
+        packages: f.packages,
+        recent: f.recent.into(),
+        error: stale.or_else(|| view.torn.map(|line| format!("the chain ends in a torn record at line {line} (crash mid-append); the next write sets it aside"))),
     }
 }

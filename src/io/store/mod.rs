@@ -23,7 +23,9 @@ mod verify;
 pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-pub use verify::{Finding, VerifyReport, check_new, outside_store, verify, verify_cached};
+pub use verify::{
+    Finding, VerifyReport, check_new, files_state, outside_store, verify, verify_cached, verify_tail,
+};
 
 use thiserror::Error;
 
@@ -130,7 +132,40 @@ impl Store {
         self.read_with(lock, false)
     }
 
-    fn read_with(&self, _lock: &impl Held, remembered: bool) -> Result<ChainRead, StoreError> {
+    /// The records after a prefix this user folded before: the file's first `bytes`
+    /// bytes (`lines` lines) must still be exactly those whose SHA-256 is `digest`, or
+    /// the answer is `None` (read it all). Lines are numbered as in the whole file.
+    pub fn read_after(
+        &self,
+        _lock: &impl Held,
+        bytes: u64,
+        digest: &str,
+        lines: usize,
+    ) -> Result<Option<ChainRead>, StoreError> {
+        let Some(all) = self.chain_bytes()? else {
+            return Ok(None);
+        };
+        let n = bytes as usize;
+        if n == 0 || n > all.len() || all[n - 1] != b'\n' {
+            return Ok(None);
+        }
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(&all[..n]);
+        if chain::hex(&hasher.clone().finalize()) != digest {
+            return Ok(None);
+        }
+        let complete = all.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        hasher.update(&all[n..complete]);
+        let mut out = ChainRead {
+            bytes: Some((complete as u64, chain::hex(&hasher.finalize()))),
+            ..ChainRead::default()
+        };
+        parse_lines(&all, n, lines, 0, &mut out);
+        Ok(Some(out))
+    }
+
+    /// The chain file's bytes (`None`: no chain yet), refusing symbolic links.
+    fn chain_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.chain_path();
         // The chain is a regular file in a real directory: a symlink could swap in
         // another history under the same name.
@@ -144,10 +179,16 @@ impl Store {
                 });
             }
         }
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ChainRead::default()),
-            Err(e) => return Err(io_err(&path)(e)),
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn read_with(&self, _lock: &impl Held, remembered: bool) -> Result<ChainRead, StoreError> {
+        let Some(bytes) = self.chain_bytes()? else {
+            return Ok(ChainRead::default());
         };
         let mut out = ChainRead::default();
         // A prefix this user verified before, unchanged to the byte, needs no second
@@ -170,62 +211,7 @@ impl Store {
             hasher.update(&bytes[..complete]);
         }
         out.bytes = Some((complete as u64, chain::hex(&hasher.finalize())));
-        let mut offset = 0usize;
-        let mut line_no = 0usize;
-        while offset < bytes.len() {
-            line_no += 1;
-            let end = bytes[offset..].iter().position(|b| *b == b'\n');
-            let Some(len) = end else {
-                // No newline: the last append never finished. A crash leaves a prefix of
-                // one record; a tail that is a whole record, or several run together,
-                // was edited, and is corruption, not a torn write.
-                let tail = &bytes[offset..];
-                let whole = std::str::from_utf8(tail)
-                    .ok()
-                    .is_some_and(|t| t.contains("}{") || chain::parse_line(t).is_ok());
-                if whole {
-                    out.bad_lines.push(Problem {
-                        line: line_no,
-                        seq: None,
-                        message: "complete records without their newlines (the file was edited); not a torn write".into(),
-                    });
-                } else {
-                    out.torn = Some(Torn {
-                        offset: offset as u64,
-                        bytes: tail.to_vec(),
-                        line: line_no,
-                    });
-                }
-                break;
-            };
-            let raw = &bytes[offset..offset + len];
-            let known = offset + len < trusted_bytes;
-            let parsed = std::str::from_utf8(raw)
-                .map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to()))
-                .and_then(|text| {
-                    let r = chain::parse_line(text)?;
-                    // Only the canonical form is a record: extra fields, repeated keys
-                    // or other spacing would be text no hash or signature covers.
-                    if !known && r.line() != text {
-                        return Err("not in the canonical form (`jq -cS` of the record); the line was edited".into());
-                    }
-                    Ok(r)
-                });
-            match parsed {
-                Ok(r) => {
-                    if known && out.bad_lines.is_empty() {
-                        out.trusted += 1;
-                    }
-                    out.records.push((line_no, r))
-                }
-                Err(message) => out.bad_lines.push(Problem {
-                    line: line_no,
-                    seq: None,
-                    message,
-                }),
-            }
-            offset += len + 1;
-        }
+        parse_lines(&bytes, 0, 0, trusted_bytes, &mut out);
         Ok(out)
     }
 
@@ -455,4 +441,63 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     std::fs::rename(&tmp, path).map_err(io_err(path))?;
     fsync_dir(dir);
     Ok(())
+}
+
+/// Parse the lines of `bytes` from `offset` (after `line_no` lines) into `out`; the
+/// first `trusted_bytes` bytes are a prefix verified before (no canonical-form check).
+fn parse_lines(bytes: &[u8], mut offset: usize, mut line_no: usize, trusted_bytes: usize, out: &mut ChainRead) {
+    while offset < bytes.len() {
+        line_no += 1;
+        let end = bytes[offset..].iter().position(|b| *b == b'\n');
+        let Some(len) = end else {
+            // No newline: the last append never finished. A crash leaves a prefix of
+            // one record; a tail that is a whole record, or several run together,
+            // was edited, and is corruption, not a torn write.
+            let tail = &bytes[offset..];
+            let whole = std::str::from_utf8(tail)
+                .ok()
+                .is_some_and(|t| t.contains("}{") || chain::parse_line(t).is_ok());
+            if whole {
+                out.bad_lines.push(Problem {
+                    line: line_no,
+                    seq: None,
+                    message: "complete records without their newlines (the file was edited); not a torn write".into(),
+                });
+            } else {
+                out.torn = Some(Torn {
+                    offset: offset as u64,
+                    bytes: tail.to_vec(),
+                    line: line_no,
+                });
+            }
+            break;
+        };
+        let raw = &bytes[offset..offset + len];
+        let known = offset + len < trusted_bytes;
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to()))
+            .and_then(|text| {
+                let r = chain::parse_line(text)?;
+                // Only the canonical form is a record: extra fields, repeated keys
+                // or other spacing would be text no hash or signature covers.
+                if !known && r.line() != text {
+                    return Err("not in the canonical form (`jq -cS` of the record); the line was edited".into());
+                }
+                Ok(r)
+            });
+        match parsed {
+            Ok(r) => {
+                if known && out.bad_lines.is_empty() {
+                    out.trusted += 1;
+                }
+                out.records.push((line_no, r))
+            }
+            Err(message) => out.bad_lines.push(Problem {
+                line: line_no,
+                seq: None,
+                message,
+            }),
+        }
+        offset += len + 1;
+    }
 }

@@ -172,7 +172,7 @@ pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>)
 
 /// The state of the evidence files (each one's path, length and modification time):
 /// a remembered prefix stands only while it is unchanged.
-fn files_state(store: &Store) -> String {
+pub fn files_state(store: &Store) -> String {
     use std::fmt::Write;
     let mut text = String::new();
     for f in super::files_under(&store.audit.join("services")).files {
@@ -256,6 +256,21 @@ pub fn verify_cached(
             read.bytes.as_ref(),
         );
     }
+    report
+}
+
+/// Verify records read after a prefix verified before ([`Store::read_after`]): they
+/// must link to `prev`, the prefix's last record, and every signature and artifact of
+/// theirs is checked. Which evidence files no record names is not known from a tail.
+pub fn verify_tail(
+    store: &Store,
+    tail: &ChainRead,
+    signers: &AllowedSigners,
+    prev: &chain::Link,
+) -> VerifyReport {
+    let links = chain::check_links_from(&tail.records, Some(prev));
+    let mut report = verify_after(store, tail, Some(signers), 0, links);
+    report.unreferenced.clear();
     report
 }
 

@@ -18,7 +18,9 @@ use std::time::Duration;
 pub const LOCK_WAIT: Duration = Duration::from_secs(15);
 
 mod location;
+mod view;
 pub use location::*;
+pub use view::{View, apply, fold_end, open_view};
 
 pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
     match &config.org.signing.allowed_signers {
@@ -146,42 +148,6 @@ fn justify_with(
         .collect()
 }
 
-/// Fold the chain and put its facts (states, open requests, chain validity) in `facts`.
-pub fn apply(
-    config: &Config,
-    store: &Store,
-    read: &ChainRead,
-    signers: Option<&AllowedSigners>,
-    facts: &mut Facts,
-) -> Ledger {
-    // Signatures a remembered verification covers are not checked again.
-    let mut report = store::verify_cached(store, read, signers);
-    let signed = signed_by_cached(signers, read, report.cached);
-    let ledger = Ledger::fold(&records(read), &signed);
-    ledger.fill(facts);
-    report.problems.extend(justify_with(config, read, &signed));
-    report.problems.sort_by_key(|p| p.line);
-    let head = crate::io::heads::check(store, read);
-    if report.ok() && head.is_none() && signers.is_some() {
-        crate::io::heads::remember_read(store, read);
-    }
-    facts.chain = if signers.is_none() && !read.records.is_empty() {
-        Known::unknown("no allowed_signers file: signatures cannot be checked")
-    } else {
-        Known::Known(ledger::chain_facts(
-            report.records as u64,
-            report
-                .problems
-                .first()
-                .map(|p| (p.line, p.message.clone()))
-                .or_else(|| head.map(|h| (h.line, h.message)))
-                .map(|(line, m)| format!("line {line}: {m}")),
-            report.unverified_signatures as u64,
-        ))
-    };
-    ledger
-}
-
 /// For read-only commands: fold the store into `facts`; what the reader must be told
 /// (a store that cannot be opened, a copy that is old) goes to `notes`.
 pub fn read_into(
@@ -208,10 +174,10 @@ pub fn read_into(
         Ledger::default().fill(facts);
         return None;
     }
-    let lock = store.lock_shared(LOCK_WAIT).ok()?;
-    let read = store.read(&lock).ok()?;
     let (_, signers) = load_signers(config_dir, config);
-    Some(apply(config, &store, &read, signers.as_ref().ok(), facts))
+    open_view(config, &store, signers.as_ref().ok(), facts)
+        .ok()
+        .map(|v| v.folded.ledger)
 }
 
 /// What a use case that writes to the chain holds: the store, its exclusive lock, the
