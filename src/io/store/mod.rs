@@ -24,7 +24,7 @@ pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 pub use verify::{
-    Finding, VerifyReport, check_new, files_state, outside_store, verify, verify_cached, verify_tail,
+    Finding, VerifyReport, check_new, files_state, files_unchanged, outside_store, verify, verify_cached, verify_tail,
 };
 
 use thiserror::Error;

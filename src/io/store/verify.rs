@@ -170,8 +170,9 @@ pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>)
     verify_after(store, read, signers, 0, chain::check_links(&read.records))
 }
 
-/// The state of the evidence files (each one's path, length and modification time):
-/// a remembered prefix stands only while it is unchanged.
+/// The state of the evidence files, one line each (path, length, modification time,
+/// inode change time and inode): a remembered prefix stands only while every file it
+/// saw is still as it saw it ([`files_unchanged`]).
 pub fn files_state(store: &Store) -> String {
     use std::fmt::Write;
     let mut text = String::new();
@@ -195,7 +196,14 @@ pub fn files_state(store: &Store) -> String {
         let changed = String::new();
         let _ = writeln!(text, "{}\t{}\t{mtime}\t{changed}", f.display(), md.len());
     }
-    chain::sha256_hex(text.as_bytes())
+    text
+}
+
+/// Is every evidence file in `then` (a [`files_state`]) still as it was in `now`? Files
+/// added since do not matter: no record verified then could name them.
+pub fn files_unchanged(then: &str, now: &str) -> bool {
+    let now: std::collections::HashSet<&str> = now.lines().collect();
+    then.lines().all(|l| now.contains(l))
 }
 
 /// As [`verify`], but the signatures and artifacts of a prefix this user verified
@@ -216,7 +224,9 @@ pub fn verify_cached(
     let digest = signers.digest();
     let files = files_state(store);
     let remembered = crate::io::heads::load_verified(store)
-        .filter(|v| read.bad_lines.is_empty() && v.signers == digest && v.files == files);
+        .filter(|v| {
+            read.bad_lines.is_empty() && v.signers == digest && files_unchanged(&v.files, &files)
+        });
     // The file still starts with the very bytes verified: nothing in them is checked
     // again, only that what follows links to them.
     let trusted = remembered

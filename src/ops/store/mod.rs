@@ -175,9 +175,16 @@ pub fn read_into(
         return None;
     }
     let (_, signers) = load_signers(config_dir, config);
-    open_view(config, &store, signers.as_ref().ok(), facts)
-        .ok()
-        .map(|v| v.folded.ledger)
+    let view = open_view(config, &store, signers.as_ref().ok(), facts).ok()?;
+    // Whatever the gates on screen need: a chain that does not verify is said.
+    if let Known::Known(c) = &facts.chain
+        && let Some(p) = &c.problem
+    {
+        notes.push(format!(
+            "warning: the evidence chain does not verify: {p}\n  help: `gander verify` lists every problem; gates that need the chain fail until it is restored"
+        ));
+    }
+    Some(view.folded.ledger)
 }
 
 /// What a use case that writes to the chain holds: the store, its exclusive lock, the

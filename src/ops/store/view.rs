@@ -1,0 +1,202 @@
+//! Reading the chain for a view (`status`, the console): verified, then folded. When
+//! this user folded the chain before and the file still starts with exactly the bytes
+//! that fold covered, only the records after them are read, verified and folded; so a
+//! view of a 100,000-record chain costs about what the records since the last look do,
+//! plus hashing the file. Anything out of the ordinary (a changed byte, a record that
+//! does not link, a bad signature, another allowed_signers, changed evidence files or
+//! approval rules, a head this user saw that the fold does not reach) reads it all.
+
+use super::{LOCK_WAIT, signed_by, signed_by_cached};
+use crate::engine::authority::rules_digest;
+use crate::engine::chain::Link;
+use crate::engine::config::Config;
+use crate::engine::facts::{Facts, Known};
+use crate::engine::folded::Folded;
+use crate::engine::identity::AllowedSigners;
+use crate::engine::ledger;
+use crate::io::heads::{self, FoldedAt, Verified};
+use crate::io::store::{self, ChainRead, SharedLock, Store, StoreError};
+
+/// The chain as a view shows it.
+#[derive(Debug, Default)]
+pub struct View {
+    pub folded: Folded,
+    /// The line of a torn last record (a crash mid-append), if any.
+    pub torn: Option<usize>,
+    /// How many records this read parsed and folded (the rest came from this user's
+    /// remembered fold).
+    pub read: usize,
+}
+
+/// Read, verify and fold the chain; put its facts (states, open requests, chain
+/// validity) in `facts`.
+pub fn open_view(
+    config: &Config,
+    store: &Store,
+    signers: Option<&AllowedSigners>,
+    facts: &mut Facts,
+) -> Result<View, StoreError> {
+    let lock = store.lock_shared(LOCK_WAIT)?;
+    if let Some(v) = signers.and_then(|s| from_fold(config, store, &lock, s, facts)) {
+        return Ok(v);
+    }
+    let read = store.read(&lock)?;
+    Ok(apply(config, store, &read, signers, facts))
+}
+
+/// Verify and fold a chain read whole; put its facts in `facts`. A chain that verifies
+/// is remembered (head, verified prefix, fold) for the next read.
+pub fn apply(
+    config: &Config,
+    store: &Store,
+    read: &ChainRead,
+    signers: Option<&AllowedSigners>,
+    facts: &mut Facts,
+) -> View {
+    // Signatures a remembered verification covers are not checked again.
+    let mut report = store::verify_cached(store, read, signers);
+    let signed = signed_by_cached(signers, read, report.cached);
+    let mut folded = Folded::default();
+    folded.extend(config, &read.records, &signed);
+    report
+        .problems
+        .extend(folded.unjustified.iter().map(|(line, seq, m)| store::Finding {
+            line: *line,
+            seq: Some(*seq),
+            message: m.clone(),
+        }));
+    report.problems.sort_by_key(|p| p.line);
+    let head = heads::check(store, read);
+    if let Some(s) = signers
+        && report.ok()
+        && head.is_none()
+    {
+        heads::remember_read(store, read);
+        remember(config, store, s, &store::files_state(store), read.bytes.as_ref(), &folded);
+    }
+    folded.ledger.fill(facts);
+    facts.chain = if signers.is_none() && !read.records.is_empty() {
+        Known::unknown("no allowed_signers file: signatures cannot be checked")
+    } else {
+        Known::Known(ledger::chain_facts(
+            report.records as u64,
+            report
+                .problems
+                .first()
+                .map(|p| (p.line, p.message.clone()))
+                .or_else(|| head.map(|h| (h.line, h.message)))
+                .map(|(line, m)| format!("line {line}: {m}")),
+            report.unverified_signatures as u64,
+        ))
+    };
+    View {
+        torn: read.torn.as_ref().map(|t| t.line),
+        read: read.records.len(),
+        folded,
+    }
+}
+
+fn remember(
+    config: &Config,
+    store: &Store,
+    signers: &AllowedSigners,
+    files: &str,
+    bytes: Option<&(u64, String)>,
+    folded: &Folded,
+) {
+    let (Some((len, digest)), Some((_, last))) = (bytes, &folded.last) else {
+        return;
+    };
+    heads::remember_folded(
+        store,
+        FoldedAt {
+            verified: Verified {
+                chain: String::new(),
+                seq: last.seq,
+                hash: last.hash.clone(),
+                signers: signers.digest(),
+                files: files.to_string(),
+                bytes: *len,
+                digest: digest.clone(),
+            },
+            rules: rules_digest(config),
+            folded: folded.clone(),
+        },
+    );
+}
+
+/// The view from this user's remembered fold and the records after it, when all is
+/// as it was; `None` sends the caller to read it all (which reports whatever is wrong).
+fn from_fold(
+    config: &Config,
+    store: &Store,
+    lock: &SharedLock,
+    signers: &AllowedSigners,
+    facts: &mut Facts,
+) -> Option<View> {
+    let at = heads::load_folded(store)?;
+    let v = &at.verified;
+    let (line, last) = at.folded.last.clone()?;
+    if last.seq != v.seq
+        || last.hash != v.hash
+        || v.signers != signers.digest()
+        || at.rules != rules_digest(config)
+    {
+        return None;
+    }
+    let files = store::files_state(store);
+    if !store::files_unchanged(&v.files, &files) {
+        return None;
+    }
+    let tail = store.read_after(lock, v.bytes, &v.digest, line).ok()??;
+    if !tail.bad_lines.is_empty() {
+        return None;
+    }
+    // The newest record this user saw must be the fold's last or one after it, as seen.
+    let head = heads::load(store)?;
+    let seen = if head.seq == last.seq {
+        head.hash == last.hash
+    } else {
+        tail.records
+            .iter()
+            .any(|(_, r)| r.seq == head.seq && r.hash == head.hash)
+    };
+    if !seen {
+        return None;
+    }
+    let report = store::verify_tail(store, &tail, signers, &last);
+    if !report.ok() {
+        return None;
+    }
+    let mut folded = at.folded;
+    folded.extend(config, &tail.records, &signed_by(Some(signers)));
+    if !folded.unjustified.is_empty() {
+        return None;
+    }
+    if let Some((_, r)) = tail.records.last() {
+        heads::remember(store, r.seq, &r.hash);
+        if let Some((len, digest)) = &tail.bytes {
+            heads::remember_verified(
+                store,
+                r.seq,
+                &r.hash,
+                &v.signers,
+                &files,
+                Some(&(*len, digest.clone())),
+            );
+        }
+        remember(config, store, signers, &files, tail.bytes.as_ref(), &folded);
+    }
+    folded.ledger.fill(facts);
+    facts.chain = Known::Known(ledger::chain_facts(folded.ledger.records, None, 0));
+    Some(View {
+        torn: tail.torn.as_ref().map(|t| t.line),
+        read: tail.records.len(),
+        folded,
+    })
+}
+
+/// The link a record after the fold must make (for tests and benches).
+pub fn fold_end(store: &Store) -> Option<Link> {
+    heads::load_folded(store).and_then(|f| f.folded.last.map(|(_, l)| l))
+}

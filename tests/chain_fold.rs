@@ -1,0 +1,182 @@
+//! The remembered fold (issue 17): a view of the chain (`status`, the console) reads,
+//! verifies and folds only the records after the prefix this user folded before, while
+//! the file still starts with exactly those bytes. It must give the view a whole read
+//! gives, and it must never stand over a chain that changed: attacked here by editing,
+//! cutting and extending the chain, by damaging the fold, and by changing the rules.
+
+mod common;
+use common::org::Org;
+use gander::engine::chain::parse_line;
+use gander::engine::config::Config;
+use gander::engine::facts::Facts;
+use gander::engine::folded::Folded;
+use gander::io::store::Store;
+use gander::ops::store as store_ctx;
+
+fn junit(org: &Org) -> String {
+    let p = org.path("ok.xml");
+    std::fs::write(
+        &p,
+        r#"<testsuite name="t" tests="1"><testcase name="a" classname="c"/></testsuite>"#,
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn config(org: &Org, edit: impl FnOnce(&str) -> String) -> Config {
+    let mut sources = gander::io::config_dir::read_sources(&org.path("config")).unwrap();
+    let o = sources.org.as_mut().unwrap();
+    o.text = edit(&o.text);
+    gander::engine::load::load(&sources).config.unwrap()
+}
+
+/// An org with a request, evidence, an approval and a walk, as real commands wrote them.
+fn busy_org() -> (Org, String) {
+    let org = Org::new();
+    let id = org.request();
+    for (who, args) in [
+        ("alice", vec!["evidence", "add", "service-b", &junit(&org)]),
+        ("bob", vec!["approve", &id, "--reason", "looked", "--offline"]),
+    ] {
+        let (code, out, err) = org.run(who, &args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    }
+    (org, id)
+}
+
+fn status(org: &Org) -> String {
+    let (_, out, err) = org.run("bob", &["status", "--offline"]);
+    format!("{out}{err}")
+}
+
+#[test]
+fn a_fold_extended_at_any_record_is_the_fold_of_the_whole_chain() {
+    let (org, _) = busy_org();
+    let cfg = config(&org, str::to_string);
+    let records: Vec<(usize, _)> = org.records().into_iter().enumerate().map(|(i, r)| (i + 1, r)).collect();
+    assert!(records.len() >= 3);
+    let signed = |_: &gander::engine::chain::Record, _: &str| true;
+    let mut whole = Folded::default();
+    whole.extend(&cfg, &records, &signed);
+    assert_eq!(whole.ledger.records as usize, records.len());
+    for k in 0..=records.len() {
+        let mut f = Folded::default();
+        f.extend(&cfg, &records[..k], &signed);
+        f.extend(&cfg, &records[k..], &signed);
+        assert_eq!(f, whole, "split after {k} records");
+    }
+}
+
+#[test]
+fn a_view_from_the_remembered_fold_is_the_view_of_a_whole_read() {
+    let (org, _) = busy_org();
+    status(&org); // remembers the fold
+    let (code, out, err) = org.run("alice", &["evidence", "add", "service-b", &junit(&org)]);
+    assert_eq!(code, 0, "{out}{err}");
+    let n = org.records().len();
+
+    // SAFETY: the only test in this binary that sets it; set before it reads the chain.
+    unsafe { std::env::set_var("GANDER_HEADS_DIR", org.path("heads")) };
+    let cfg = config(&org, str::to_string);
+    let store = Store::open(&org.path("state")).unwrap();
+    let (_, signers) = store_ctx::load_signers(&org.path("config"), &cfg);
+    let signers = signers.unwrap();
+    let mut facts = Facts::from_config(&cfg, chrono::Utc::now());
+    let view = store_ctx::open_view(&cfg, &store, Some(&signers), &mut facts).unwrap();
+    assert_eq!(view.read, 1, "only the record since the last status is read");
+
+    // A whole read, verified and folded from the first record, gives the same view.
+    let lock = store.lock_shared(std::time::Duration::from_secs(5)).unwrap();
+    let read = store.read(&lock).unwrap();
+    drop(lock);
+    let mut whole_facts = Facts::from_config(&cfg, chrono::Utc::now());
+    let whole = store_ctx::apply(&cfg, &store, &read, Some(&signers), &mut whole_facts);
+    assert_eq!(whole.read, n);
+    assert_eq!(view.folded, whole.folded);
+    assert_eq!(
+        format!("{:?}", facts.chain),
+        format!("{:?}", whole_facts.chain)
+    );
+    assert!(format!("{:?}", whole_facts.chain).contains(&format!("records: {n},")));
+
+    // Nothing new: nothing read. Other approval rules (four-eyes off), or another
+    // allowed_signers: the fold is not used, everything is read again.
+    let mut f = Facts::from_config(&cfg, chrono::Utc::now());
+    assert_eq!(store_ctx::open_view(&cfg, &store, Some(&signers), &mut f).unwrap().read, 0);
+    let lax = config(&org, |t| t.replace("four_eyes: true", "four_eyes: false"));
+    assert_ne!(
+        gander::engine::authority::rules_digest(&lax),
+        gander::engine::authority::rules_digest(&cfg)
+    );
+    assert_eq!(store_ctx::open_view(&lax, &store, Some(&signers), &mut f).unwrap().read, n);
+    let text = std::fs::read_to_string(org.path("config/allowed_signers")).unwrap();
+    let fewer = gander::engine::identity::AllowedSigners::parse(
+        &text.lines().filter(|l| !l.starts_with("bob ")).map(|l| format!("{l}\n")).collect::<String>(),
+    );
+    assert_ne!(fewer.digest(), signers.digest());
+    assert_eq!(store_ctx::open_view(&cfg, &store, Some(&fewer), &mut f).unwrap().read, n);
+}
+
+fn fold_file(org: &Org) -> std::path::PathBuf {
+    std::fs::read_dir(org.path("heads"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".folded.msgpack"))
+        .expect("status remembers a fold")
+}
+
+#[test]
+fn a_byte_changed_inside_the_folded_prefix_is_reported_not_folded_over() {
+    let (org, _) = busy_org();
+    let clean = status(&org);
+    fold_file(&org);
+    let text = String::from_utf8(org.chain_bytes()).unwrap();
+    let edited = text.replacen("release 1.3.2", "release 1.3.3", 1);
+    assert_eq!(edited.len(), text.len());
+    std::fs::write(org.chain(), &edited).unwrap();
+    let after = status(&org);
+    assert!(after.contains("was altered"), "{after}");
+    assert!(!clean.contains("was altered"), "{clean}");
+}
+
+#[test]
+fn a_chain_cut_below_the_fold_is_reported() {
+    let (org, _) = busy_org();
+    status(&org);
+    let text = String::from_utf8(org.chain_bytes()).unwrap();
+    let keep: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(org.chain(), keep).unwrap();
+    let after = status(&org);
+    assert!(after.contains("truncated"), "{after}");
+}
+
+#[test]
+fn a_damaged_fold_is_not_used_and_the_view_is_the_same() {
+    let (org, _) = busy_org();
+    let before = status(&org);
+    let f = fold_file(&org);
+    for junk in [&b"\x00\x01garbage"[..], b"", &std::fs::read(&f).unwrap()[..40]] {
+        std::fs::write(&f, junk).unwrap();
+        assert_eq!(status(&org), before);
+    }
+    // Read whole again, the fold is remembered afresh.
+    assert!(std::fs::read(&f).unwrap().len() > 40);
+}
+
+#[test]
+fn a_record_appended_after_the_fold_with_a_borrowed_signature_is_reported() {
+    let (org, _) = busy_org();
+    status(&org);
+    let text = String::from_utf8(org.chain_bytes()).unwrap();
+    let last = parse_line(text.lines().last().unwrap()).unwrap();
+    // bob's signature of the approval, on a new approval that links properly.
+    let mut forged = last.clone();
+    forged.seq += 1;
+    forged.prev_hash = last.hash.clone();
+    forged.evidence.data["reason"] = "approved twice".into();
+    forged.hash = forged.compute_hash();
+    std::fs::write(org.chain(), format!("{text}{}\n", forged.line())).unwrap();
+    let after = status(&org);
+    assert!(after.contains("signature of `bob`"), "{after}");
+}
