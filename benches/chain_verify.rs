@@ -1,20 +1,22 @@
 //! `gander verify` on 100,000 records: hashes and links alone, and with every SSHSIG
 //! signature checked; and opening a chain as `status` and the console do (read the
 //! file, parse, verify), with a remembered verified prefix and without, at 1,000 and
-//! 100,000 records. Run: `cargo bench --bench chain_verify` (criterion prints records
+//! 100,000 records, and for a view (`status`, the console) from this user's remembered
+//! fold and read whole. Run: `cargo bench --bench chain_verify` (criterion prints records
 //! per second as elements/s).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gander::engine::chain::{Evidence, GENESIS, Record, Signature, check_links};
+use gander::engine::facts::Facts;
 use gander::engine::identity::{AllowedSigners, sign};
 use gander::io::store::{ChainRead, Store, verify, verify_cached};
+use gander::ops::store as store_ctx;
 use std::hint::black_box;
 use std::process::Command;
 use std::time::Duration;
 
-fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k");
+fn key(dir: &std::path::Path, who: &str) -> (ssh_key::PrivateKey, String) {
+    let key = dir.join(who);
     let ok = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
         .arg(&key)
@@ -23,33 +25,58 @@ fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
     assert!(ok.success());
     let private = ssh_key::PrivateKey::read_openssh_file(&key).unwrap();
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let signers = AllowedSigners::parse(&format!("alice {public}"));
+    (private, format!("{who} {public}"))
+}
+
+/// A chain of `n` records as promotions leave them: alice requests, validates and
+/// completes; bob approves (four-eyes holds, so every record is justified).
+fn chain(n: usize) -> (Vec<(usize, Record)>, AllowedSigners) {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, a) = key(dir.path(), "alice");
+    let (bob, b) = key(dir.path(), "bob");
+    let signers = AllowedSigners::parse(&format!("{a}{b}"));
     let mut out = Vec::with_capacity(n);
     let mut prev = GENESIS.to_string();
     for i in 0..n {
+        let (kind, data, who) = match i % 5 {
+            0 => (
+                "request",
+                serde_json::json!({"requester": "alice", "from_state": "compliance_ready", "target_state": "compliant", "reason": "routine"}),
+                "alice",
+            ),
+            1 | 3 => (
+                "validation",
+                serde_json::json!({"verdict": "ready", "blockers": []}),
+                "alice",
+            ),
+            2 => (
+                "approval",
+                serde_json::json!({"by": "bob", "reason": "looked"}),
+                "bob",
+            ),
+            _ => (
+                "transition",
+                serde_json::json!({"from": "compliance_ready", "to": "compliant"}),
+                "alice",
+            ),
+        };
         let mut r = Record {
             seq: i as u64 + 1,
             prev_hash: prev.clone(),
             promotion_id: format!("PRM-20261122-{:06}", i / 5 + 1),
             timestamp: "2026-11-22T02:00:00Z".into(),
-            service: format!("svc-{:04}", i % 1000),
+            service: format!("svc-{:04}", (i / 5) % 1000),
             evidence: Evidence {
-                kind: [
-                    "request",
-                    "validation",
-                    "approval",
-                    "validation",
-                    "transition",
-                ][i % 5]
-                    .into(),
-                data: serde_json::json!({"by": "alice", "reason": "routine", "to": "compliant", "from": "compliance_ready"}),
+                kind: kind.into(),
+                data,
                 signatures: vec![],
             },
             hash: String::new(),
         };
-        let sig = sign(&private, r.signed_form().as_bytes()).unwrap();
+        let private = if who == "bob" { &bob } else { &alice };
+        let sig = sign(private, r.signed_form().as_bytes()).unwrap();
         r.evidence.signatures.push(Signature {
-            principal: "alice".into(),
+            principal: who.into(),
             sshsig: sig,
             key: None,
         });
@@ -98,6 +125,16 @@ fn bench(c: &mut Criterion) {
         std::fs::create_dir_all(store.chain_path().parent().unwrap()).unwrap();
         let text: String = records.iter().map(|(_, r)| r.line() + "\n").collect();
         std::fs::write(store.chain_path(), text).unwrap();
+        let sources =
+            gander::io::config_dir::read_sources(std::path::Path::new("tests/fixtures/store-org"))
+                .unwrap();
+        let config = gander::engine::load::load(&sources).config.unwrap();
+        let view = || {
+            let mut facts = Facts::from_config(&config, chrono::Utc::now());
+            let v = store_ctx::open_view(&config, &store, Some(&signers), &mut facts).unwrap();
+            assert!(format!("{:?}", facts.chain).contains("problem: None"));
+            v.read
+        };
         let open = |cached: bool| {
             let lock = store.lock_shared(Duration::from_secs(5)).unwrap();
             let read = store.read(&lock).unwrap();
@@ -118,6 +155,19 @@ fn bench(c: &mut Criterion) {
             b.iter(|| assert_eq!(black_box(open(true)), n))
         });
         g.bench_function("full verification", |b| b.iter(|| black_box(open(false))));
+        // As `status` and the console open it: verified and folded (ledger, walks,
+        // packages, authority). With this user's fold remembered only the records after
+        // it are read; without it, everything is parsed and folded (signatures cached).
+        view();
+        g.bench_function("view, fold remembered", |b| {
+            b.iter(|| assert_eq!(black_box(view()), 0))
+        });
+        g.bench_function("view, read whole", |b| {
+            b.iter(|| {
+                gander::io::heads::forget_fold(&store);
+                assert_eq!(black_box(view()), n)
+            })
+        });
         g.finish();
     }
 }

@@ -36,7 +36,10 @@ fn busy_org() -> (Org, String) {
     let id = org.request();
     for (who, args) in [
         ("alice", vec!["evidence", "add", "service-b", &junit(&org)]),
-        ("bob", vec!["approve", &id, "--reason", "looked", "--offline"]),
+        (
+            "bob",
+            vec!["approve", &id, "--reason", "looked", "--offline"],
+        ),
     ] {
         let (code, out, err) = org.run(who, &args);
         assert_eq!(code, 0, "{args:?}: {out}{err}");
@@ -53,7 +56,12 @@ fn status(org: &Org) -> String {
 fn a_fold_extended_at_any_record_is_the_fold_of_the_whole_chain() {
     let (org, _) = busy_org();
     let cfg = config(&org, str::to_string);
-    let records: Vec<(usize, _)> = org.records().into_iter().enumerate().map(|(i, r)| (i + 1, r)).collect();
+    let records: Vec<(usize, _)> = org
+        .records()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i + 1, r))
+        .collect();
     assert!(records.len() >= 3);
     let signed = |_: &gander::engine::chain::Record, _: &str| true;
     let mut whole = Folded::default();
@@ -83,10 +91,15 @@ fn a_view_from_the_remembered_fold_is_the_view_of_a_whole_read() {
     let signers = signers.unwrap();
     let mut facts = Facts::from_config(&cfg, chrono::Utc::now());
     let view = store_ctx::open_view(&cfg, &store, Some(&signers), &mut facts).unwrap();
-    assert_eq!(view.read, 1, "only the record since the last status is read");
+    assert_eq!(
+        view.read, 1,
+        "only the record since the last status is read"
+    );
 
     // A whole read, verified and folded from the first record, gives the same view.
-    let lock = store.lock_shared(std::time::Duration::from_secs(5)).unwrap();
+    let lock = store
+        .lock_shared(std::time::Duration::from_secs(5))
+        .unwrap();
     let read = store.read(&lock).unwrap();
     drop(lock);
     let mut whole_facts = Facts::from_config(&cfg, chrono::Utc::now());
@@ -102,19 +115,38 @@ fn a_view_from_the_remembered_fold_is_the_view_of_a_whole_read() {
     // Nothing new: nothing read. Other approval rules (four-eyes off), or another
     // allowed_signers: the fold is not used, everything is read again.
     let mut f = Facts::from_config(&cfg, chrono::Utc::now());
-    assert_eq!(store_ctx::open_view(&cfg, &store, Some(&signers), &mut f).unwrap().read, 0);
+    assert_eq!(
+        store_ctx::open_view(&cfg, &store, Some(&signers), &mut f)
+            .unwrap()
+            .read,
+        0
+    );
     let lax = config(&org, |t| t.replace("four_eyes: true", "four_eyes: false"));
     assert_ne!(
         gander::engine::authority::rules_digest(&lax),
         gander::engine::authority::rules_digest(&cfg)
     );
-    assert_eq!(store_ctx::open_view(&lax, &store, Some(&signers), &mut f).unwrap().read, n);
+    assert_eq!(
+        store_ctx::open_view(&lax, &store, Some(&signers), &mut f)
+            .unwrap()
+            .read,
+        n
+    );
     let text = std::fs::read_to_string(org.path("config/allowed_signers")).unwrap();
     let fewer = gander::engine::identity::AllowedSigners::parse(
-        &text.lines().filter(|l| !l.starts_with("bob ")).map(|l| format!("{l}\n")).collect::<String>(),
+        &text
+            .lines()
+            .filter(|l| !l.starts_with("bob "))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
     );
     assert_ne!(fewer.digest(), signers.digest());
-    assert_eq!(store_ctx::open_view(&cfg, &store, Some(&fewer), &mut f).unwrap().read, n);
+    assert_eq!(
+        store_ctx::open_view(&cfg, &store, Some(&fewer), &mut f)
+            .unwrap()
+            .read,
+        n
+    );
 }
 
 fn fold_file(org: &Org) -> std::path::PathBuf {
@@ -156,7 +188,11 @@ fn a_damaged_fold_is_not_used_and_the_view_is_the_same() {
     let (org, _) = busy_org();
     let before = status(&org);
     let f = fold_file(&org);
-    for junk in [&b"\x00\x01garbage"[..], b"", &std::fs::read(&f).unwrap()[..40]] {
+    for junk in [
+        &b"\x00\x01garbage"[..],
+        b"",
+        &std::fs::read(&f).unwrap()[..40],
+    ] {
         std::fs::write(&f, junk).unwrap();
         assert_eq!(status(&org), before);
     }
@@ -179,4 +215,55 @@ fn a_record_appended_after_the_fold_with_a_borrowed_signature_is_reported() {
     std::fs::write(org.chain(), format!("{text}{}\n", forged.line())).unwrap();
     let after = status(&org);
     assert!(after.contains("signature of `bob`"), "{after}");
+}
+
+#[cfg(unix)]
+fn inode(p: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().ino()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_settled_chain_is_not_read_again_and_any_write_to_it_is_noticed() {
+    let (org, _) = busy_org();
+    // Right after a write the file's times may share a tick with a later edit: the
+    // stamp is not trusted, and each view reads the bytes after the fold (and
+    // remembers the fold again, a new file each time).
+    let first = status(&org);
+    let f = fold_file(&org);
+    let racy = inode(&f);
+    assert_eq!(status(&org), first);
+    assert_ne!(
+        inode(&f),
+        racy,
+        "a racy stamp: the view read the file and folded again"
+    );
+    // Settled: the view is the fold as remembered; nothing is read or written.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(status(&org), first);
+    let settled = inode(&f);
+    assert_eq!(status(&org), first);
+    assert_eq!(
+        inode(&f),
+        settled,
+        "an unchanged chain: nothing read, nothing written"
+    );
+
+    // The same bytes written again: another stamp, so the bytes are read (and match).
+    let good = org.chain_bytes();
+    std::fs::write(org.chain(), &good).unwrap();
+    assert_eq!(status(&org), first);
+    assert_ne!(inode(&f), settled);
+    // One byte changed, same length, after the file settled again: noticed.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    status(&org);
+    let text = String::from_utf8(good).unwrap();
+    std::fs::write(
+        org.chain(),
+        text.replacen("release 1.3.2", "release 1.3.9", 1),
+    )
+    .unwrap();
+    let after = status(&org);
+    assert!(after.contains("was altered"), "{after}");
 }

@@ -131,7 +131,7 @@ fn list(
     };
     let (_, signers) = store_ctx::load_signers(config_dir, config);
     let ledger = Ledger::fold(
-        &store_ctx::records(&read_chain),
+        store_ctx::records(&read_chain),
         &store_ctx::signed_by(signers.as_ref().ok()),
     );
     let newest = ledger.evidence.get(service).cloned().unwrap_or_default();

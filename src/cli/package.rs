@@ -172,7 +172,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                     return EXIT_FAILED;
                 }
             };
-            let st = pkg::fold(&store_ctx::records(&read));
+            let st = pkg::fold(store_ctx::records(&read));
             if json {
                 output::print_json("packages", &st);
                 return EXIT_OK;

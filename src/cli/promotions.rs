@@ -49,7 +49,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
     drop(lock);
     let (_, signers) = store_ctx::load_signers(&located.dir, &config);
     let ledger = Ledger::fold(
-        &store_ctx::records(&read),
+        store_ctx::records(&read),
         &store_ctx::signed_by(signers.as_ref().ok()),
     );
     let open: Vec<&Promotion> = ledger

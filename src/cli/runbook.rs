@@ -195,7 +195,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
                     return EXIT_FAILED;
                 }
             };
-            let walks = walk::fold(&store_ctx::records(&read));
+            let walks = walk::fold(store_ctx::records(&read));
             if json {
                 // Each walk with the step it waits at (null when finished).
                 let list: Vec<serde_json::Value> = walks

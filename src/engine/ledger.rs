@@ -263,6 +263,23 @@ impl Ledger {
         }
     }
 
+    /// What [`Ledger::fill`] needs and nothing more: states, the newest evidence, open
+    /// promotions and the record count (no closed promotion, no evidence history).
+    pub fn summary(&self) -> Ledger {
+        Ledger {
+            promotions: self
+                .promotions
+                .iter()
+                .filter(|p| p.status == PromotionStatus::Open)
+                .cloned()
+                .collect(),
+            states: self.states.clone(),
+            records: self.records,
+            evidence: self.evidence.clone(),
+            evidence_history: Vec::new(),
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&Promotion> {
         self.promotions.iter().find(|p| p.id == id)
     }

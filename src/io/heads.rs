@@ -85,7 +85,10 @@ pub fn remember_read(store: &Store, read: &ChainRead) {
 /// Forget the remembered head (after resetting a store on purpose), and the verified
 /// prefix with it.
 pub fn forget(store: &Store) -> std::io::Result<bool> {
-    for p in [verified_file(store), folded_file(store)].into_iter().flatten() {
+    for p in [verified_file(store), folded_file(store)]
+        .into_iter()
+        .flatten()
+    {
         let _ = std::fs::remove_file(p);
     }
     match file_for(store) {
@@ -161,14 +164,30 @@ pub fn remember_verified(
     }
 }
 
-/// A fold of a verified prefix ([`crate::engine::folded::Folded`]), kept next to it so
-/// that prefix is neither parsed nor folded again. It stands for exactly the chain bytes,
-/// allowed_signers and evidence files `verified` names, and the approval rules whose
-/// digest is `rules` (`engine::authority::rules_digest`).
+/// What a view needs of a chain that has not changed since this user folded it, kept
+/// first in the fold's file so it is read without the rest ([`load_quick`]). It stands
+/// for exactly the chain bytes, allowed_signers and evidence files `verified` names and
+/// the approval rules whose digest is `rules` (`engine::authority::rules_digest`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FoldedAt {
+pub struct Quick {
     pub verified: Verified,
     pub rules: String,
+    /// The chain file when it was folded, if it had settled by then: while the file
+    /// still has this stamp, its bytes are the ones folded.
+    pub stamp: Option<crate::io::store::FileStamp>,
+    /// The ledger's facts alone: states, newest evidence, open promotions, records.
+    pub summary: crate::engine::ledger::Ledger,
+    /// The last record folded, and its line.
+    pub last: Option<(usize, crate::engine::chain::Link)>,
+    /// The line of a torn last record, if the file ended in one.
+    pub torn: Option<usize>,
+}
+
+/// A fold of a verified prefix ([`crate::engine::folded::Folded`]), kept next to it so
+/// that prefix is neither parsed nor folded again.
+#[derive(Debug, Clone)]
+pub struct FoldedAt {
+    pub quick: Quick,
     pub folded: crate::engine::folded::Folded,
 }
 
@@ -180,12 +199,28 @@ fn folded_file(store: &Store) -> Option<PathBuf> {
     )))
 }
 
-/// The fold remembered for this store, if any (one that does not decode is none).
+/// The first part of the remembered fold (one that does not decode is none).
+pub fn load_quick(store: &Store) -> Option<Quick> {
+    let f = std::fs::File::open(folded_file(store)?).ok()?;
+    rmp_serde::from_read::<_, Quick>(std::io::BufReader::new(f))
+        .ok()
+        .filter(|q| q.verified.chain == chain_name(store))
+}
+
+/// The whole remembered fold, if any (one that does not decode is none).
 pub fn load_folded(store: &Store) -> Option<FoldedAt> {
     let bytes = std::fs::read(folded_file(store)?).ok()?;
-    rmp_serde::from_slice::<FoldedAt>(&bytes)
-        .ok()
-        .filter(|f| f.verified.chain == chain_name(store))
+    let mut de = rmp_serde::Deserializer::new(&bytes[..]);
+    let quick = Quick::deserialize(&mut de).ok()?;
+    let folded = crate::engine::folded::Folded::deserialize(&mut de).ok()?;
+    (quick.verified.chain == chain_name(store)).then_some(FoldedAt { quick, folded })
+}
+
+/// Forget the remembered fold alone (the next view reads the chain whole).
+pub fn forget_fold(store: &Store) {
+    if let Some(p) = folded_file(store) {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// Remember a fold (best effort, like the head).
@@ -193,11 +228,15 @@ pub fn remember_folded(store: &Store, mut at: FoldedAt) {
     let Some(path) = folded_file(store) else {
         return;
     };
-    at.verified.chain = chain_name(store);
+    at.quick.verified.chain = chain_name(store);
     if let Some(d) = path.parent() {
         let _ = std::fs::create_dir_all(d);
     }
-    if let Ok(bytes) = rmp_serde::to_vec_named(&at) {
+    if let (Ok(mut bytes), Ok(rest)) = (
+        rmp_serde::to_vec_named(&at.quick),
+        rmp_serde::to_vec_named(&at.folded),
+    ) {
+        bytes.extend_from_slice(&rest);
         let _ = write_atomic(&path, &bytes);
     }
 }

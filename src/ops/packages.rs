@@ -27,7 +27,7 @@ fn append(w: &mut Writer, drafts: Vec<Draft>, said: &mut Said) -> Result<(), Ops
 }
 
 fn stages(w: &Writer) -> Stages {
-    pkg::fold(&w.records())
+    pkg::fold(w.records())
 }
 
 fn facts(w: &Writer, config: &Config) -> Facts {

@@ -332,7 +332,7 @@ impl<'a> Session<'a> {
     }
 
     fn walk(&self, id: &str) -> Option<Walk> {
-        walk::fold(&self.w.records())
+        walk::fold(self.w.records())
             .into_iter()
             .find(|w| w.id == id)
     }

@@ -24,7 +24,8 @@ pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 pub use verify::{
-    Finding, VerifyReport, check_new, files_state, files_unchanged, outside_store, verify, verify_cached, verify_tail,
+    Finding, VerifyReport, check_new, files_state, files_unchanged, outside_store, verify,
+    verify_cached, verify_tail,
 };
 
 use thiserror::Error;
@@ -80,6 +81,51 @@ pub struct ChainRead {
     /// (what is remembered once this read verifies). `None` for a chain not read from
     /// a file.
     pub bytes: Option<(u64, String)>,
+    /// The chain file's identity and times, taken before its bytes were read.
+    pub stamp: Option<FileStamp>,
+}
+
+/// A file's device, inode, length and modification and inode-change times (ns). The
+/// inode change time cannot be set by a file's owner, so a file whose stamp is the
+/// same was not written since, with one exception: filesystems keep times in coarse
+/// ticks, and a write in the same tick as the last one keeps them. A stamp is therefore
+/// trusted only when taken well after the file's last change ([`FileStamp::settled`]),
+/// the rule git uses for "racily clean" index entries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl FileStamp {
+    #[cfg(unix)]
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.size(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+            ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+        })
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(_: &Path) -> Option<FileStamp> {
+        None
+    }
+
+    /// Was the file last changed more than two seconds before now?
+    pub fn settled(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        now - self.ctime_ns.max(self.mtime_ns) > 2_000_000_000
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +188,7 @@ impl Store {
         digest: &str,
         lines: usize,
     ) -> Result<Option<ChainRead>, StoreError> {
-        let Some(all) = self.chain_bytes()? else {
+        let Some((stamp, all)) = self.chain_bytes()? else {
             return Ok(None);
         };
         let n = bytes as usize;
@@ -158,14 +204,16 @@ impl Store {
         hasher.update(&all[n..complete]);
         let mut out = ChainRead {
             bytes: Some((complete as u64, chain::hex(&hasher.finalize()))),
+            stamp,
             ..ChainRead::default()
         };
         parse_lines(&all, n, lines, 0, &mut out);
         Ok(Some(out))
     }
 
-    /// The chain file's bytes (`None`: no chain yet), refusing symbolic links.
-    fn chain_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The chain file's stamp, then its bytes (`None`: no chain yet), refusing
+    /// symbolic links.
+    fn chain_bytes(&self) -> Result<Option<(Option<FileStamp>, Vec<u8>)>, StoreError> {
         let path = self.chain_path();
         // The chain is a regular file in a real directory: a symlink could swap in
         // another history under the same name.
@@ -179,18 +227,22 @@ impl Store {
                 });
             }
         }
+        let stamp = FileStamp::of(&path);
         match std::fs::read(&path) {
-            Ok(b) => Ok(Some(b)),
+            Ok(b) => Ok(Some((stamp, b))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path)(e)),
         }
     }
 
     fn read_with(&self, _lock: &impl Held, remembered: bool) -> Result<ChainRead, StoreError> {
-        let Some(bytes) = self.chain_bytes()? else {
+        let Some((stamp, bytes)) = self.chain_bytes()? else {
             return Ok(ChainRead::default());
         };
-        let mut out = ChainRead::default();
+        let mut out = ChainRead {
+            stamp,
+            ..ChainRead::default()
+        };
         // A prefix this user verified before, unchanged to the byte, needs no second
         // canonical-form check (nor, in verify_cached, hashes, links and signatures).
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -445,7 +497,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 /// Parse the lines of `bytes` from `offset` (after `line_no` lines) into `out`; the
 /// first `trusted_bytes` bytes are a prefix verified before (no canonical-form check).
-fn parse_lines(bytes: &[u8], mut offset: usize, mut line_no: usize, trusted_bytes: usize, out: &mut ChainRead) {
+fn parse_lines(
+    bytes: &[u8],
+    mut offset: usize,
+    mut line_no: usize,
+    trusted_bytes: usize,
+    out: &mut ChainRead,
+) {
     while offset < bytes.len() {
         line_no += 1;
         let end = bytes[offset..].iter().position(|b| *b == b'\n');
@@ -481,7 +539,10 @@ fn parse_lines(bytes: &[u8], mut offset: usize, mut line_no: usize, trusted_byte
                 // Only the canonical form is a record: extra fields, repeated keys
                 // or other spacing would be text no hash or signature covers.
                 if !known && r.line() != text {
-                    return Err("not in the canonical form (`jq -cS` of the record); the line was edited".into());
+                    return Err(
+                        "not in the canonical form (`jq -cS` of the record); the line was edited"
+                            .into(),
+                    );
                 }
                 Ok(r)
             });

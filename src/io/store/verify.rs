@@ -223,10 +223,9 @@ pub fn verify_cached(
     };
     let digest = signers.digest();
     let files = files_state(store);
-    let remembered = crate::io::heads::load_verified(store)
-        .filter(|v| {
-            read.bad_lines.is_empty() && v.signers == digest && files_unchanged(&v.files, &files)
-        });
+    let remembered = crate::io::heads::load_verified(store).filter(|v| {
+        read.bad_lines.is_empty() && v.signers == digest && files_unchanged(&v.files, &files)
+    });
     // The file still starts with the very bytes verified: nothing in them is checked
     // again, only that what follows links to them.
     let trusted = remembered

@@ -20,7 +20,7 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(15);
 mod location;
 mod view;
 pub use location::*;
-pub use view::{View, apply, fold_end, open_view};
+pub use view::{View, apply, fold_end, open_facts, open_view};
 
 pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
     match &config.org.signing.allowed_signers {
@@ -114,8 +114,9 @@ pub fn signed_by_cached<'a>(
     }
 }
 
-pub fn records(read: &ChainRead) -> Vec<Record> {
-    read.records.iter().map(|(_, r)| r.clone()).collect()
+/// The records read, in file order (borrowed: folds need not copy 100,000 of them).
+pub fn records(read: &ChainRead) -> impl Iterator<Item = &Record> + Clone {
+    read.records.iter().map(|(_, r)| r)
 }
 
 /// Records the chain's own records do not justify (`engine::authority::unjustified`),
@@ -133,8 +134,7 @@ fn justify_with(
     read: &ChainRead,
     signed: &dyn Fn(&Record, &str) -> bool,
 ) -> Vec<store::Finding> {
-    let recs = records(read);
-    crate::engine::authority::unjustified(config, &recs, signed)
+    crate::engine::authority::unjustified(config, records(read), signed)
         .into_iter()
         .map(|(seq, message)| store::Finding {
             line: read
@@ -156,12 +156,12 @@ pub fn read_into(
     config: &Config,
     facts: &mut Facts,
     notes: &mut Vec<String>,
-) -> Option<Ledger> {
+) {
     let opened = match open_read(config, config_dir, state) {
         Ok(o) => o,
         Err(e) => {
             notes.push(format!("gander: {e}"));
-            return None;
+            return;
         }
     };
     if let Some(s) = &opened.stale {
@@ -172,10 +172,13 @@ pub fn read_into(
         // No chain yet: empty (and an empty chain is valid), so no evidence on file.
         facts.chain = Known::Known(ledger::chain_facts(0, None, 0));
         Ledger::default().fill(facts);
-        return None;
+        return;
     }
     let (_, signers) = load_signers(config_dir, config);
-    let view = open_view(config, &store, signers.as_ref().ok(), facts).ok()?;
+    if let Err(e) = open_facts(config, &store, signers.as_ref().ok(), facts) {
+        notes.push(format!("gander: {e}"));
+        return;
+    }
     // Whatever the gates on screen need: a chain that does not verify is said.
     if let Known::Known(c) = &facts.chain
         && let Some(p) = &c.problem
@@ -184,7 +187,6 @@ pub fn read_into(
             "warning: the evidence chain does not verify: {p}\n  help: `gander verify` lists every problem; gates that need the chain fail until it is restored"
         ));
     }
-    Some(view.folded.ledger)
 }
 
 /// What a use case that writes to the chain holds: the store, its exclusive lock, the
@@ -424,7 +426,7 @@ impl Writer {
     }
 
     /// The records as held (including what this operation appended).
-    pub fn records(&self) -> Vec<Record> {
+    pub fn records(&self) -> impl Iterator<Item = &Record> + Clone {
         records(&self.read)
     }
 
@@ -439,7 +441,7 @@ impl Writer {
 
     /// Fold the chain (as held) with signatures checked.
     pub fn ledger(&self) -> Ledger {
-        Ledger::fold(&self.records(), &signed_by(Some(&self.signers)))
+        Ledger::fold(self.records(), &signed_by(Some(&self.signers)))
     }
 
     /// `live` facts plus the chain's (states, open requests, evidence, chain validity).

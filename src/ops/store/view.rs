@@ -1,10 +1,11 @@
-//! Reading the chain for a view (`status`, the console): verified, then folded. When
-//! this user folded the chain before and the file still starts with exactly the bytes
-//! that fold covered, only the records after them are read, verified and folded; so a
-//! view of a 100,000-record chain costs about what the records since the last look do,
-//! plus hashing the file. Anything out of the ordinary (a changed byte, a record that
-//! does not link, a bad signature, another allowed_signers, changed evidence files or
-//! approval rules, a head this user saw that the fold does not reach) reads it all.
+//! Reading the chain for a view (`status`, the console): verified, then folded. This
+//! user's last fold is remembered next to the verified prefix. When the chain file has
+//! not changed since (same inode, length and times, taken after it had settled), a
+//! view is that fold and nothing is read. When the file still starts with exactly the
+//! bytes folded, only the records after them are read, verified and folded. Anything
+//! out of the ordinary (a changed byte, a record that does not link, a bad signature,
+//! another allowed_signers, changed evidence files or approval rules, a head this user
+//! saw that the fold does not reach) reads it all, which reports whatever is wrong.
 
 use super::{LOCK_WAIT, signed_by, signed_by_cached};
 use crate::engine::authority::rules_digest;
@@ -14,8 +15,8 @@ use crate::engine::facts::{Facts, Known};
 use crate::engine::folded::Folded;
 use crate::engine::identity::AllowedSigners;
 use crate::engine::ledger;
-use crate::io::heads::{self, FoldedAt, Verified};
-use crate::io::store::{self, ChainRead, SharedLock, Store, StoreError};
+use crate::io::heads::{self, FoldedAt, Quick, Verified};
+use crate::io::store::{self, ChainRead, FileStamp, SharedLock, Store, StoreError};
 
 /// The chain as a view shows it.
 #[derive(Debug, Default)]
@@ -26,6 +27,59 @@ pub struct View {
     /// How many records this read parsed and folded (the rest came from this user's
     /// remembered fold).
     pub read: usize,
+}
+
+/// The chain's facts alone (states, open requests, chain validity) into `facts`, for a
+/// command that shows no history (`status`): from the first part of this user's fold
+/// when the file has not changed since, without reading it.
+pub fn open_facts(
+    config: &Config,
+    store: &Store,
+    signers: Option<&AllowedSigners>,
+    facts: &mut Facts,
+) -> Result<(), StoreError> {
+    let lock = store.lock_shared(LOCK_WAIT)?;
+    let files = store::files_state(store);
+    if let Some(q) =
+        signers.and_then(|s| unchanged(config, store, s, &files, heads::load_quick(store)?))
+    {
+        q.summary.fill(facts);
+        facts.chain = Known::Known(ledger::chain_facts(q.summary.records, None, 0));
+        return Ok(());
+    }
+    drop(lock);
+    open_view(config, store, signers, facts).map(|_| ())
+}
+
+/// The remembered fold's first part, when it stands for the chain as it is now: the
+/// same signers, rules and evidence files, a head this user saw that is its last record,
+/// and (`stamp` set) a chain file with the very stamp it had when folded.
+fn unchanged(
+    config: &Config,
+    store: &Store,
+    signers: &AllowedSigners,
+    files: &str,
+    q: Quick,
+) -> Option<Quick> {
+    let stamp = q.stamp.as_ref()?;
+    let (_, last) = q.last.as_ref()?;
+    let head = heads::load(store)?;
+    let ok = FileStamp::of(&store.chain_path()).as_ref() == Some(stamp)
+        && stands(config, signers, files, &q)
+        && (head.seq, head.hash.as_str()) == (last.seq, last.hash.as_str());
+    ok.then_some(q)
+}
+
+/// The fold was made with these signers, these rules, and evidence files that are all
+/// still as they were.
+fn stands(config: &Config, signers: &AllowedSigners, files: &str, q: &Quick) -> bool {
+    let v = &q.verified;
+    q.last
+        .as_ref()
+        .is_some_and(|(_, l)| l.seq == v.seq && l.hash == v.hash)
+        && v.signers == signers.digest()
+        && q.rules == rules_digest(config)
+        && store::files_unchanged(&v.files, files)
 }
 
 /// Read, verify and fold the chain; put its facts (states, open requests, chain
@@ -58,13 +112,16 @@ pub fn apply(
     let signed = signed_by_cached(signers, read, report.cached);
     let mut folded = Folded::default();
     folded.extend(config, &read.records, &signed);
-    report
-        .problems
-        .extend(folded.unjustified.iter().map(|(line, seq, m)| store::Finding {
-            line: *line,
-            seq: Some(*seq),
-            message: m.clone(),
-        }));
+    report.problems.extend(
+        folded
+            .unjustified
+            .iter()
+            .map(|(line, seq, m)| store::Finding {
+                line: *line,
+                seq: Some(*seq),
+                message: m.clone(),
+            }),
+    );
     report.problems.sort_by_key(|p| p.line);
     let head = heads::check(store, read);
     if let Some(s) = signers
@@ -72,7 +129,7 @@ pub fn apply(
         && head.is_none()
     {
         heads::remember_read(store, read);
-        remember(config, store, s, &store::files_state(store), read.bytes.as_ref(), &folded);
+        remember(config, store, s, &store::files_state(store), read, &folded);
     }
     folded.ledger.fill(facts);
     facts.chain = if signers.is_none() && !read.records.is_empty() {
@@ -101,25 +158,31 @@ fn remember(
     store: &Store,
     signers: &AllowedSigners,
     files: &str,
-    bytes: Option<&(u64, String)>,
+    read: &ChainRead,
     folded: &Folded,
 ) {
-    let (Some((len, digest)), Some((_, last))) = (bytes, &folded.last) else {
+    let (Some((len, digest)), Some((_, last))) = (&read.bytes, &folded.last) else {
         return;
     };
     heads::remember_folded(
         store,
         FoldedAt {
-            verified: Verified {
-                chain: String::new(),
-                seq: last.seq,
-                hash: last.hash.clone(),
-                signers: signers.digest(),
-                files: files.to_string(),
-                bytes: *len,
-                digest: digest.clone(),
+            quick: Quick {
+                verified: Verified {
+                    chain: String::new(),
+                    seq: last.seq,
+                    hash: last.hash.clone(),
+                    signers: signers.digest(),
+                    files: files.to_string(),
+                    bytes: *len,
+                    digest: digest.clone(),
+                },
+                rules: rules_digest(config),
+                stamp: read.stamp.clone().filter(FileStamp::settled),
+                summary: folded.ledger.summary(),
+                last: folded.last.clone(),
+                torn: read.torn.as_ref().map(|t| t.line),
             },
-            rules: rules_digest(config),
             folded: folded.clone(),
         },
     );
@@ -135,19 +198,23 @@ fn from_fold(
     facts: &mut Facts,
 ) -> Option<View> {
     let at = heads::load_folded(store)?;
-    let v = &at.verified;
-    let (line, last) = at.folded.last.clone()?;
-    if last.seq != v.seq
-        || last.hash != v.hash
-        || v.signers != signers.digest()
-        || at.rules != rules_digest(config)
-    {
-        return None;
-    }
+    let q = &at.quick;
+    let (line, last) = q.last.clone()?;
     let files = store::files_state(store);
-    if !store::files_unchanged(&v.files, &files) {
+    if !stands(config, signers, &files, q) {
         return None;
     }
+    // Unchanged since the fold: nothing to read.
+    if let Some(q) = unchanged(config, store, signers, &files, q.clone()) {
+        at.folded.ledger.fill(facts);
+        facts.chain = Known::Known(ledger::chain_facts(at.folded.ledger.records, None, 0));
+        return Some(View {
+            torn: q.torn,
+            read: 0,
+            folded: at.folded,
+        });
+    }
+    let v = &q.verified;
     let tail = store.read_after(lock, v.bytes, &v.digest, line).ok()??;
     if !tail.bad_lines.is_empty() {
         return None;
@@ -185,8 +252,10 @@ fn from_fold(
                 Some(&(*len, digest.clone())),
             );
         }
-        remember(config, store, signers, &files, tail.bytes.as_ref(), &folded);
     }
+    // Remembered again with the file's stamp now (or a torn tail's line), even when
+    // nothing was added: the next view may then read nothing at all.
+    remember(config, store, signers, &files, &tail, &folded);
     folded.ledger.fill(facts);
     facts.chain = Known::Known(ledger::chain_facts(folded.ledger.records, None, 0));
     Some(View {
@@ -198,5 +267,5 @@ fn from_fold(
 
 /// The link a record after the fold must make (for tests and benches).
 pub fn fold_end(store: &Store) -> Option<Link> {
-    heads::load_folded(store).and_then(|f| f.folded.last.map(|(_, l)| l))
+    heads::load_quick(store).and_then(|q| q.last.map(|(_, l)| l))
 }
