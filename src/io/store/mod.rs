@@ -85,6 +85,9 @@ pub struct ChainRead {
     pub stamp: Option<FileStamp>,
 }
 
+/// A file's bytes and the stamp it had before they were read.
+type Stamped = (Option<FileStamp>, Vec<u8>);
+
 /// A file's device, inode, length and modification and inode-change times (ns). The
 /// inode change time cannot be set by a file's owner, so a file whose stamp is the
 /// same was not written since, with one exception: filesystems keep times in coarse
@@ -213,7 +216,7 @@ impl Store {
 
     /// The chain file's stamp, then its bytes (`None`: no chain yet), refusing
     /// symbolic links.
-    fn chain_bytes(&self) -> Result<Option<(Option<FileStamp>, Vec<u8>)>, StoreError> {
+    fn chain_bytes(&self) -> Result<Option<Stamped>, StoreError> {
         let path = self.chain_path();
         // The chain is a regular file in a real directory: a symlink could swap in
         // another history under the same name.
