@@ -365,11 +365,12 @@ pub fn unjustified<'r>(
     Tally::default().extend(config, records, signed_by)
 }
 
-/// What [`unjustified`] remembers of the records it has read: each promotion's request
-/// and signed ballots, and whether it is still open.
+/// What [`unjustified`] remembers of the records it has read: each open promotion's
+/// request and signed ballots, and the IDs of the closed ones.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     promos: std::collections::HashMap<String, Asked>,
+    closed: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -378,7 +379,6 @@ struct Asked {
     to: String,
     requester: String,
     requester_key: Option<String>,
-    open: bool,
     /// (by, key, signed)
     ballots: Vec<(String, Option<String>, bool)>,
 }
@@ -400,12 +400,14 @@ impl Tally {
                 .unwrap_or("")
                 .to_string()
         };
-        let promos = &mut self.promos;
+        let Tally { promos, closed } = self;
         let mut out = Vec::new();
         for r in records {
             match r.evidence.kind.as_str() {
                 kind::REQUEST => {
-                    if promos.contains_key(r.promotion_id.as_str()) {
+                    if promos.contains_key(r.promotion_id.as_str())
+                        || closed.contains(r.promotion_id.as_str())
+                    {
                         out.push((
                             r.seq,
                             format!("a second request with the ID {}", r.promotion_id),
@@ -419,7 +421,6 @@ impl Tally {
                             to: text(r, "target_state"),
                             requester: text(r, "requester"),
                             requester_key: r.signer_key(),
-                            open: true,
                             ballots: Vec::new(),
                         },
                     );
@@ -432,27 +433,27 @@ impl Tally {
                     }
                 }
                 kind::REJECTION | kind::CLOSURE => {
-                    if let Some(p) = promos.get_mut(r.promotion_id.as_str()) {
-                        p.open = false;
+                    if promos.remove(r.promotion_id.as_str()).is_some() {
+                        closed.insert(r.promotion_id.clone());
                     }
                 }
                 kind::TRANSITION | kind::DEMOTION => {
-                    let Some(p) = promos.get_mut(r.promotion_id.as_str()) else {
+                    let Some(p) = promos.remove(r.promotion_id.as_str()) else {
                         out.push((
                             r.seq,
-                            format!(
-                                "changes {}'s state with no request on record ({})",
-                                r.service, r.promotion_id
-                            ),
+                            if closed.contains(r.promotion_id.as_str()) {
+                                format!("completes {}, which was already closed", r.promotion_id)
+                            } else {
+                                format!(
+                                    "changes {}'s state with no request on record ({})",
+                                    r.service, r.promotion_id
+                                )
+                            },
                         ));
                         continue;
                     };
-                    if !p.open {
-                        out.push((
-                            r.seq,
-                            format!("completes {}, which was already closed", r.promotion_id),
-                        ));
-                    } else if p.service != r.service || p.to != text(r, "to") {
+                    closed.insert(r.promotion_id.clone());
+                    if p.service != r.service || p.to != text(r, "to") {
                         out.push((
                             r.seq,
                             format!(
@@ -491,7 +492,6 @@ impl Tally {
                             ));
                         }
                     }
-                    p.open = false;
                 }
                 _ => {}
             }

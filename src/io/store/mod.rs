@@ -104,10 +104,18 @@ pub struct FileStamp {
 }
 
 impl FileStamp {
+    /// The stamp of the file at `path` (not following a symbolic link). Taken from
+    /// the opened file: on NFS, opening revalidates cached attributes (close-to-open
+    /// consistency), where a bare `stat` may answer from a cache a minute old.
     #[cfg(unix)]
     pub fn of(path: &Path) -> Option<FileStamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::symlink_metadata(path).ok()?;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let m = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .and_then(|f| f.metadata())
+            .ok()?;
         Some(FileStamp {
             dev: m.dev(),
             ino: m.ino(),
