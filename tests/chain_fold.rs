@@ -267,3 +267,79 @@ fn a_settled_chain_is_not_read_again_and_any_write_to_it_is_noticed() {
     let after = status(&org);
     assert!(after.contains("was altered"), "{after}");
 }
+
+#[test]
+fn what_the_chain_does_not_justify_is_found_whatever_the_fold_was_split_at() {
+    use gander::engine::chain::{Evidence, Record};
+    let org = Org::new();
+    let cfg = config(&org, str::to_string);
+    let rec = |seq: u64, id: &str, kind: &str, data: serde_json::Value| Record {
+        seq,
+        prev_hash: String::new(),
+        promotion_id: id.into(),
+        timestamp: "2026-12-04T10:00:00Z".into(),
+        service: "service-b".into(),
+        evidence: Evidence {
+            kind: kind.into(),
+            data,
+            signatures: vec![],
+        },
+        hash: String::new(),
+    };
+    let ask = serde_json::json!({"requester": "alice", "target_state": "compliant"});
+    let done = serde_json::json!({"to": "compliant"});
+    let records: Vec<(usize, Record)> = [
+        rec(1, "P1", "request", ask.clone()),
+        rec(2, "P1", "approval", serde_json::json!({"by": "bob"})),
+        rec(3, "P1", "transition", done.clone()),
+        rec(4, "P1", "transition", done.clone()),
+        rec(5, "P1", "request", ask.clone()),
+        rec(6, "P2", "transition", done.clone()),
+        rec(7, "P3", "request", ask.clone()),
+        rec(8, "P3", "approval", serde_json::json!({"by": "alice"})),
+        rec(9, "P3", "transition", done.clone()),
+        rec(10, "P4", "request", ask),
+        rec(
+            11,
+            "P4",
+            "closure",
+            serde_json::json!({"status": "expired"}),
+        ),
+        rec(12, "P4", "transition", done),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, r)| (i + 1, r))
+    .collect();
+    let signed = |r: &Record, who: &str| r.evidence.data["by"] == who;
+    let mut whole = Folded::default();
+    whole.extend(&cfg, &records, &signed);
+    let found: Vec<(u64, &str)> = whole
+        .unjustified
+        .iter()
+        .map(|(_, seq, m)| (*seq, m.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (4, "completes P1, which was already closed"),
+            (5, "a second request with the ID P1"),
+            (
+                6,
+                "changes service-b's state with no request on record (P2)"
+            ),
+            (
+                9,
+                "completes P3 without a signed approval by anyone but its requester alice"
+            ),
+            (12, "completes P4, which was already closed"),
+        ]
+    );
+    for k in 0..=records.len() {
+        let mut f = Folded::default();
+        f.extend(&cfg, &records[..k], &signed);
+        f.extend(&cfg, &records[k..], &signed);
+        assert_eq!(f.unjustified, whole.unjustified, "split after {k}");
+        assert_eq!(f, whole, "split after {k}");
+    }
+}
