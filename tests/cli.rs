@@ -441,3 +441,62 @@ fn the_console_without_a_terminal_says_what_to_use_instead() {
         "{err}"
     );
 }
+
+/// A blast radius of thousands is counted, not listed name by name: `status --json`
+/// names the first 100 by name with the whole count, and the text the first few.
+#[test]
+fn a_wide_blast_radius_is_counted_and_its_first_names_listed() {
+    let home = tmp();
+    let cfg = home.path().join("config");
+    std::fs::create_dir_all(cfg.join("services")).unwrap();
+    std::fs::write(
+        cfg.join("org-config.yaml"),
+        "org: {name: Wide}\nmodes: {sandbox: {}, compliant: {}}\n",
+    )
+    .unwrap();
+    let svc = |name: &str, deps: &str| {
+        std::fs::write(
+            cfg.join("services").join(format!("{name}.yaml")),
+            format!("service:\n  name: {name}\n  spec:\n    api_version: v1\n    compliance_mode: sandbox\n    dependencies:\n      runtime: [{deps}]\n"),
+        )
+        .unwrap();
+    };
+    svc("root", "");
+    // 150 services on root, one more on top of the first of them.
+    for i in 0..150 {
+        svc(&format!("s{i:03}"), "root");
+    }
+    svc("top", "s000");
+    let c = cfg.to_str().unwrap();
+    let (code, out, err) = run(
+        home.path(),
+        &["--config", c, "status", "--json", "--offline"],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let of = |name: &str| {
+        doc["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == name)
+            .unwrap()
+            .clone()
+    };
+    let root = of("root");
+    assert_eq!(root["downstream_total"], 151);
+    let named: Vec<&str> = root["downstream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(named.len(), 100);
+    assert_eq!(named[..3], ["s000", "s001", "s002"]);
+    let top = of("top");
+    assert_eq!(top["upstream"], serde_json::json!(["root", "s000"]));
+    assert_eq!(top["upstream_total"], 2);
+    let (_, text, _) = run(home.path(), &["--config", c, "status", "--offline"]);
+    assert!(text.contains("needed by s000, s001"), "{text}");
+    assert!(text.contains(" and 143 more"), "{text}");
+}

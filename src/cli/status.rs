@@ -197,10 +197,9 @@ pub fn run(config: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> i32 {
         let down = if s.downstream.is_empty() {
             String::new()
         } else {
-            // A person reads this: the first few, then a count (at thousands of
-            // services the full blast radius is in the JSON).
+            // A person reads this: the first few, then a count.
             const NAMED: usize = 8;
-            let more = s.downstream.len().saturating_sub(NAMED);
+            let more = s.downstream_total.saturating_sub(NAMED);
             format!(
                 "; needed by {}{}",
                 s.downstream[..s.downstream.len().min(NAMED)].join(", "),

@@ -179,6 +179,9 @@ pub struct DependencyRef {
     pub state: String,
 }
 
+/// How many names of a service's transitive upstream and downstream `status` lists.
+pub const REACH_NAMED: usize = 100;
+
 /// One service's line in `gander status`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceStatus {
@@ -188,8 +191,14 @@ pub struct ServiceStatus {
     pub version: Option<String>,
     pub owners: Vec<String>,
     pub dependencies: Vec<DependencyRef>,
+    /// Everything it depends on, directly or not: the first [`REACH_NAMED`] by name,
+    /// and how many in all (at thousands of services the whole lists would be millions
+    /// of names; `dependencies` gives the graph whole).
     pub upstream: Vec<String>,
+    pub upstream_total: usize,
+    /// Everything that depends on it (its blast radius), as `upstream`.
     pub downstream: Vec<String>,
+    pub downstream_total: usize,
     /// The next promotion and what holds it; `None` at the top of the state machine.
     pub next: Option<Plan>,
 }
@@ -243,6 +252,17 @@ pub fn status_of(
             .cloned()
             .unwrap_or_else(|| "unknown".to_string())
     };
+    let (up, down) = if reach {
+        (graph.upstream(svc.name()), graph.downstream(svc.name()))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let named = |all: &[&str]| -> Vec<String> {
+        all.iter()
+            .take(REACH_NAMED)
+            .map(|s| s.to_string())
+            .collect()
+    };
     let state = state_of(svc.name());
     let next = sm
         .promotions_from(&state)
@@ -263,24 +283,10 @@ pub fn status_of(
                 state: state_of(d),
             })
             .collect(),
-        upstream: if reach {
-            graph
-                .upstream(svc.name())
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        } else {
-            Vec::new()
-        },
-        downstream: if reach {
-            graph
-                .downstream(svc.name())
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        } else {
-            Vec::new()
-        },
+        upstream: named(&up),
+        upstream_total: up.len(),
+        downstream: named(&down),
+        downstream_total: down.len(),
         next,
     }
 }
