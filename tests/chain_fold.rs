@@ -217,55 +217,54 @@ fn a_record_appended_after_the_fold_with_a_borrowed_signature_is_reported() {
     assert!(after.contains("signature of `bob`"), "{after}");
 }
 
-#[cfg(unix)]
-fn inode(p: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p).unwrap().ino()
-}
-
+/// A write through a shared mapping of the chain can leave its length and times as
+/// they were (the review that found it kept a page dirty across a reader's visit): a
+/// view never takes a file's times as proof that its bytes are the ones folded.
 #[cfg(unix)]
 #[test]
-fn a_settled_chain_is_not_read_again_and_any_write_to_it_is_noticed() {
+fn an_edit_through_a_shared_mapping_is_noticed() {
+    use std::os::fd::AsRawFd;
     let (org, _) = busy_org();
-    // Right after a write the file's times may share a tick with a later edit: the
-    // stamp is not trusted, and each view reads the bytes after the fold (and
-    // remembers the fold again, a new file each time).
-    let first = status(&org);
-    let f = fold_file(&org);
-    let racy = inode(&f);
-    assert_eq!(status(&org), first);
-    assert_ne!(
-        inode(&f),
-        racy,
-        "a racy stamp: the view read the file and folded again"
-    );
-    // Settled: the view is the fold as remembered; nothing is read or written.
+    let clean = status(&org);
+    let text = String::from_utf8(org.chain_bytes()).unwrap();
+    let at = text.find("release 1.3.2").unwrap() + "release 1.3.".len();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(org.chain())
+        .unwrap();
+    let len = text.len();
+    // SAFETY: a shared mapping of a file this test owns, written within its length.
+    let map = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(map, libc::MAP_FAILED);
+    let bytes = map as *mut u8;
+    // Dirty the page with the byte it holds (the file's times move once), let a view
+    // fold the chain, then change the byte through the still-dirty page.
+    // SAFETY: `at` is within the mapping.
+    unsafe { *bytes.add(at) = b'2' };
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert_eq!(status(&org), first);
-    let settled = inode(&f);
-    assert_eq!(status(&org), first);
-    assert_eq!(
-        inode(&f),
-        settled,
-        "an unchanged chain: nothing read, nothing written"
-    );
-
-    // The same bytes written again: another stamp, so the bytes are read (and match).
-    let good = org.chain_bytes();
-    std::fs::write(org.chain(), &good).unwrap();
-    assert_eq!(status(&org), first);
-    assert_ne!(inode(&f), settled);
-    // One byte changed, same length, after the file settled again: noticed.
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    status(&org);
-    let text = String::from_utf8(good).unwrap();
-    std::fs::write(
-        org.chain(),
-        text.replacen("release 1.3.2", "release 1.3.9", 1),
-    )
-    .unwrap();
+    assert_eq!(status(&org), clean);
+    let before = std::fs::metadata(org.chain()).unwrap();
+    unsafe { *bytes.add(at) = b'9' };
+    let after_meta = std::fs::metadata(org.chain()).unwrap();
     let after = status(&org);
-    assert!(after.contains("was altered"), "{after}");
+    // SAFETY: the mapping made above, unmapped once.
+    unsafe { libc::munmap(map, len) };
+    assert!(
+        after.contains("was altered"),
+        "times {:?} -> {:?}: {after}",
+        before.modified().ok(),
+        after_meta.modified().ok()
+    );
 }
 
 #[test]
@@ -341,5 +340,71 @@ fn what_the_chain_does_not_justify_is_found_whatever_the_fold_was_split_at() {
         f.extend(&cfg, &records[k..], &signed);
         assert_eq!(f.unjustified, whole.unjustified, "split after {k}");
         assert_eq!(f, whole, "split after {k}");
+    }
+}
+
+/// Every artifact the chain names is hashed again on every view, wherever it lives: a
+/// package's manifest (outside `audit/services`), an evidence file whose state another
+/// file's name imitates, evidence reached through a symbolic link.
+#[test]
+fn every_artifact_is_checked_again_on_every_view() {
+    let org = Org::with(|cfg| {
+        let p = cfg.join("org-config.yaml");
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        text.push_str("packaging: {stages: [dev, prod], release_criteria: [services_compliant, evidence_chain_valid]}\n");
+        std::fs::write(p, text).unwrap();
+    });
+    let id = org.request();
+    for (who, args) in [
+        ("alice", vec!["evidence", "add", "service-b", &junit(&org)]),
+        (
+            "bob",
+            vec!["approve", &id, "--reason", "looked", "--offline"],
+        ),
+        ("alice", vec!["package", "create", "--version", "1.0.0"]),
+    ] {
+        let (code, out, err) = org.run(who, &args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    }
+    let clean = status(&org);
+    assert!(!clean.contains("does not verify"), "{clean}");
+
+    // A package manifest, one byte added.
+    let manifest = org.path("state/packages/gg-1.0.0/manifest.json");
+    let good = std::fs::read(&manifest).unwrap();
+    let mut bad = good.clone();
+    bad.push(b' ');
+    std::fs::write(&manifest, &bad).unwrap();
+    let after = status(&org);
+    assert!(after.contains("manifest.json changed"), "{after}");
+    std::fs::write(&manifest, &good).unwrap();
+    assert_eq!(status(&org), clean);
+
+    // An evidence file changed, next to a file whose name holds the line a listing of
+    // file states would have shown for it.
+    let services = org.path("state/audit/services");
+    let evidence = gander::io::store::files_under(&services).files[0].clone();
+    let decoy = services.join(format!("x\n{}\t0\ny", evidence.display()));
+    std::fs::create_dir_all(decoy.parent().unwrap()).unwrap();
+    std::fs::write(&decoy, "").unwrap();
+    let good = std::fs::read(&evidence).unwrap();
+    let mut bad = good.clone();
+    let at = bad.iter().position(|b| *b == b'a').unwrap();
+    bad[at] = b'b';
+    std::fs::write(&evidence, &bad).unwrap();
+    let after = status(&org);
+    assert!(after.contains("changed: sha256"), "{after}");
+    std::fs::write(&evidence, &good).unwrap();
+    std::fs::remove_dir_all(services.join("x\n")).unwrap();
+    assert_eq!(status(&org), clean);
+
+    // The evidence directory moved and reached through a symbolic link.
+    #[cfg(unix)]
+    {
+        let moved = org.path("state/audit/services-real");
+        std::fs::rename(&services, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &services).unwrap();
+        let after = status(&org);
+        assert!(after.contains("symbolic link"), "{after}");
     }
 }

@@ -432,10 +432,10 @@ impl Tally {
                         p.ballots.push((by, r.signer_key(), signed));
                     }
                 }
-                kind::REJECTION | kind::CLOSURE => {
-                    if promos.remove(r.promotion_id.as_str()).is_some() {
-                        closed.insert(r.promotion_id.clone());
-                    }
+                kind::REJECTION | kind::CLOSURE
+                    if promos.remove(r.promotion_id.as_str()).is_some() =>
+                {
+                    closed.insert(r.promotion_id.clone());
                 }
                 kind::TRANSITION | kind::DEMOTION => {
                     let Some(p) = promos.remove(r.promotion_id.as_str()) else {

@@ -27,6 +27,8 @@ pub struct Folded {
     pub recent: VecDeque<String>,
     /// The last record folded, and its line in the chain file.
     pub last: Option<(usize, Link)>,
+    /// Every file the records name by digest: hashed again on every view.
+    pub artifacts: Vec<Artifact>,
 }
 
 impl Folded {
@@ -56,10 +58,39 @@ impl Folded {
             }
             self.recent.push_back(summary(r));
         }
+        for (line, r) in records {
+            self.artifacts.extend(artifacts_of(*line, r));
+        }
         if let Some((line, r)) = records.last() {
             self.last = Some((*line, Link::of(r)));
         }
     }
+}
+
+/// A file a record names by path and SHA-256 (`data.artifacts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub line: usize,
+    pub seq: u64,
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The artifacts a record names (entries without both a path and a digest are not).
+pub fn artifacts_of(line: usize, r: &Record) -> Vec<Artifact> {
+    let Some(list) = r.evidence.data.get("artifacts").and_then(|a| a.as_array()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|a| {
+            Some(Artifact {
+                line,
+                seq: r.seq,
+                path: a.get("path")?.as_str()?.to_string(),
+                sha256: a.get("sha256")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// One line for a record: `chain #12 payments approval by bob (PRM-…)`.

@@ -98,8 +98,8 @@ pub fn forget(store: &Store) -> std::io::Result<bool> {
 }
 
 /// A prefix of a chain this user verified completely (every signature against the
-/// allowed_signers whose digest is `signers`, every artifact whose files then had the
-/// state `files`), up to and including the record `(seq, hash)`. Since each record's
+/// allowed_signers whose digest is `signers`), up to and including the record
+/// `(seq, hash)`. Since each record's
 /// hash covers its signatures and the one before it, a chain whose links verify and
 /// whose record `seq` still has `hash` holds that same prefix: its signatures need not
 /// be checked again. Kept next to the head, in the user's own data directory.
@@ -109,7 +109,6 @@ pub struct Verified {
     pub seq: u64,
     pub hash: String,
     pub signers: String,
-    pub files: String,
     /// The chain file's length through that record, and the SHA-256 of those bytes:
     /// when the file still starts with them, the prefix is not even parsed for its
     /// canonical form, hashes or links again (0 and empty: not known).
@@ -141,7 +140,6 @@ pub fn remember_verified(
     seq: u64,
     hash: &str,
     signers: &str,
-    files: &str,
     bytes: Option<&(u64, String)>,
 ) {
     let Some(path) = verified_file(store) else {
@@ -152,7 +150,6 @@ pub fn remember_verified(
         seq,
         hash: hash.to_string(),
         signers: signers.to_string(),
-        files: files.to_string(),
         bytes: bytes.map_or(0, |b| b.0),
         digest: bytes.map(|b| b.1.clone()).unwrap_or_default(),
     };
@@ -166,21 +163,18 @@ pub fn remember_verified(
 
 /// What a view needs of a chain that has not changed since this user folded it, kept
 /// first in the fold's file so it is read without the rest ([`load_quick`]). It stands
-/// for exactly the chain bytes, allowed_signers and evidence files `verified` names and
+/// for exactly the chain bytes and allowed_signers `verified` names and
 /// the approval rules whose digest is `rules` (`engine::authority::rules_digest`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Quick {
     pub verified: Verified,
     pub rules: String,
-    /// The chain file when it was folded, if it had settled by then: while the file
-    /// still has this stamp, its bytes are the ones folded.
-    pub stamp: Option<crate::io::store::FileStamp>,
+    /// Every file the folded records name by digest (hashed again on every view).
+    pub artifacts: Vec<crate::engine::folded::Artifact>,
     /// The ledger's facts alone: states, newest evidence, open promotions, records.
     pub summary: crate::engine::ledger::Ledger,
     /// The last record folded, and its line.
     pub last: Option<(usize, crate::engine::chain::Link)>,
-    /// The line of a torn last record, if the file ended in one.
-    pub torn: Option<usize>,
 }
 
 /// A fold of a verified prefix ([`crate::engine::folded::Folded`]), kept next to it so
@@ -190,6 +184,9 @@ pub struct FoldedAt {
     pub quick: Quick,
     pub folded: crate::engine::folded::Folded,
 }
+
+/// A remembered fold larger than this is not read (a 100,000-record chain's is 13 MB).
+const FOLD_LIMIT: u64 = 512 << 20;
 
 fn folded_file(store: &Store) -> Option<PathBuf> {
     let name = chain_name(store);
@@ -202,6 +199,9 @@ fn folded_file(store: &Store) -> Option<PathBuf> {
 /// The first part of the remembered fold (one that does not decode is none).
 pub fn load_quick(store: &Store) -> Option<Quick> {
     let f = std::fs::File::open(folded_file(store)?).ok()?;
+    if f.metadata().ok()?.len() > FOLD_LIMIT {
+        return None;
+    }
     rmp_serde::from_read::<_, Quick>(std::io::BufReader::new(f))
         .ok()
         .filter(|q| q.verified.chain == chain_name(store))
@@ -209,7 +209,11 @@ pub fn load_quick(store: &Store) -> Option<Quick> {
 
 /// The whole remembered fold, if any (one that does not decode is none).
 pub fn load_folded(store: &Store) -> Option<FoldedAt> {
-    let bytes = std::fs::read(folded_file(store)?).ok()?;
+    let path = folded_file(store)?;
+    if std::fs::metadata(&path).ok()?.len() > FOLD_LIMIT {
+        return None;
+    }
+    let bytes = std::fs::read(&path).ok()?;
     let mut de = rmp_serde::Deserializer::new(&bytes[..]);
     let quick = Quick::deserialize(&mut de).ok()?;
     let folded = crate::engine::folded::Folded::deserialize(&mut de).ok()?;

@@ -24,7 +24,7 @@ pub use lock::{ExclusiveLock, Held, Lock, SharedLock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 pub use verify::{
-    Finding, VerifyReport, check_new, files_state, files_unchanged, outside_store, verify,
+    Finding, VerifyReport, artifact_problem, artifacts_unchanged, check_new, outside_store, verify,
     verify_cached, verify_tail,
 };
 
@@ -81,62 +81,6 @@ pub struct ChainRead {
     /// (what is remembered once this read verifies). `None` for a chain not read from
     /// a file.
     pub bytes: Option<(u64, String)>,
-    /// The chain file's identity and times, taken before its bytes were read.
-    pub stamp: Option<FileStamp>,
-}
-
-/// A file's bytes and the stamp it had before they were read.
-type Stamped = (Option<FileStamp>, Vec<u8>);
-
-/// A file's device, inode, length and modification and inode-change times (ns). The
-/// inode change time cannot be set by a file's owner, so a file whose stamp is the
-/// same was not written since, with one exception: filesystems keep times in coarse
-/// ticks, and a write in the same tick as the last one keeps them. A stamp is therefore
-/// trusted only when taken well after the file's last change ([`FileStamp::settled`]),
-/// the rule git uses for "racily clean" index entries.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FileStamp {
-    pub dev: u64,
-    pub ino: u64,
-    pub len: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
-}
-
-impl FileStamp {
-    /// The stamp of the file at `path` (not following a symbolic link). Taken from
-    /// the opened file: on NFS, opening revalidates cached attributes (close-to-open
-    /// consistency), where a bare `stat` may answer from a cache a minute old.
-    #[cfg(unix)]
-    pub fn of(path: &Path) -> Option<FileStamp> {
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-        let m = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .and_then(|f| f.metadata())
-            .ok()?;
-        Some(FileStamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            len: m.size(),
-            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
-            ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
-        })
-    }
-
-    #[cfg(not(unix))]
-    pub fn of(_: &Path) -> Option<FileStamp> {
-        None
-    }
-
-    /// Was the file last changed more than two seconds before now?
-    pub fn settled(&self) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        now - self.ctime_ns.max(self.mtime_ns) > 2_000_000_000
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +143,7 @@ impl Store {
         digest: &str,
         lines: usize,
     ) -> Result<Option<ChainRead>, StoreError> {
-        let Some((stamp, all)) = self.chain_bytes()? else {
+        let Some(all) = self.chain_bytes()? else {
             return Ok(None);
         };
         let n = bytes as usize;
@@ -215,16 +159,14 @@ impl Store {
         hasher.update(&all[n..complete]);
         let mut out = ChainRead {
             bytes: Some((complete as u64, chain::hex(&hasher.finalize()))),
-            stamp,
             ..ChainRead::default()
         };
         parse_lines(&all, n, lines, 0, &mut out);
         Ok(Some(out))
     }
 
-    /// The chain file's stamp, then its bytes (`None`: no chain yet), refusing
-    /// symbolic links.
-    fn chain_bytes(&self) -> Result<Option<Stamped>, StoreError> {
+    /// The chain file's bytes (`None`: no chain yet), refusing symbolic links.
+    fn chain_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.chain_path();
         // The chain is a regular file in a real directory: a symlink could swap in
         // another history under the same name.
@@ -238,22 +180,18 @@ impl Store {
                 });
             }
         }
-        let stamp = FileStamp::of(&path);
         match std::fs::read(&path) {
-            Ok(b) => Ok(Some((stamp, b))),
+            Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path)(e)),
         }
     }
 
     fn read_with(&self, _lock: &impl Held, remembered: bool) -> Result<ChainRead, StoreError> {
-        let Some((stamp, bytes)) = self.chain_bytes()? else {
+        let Some(bytes) = self.chain_bytes()? else {
             return Ok(ChainRead::default());
         };
-        let mut out = ChainRead {
-            stamp,
-            ..ChainRead::default()
-        };
+        let mut out = ChainRead::default();
         // A prefix this user verified before, unchanged to the byte, needs no second
         // canonical-form check (nor, in verify_cached, hashes, links and signatures).
         let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);

@@ -41,17 +41,32 @@ impl VerifyReport {
     }
 }
 
-/// Signatures and artifacts of some records: (checked, unverified, artifacts, findings).
+/// Signatures and artifacts of some records, the first `cached` of them with their
+/// signatures known good (artifacts only): (checked, unverified, artifacts, findings).
 fn check_records(
     store: &Store,
     records: &[(usize, Record)],
+    cached: usize,
     signers: Option<&AllowedSigners>,
 ) -> (usize, usize, usize, Vec<Finding>) {
     let mut problems = Vec::new();
     let mut checked = 0;
     let mut unverified = 0;
     let mut artifacts = 0;
-    for (line, r) in records {
+    for (i, (line, r)) in records.iter().enumerate() {
+        for a in crate::engine::folded::artifacts_of(*line, r) {
+            artifacts += 1;
+            if let Some(message) = artifact_problem(store, &a.path, &a.sha256) {
+                problems.push(Finding {
+                    line: *line,
+                    seq: Some(r.seq),
+                    message,
+                });
+            }
+        }
+        if i < cached {
+            continue;
+        }
         if r.evidence.signatures.is_empty() {
             unverified += 1;
             problems.push(Finding {
@@ -119,49 +134,33 @@ fn check_records(
                 ),
             });
         }
-        if let Some(list) = r.evidence.data.get("artifacts").and_then(|a| a.as_array()) {
-            for a in list {
-                let (Some(p), Some(want)) = (
-                    a.get("path").and_then(|x| x.as_str()),
-                    a.get("sha256").and_then(|x| x.as_str()),
-                ) else {
-                    continue;
-                };
-                artifacts += 1;
-                if let Some(why) = outside_store(&store.root, p) {
-                    problems.push(Finding {
-                        line: *line,
-                        seq: Some(r.seq),
-                        message: format!("artifact path {p} {why}; not followed"),
-                    });
-                    continue;
-                }
-                let path = store.root.join(p);
-                // Hashed as a stream: a 200 MB scan report costs a buffer, not 200 MB.
-                match sha256_file(&path) {
-                    Ok(got) => {
-                        if got != want {
-                            problems.push(Finding {
-                                line: *line,
-                                seq: Some(r.seq),
-                                message: format!(
-                                    "artifact {p} changed: sha256 {}… recorded, {}… now",
-                                    &want.get(..12).unwrap_or(want),
-                                    &got[..12]
-                                ),
-                            });
-                        }
-                    }
-                    Err(e) => problems.push(Finding {
-                        line: *line,
-                        seq: Some(r.seq),
-                        message: format!("artifact {p}: {e}"),
-                    }),
-                }
-            }
-        }
     }
     (checked, unverified, artifacts, problems)
+}
+
+/// What is wrong with the artifact a record names at `path` with digest `want`, if
+/// anything: a path outside the store (or through a symbolic link), a file missing or
+/// changed.
+pub fn artifact_problem(store: &Store, path: &str, want: &str) -> Option<String> {
+    if let Some(why) = outside_store(&store.root, path) {
+        return Some(format!("artifact path {path} {why}; not followed"));
+    }
+    // Hashed as a stream: a 200 MB scan report costs a buffer, not 200 MB.
+    match sha256_file(&store.root.join(path)) {
+        Ok(got) if got == want => None,
+        Ok(got) => Some(format!(
+            "artifact {path} changed: sha256 {}… recorded, {}… now",
+            want.get(..12).unwrap_or(want),
+            &got[..12]
+        )),
+        Err(e) => Some(format!("artifact {path}: {e}")),
+    }
+}
+
+/// Does every artifact still hash to what its record says?
+pub fn artifacts_unchanged(store: &Store, list: &[crate::engine::folded::Artifact]) -> bool {
+    list.iter()
+        .all(|a| artifact_problem(store, &a.path, &a.sha256).is_none())
 }
 
 /// Verify a chain already read: links, hashes, sequence, every signature against
@@ -170,48 +169,13 @@ pub fn verify(store: &Store, read: &ChainRead, signers: Option<&AllowedSigners>)
     verify_after(store, read, signers, 0, chain::check_links(&read.records))
 }
 
-/// The state of the evidence files, one line each (path, length, modification time,
-/// inode change time and inode): a remembered prefix stands only while every file it
-/// saw is still as it saw it ([`files_unchanged`]).
-pub fn files_state(store: &Store) -> String {
-    use std::fmt::Write;
-    let mut text = String::new();
-    for f in super::files_under(&store.audit.join("services")).files {
-        let Ok(md) = std::fs::symlink_metadata(&f) else {
-            continue;
-        };
-        let mtime = md
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        // The inode change time cannot be set back (`touch -d` restores the mtime
-        // only), so a file rewritten and re-dated still counts as changed.
-        #[cfg(unix)]
-        let changed = {
-            use std::os::unix::fs::MetadataExt;
-            format!("{}.{}\t{}", md.ctime(), md.ctime_nsec(), md.ino())
-        };
-        #[cfg(not(unix))]
-        let changed = String::new();
-        let _ = writeln!(text, "{}\t{}\t{mtime}\t{changed}", f.display(), md.len());
-    }
-    text
-}
-
-/// Is every evidence file in `then` (a [`files_state`]) still as it was in `now`? Files
-/// added since do not matter: no record verified then could name them.
-pub fn files_unchanged(then: &str, now: &str) -> bool {
-    let now: std::collections::HashSet<&str> = now.lines().collect();
-    then.lines().all(|l| now.contains(l))
-}
-
-/// As [`verify`], but the signatures and artifacts of a prefix this user verified
-/// before are not checked again when it provably is the same prefix: every link and
-/// hash of the whole chain still verifies (a record's hash covers its signatures and
-/// the record before it), its record at the remembered seq has the remembered hash,
-/// allowed_signers trusts exactly what it trusted, and the evidence files have not
-/// changed. Anything else is a full verification. A verification that finds nothing
+/// As [`verify`], but the signatures of a prefix this user verified before are not
+/// checked again when it provably is the same prefix: every link and hash of the whole
+/// chain still verifies (a record's hash covers its signatures and the record before
+/// it), its record at the remembered seq has the remembered hash, and allowed_signers
+/// trusts exactly what it trusted. Anything else is a full verification. Artifacts are
+/// hashed again every time: a file's times cannot prove its bytes unchanged (a write
+/// through a shared mapping keeps them). A verification that finds nothing
 /// is remembered for next time. `gander verify` never uses this.
 pub fn verify_cached(
     store: &Store,
@@ -222,10 +186,8 @@ pub fn verify_cached(
         return verify(store, read, None);
     };
     let digest = signers.digest();
-    let files = files_state(store);
-    let remembered = crate::io::heads::load_verified(store).filter(|v| {
-        read.bad_lines.is_empty() && v.signers == digest && files_unchanged(&v.files, &files)
-    });
+    let remembered = crate::io::heads::load_verified(store)
+        .filter(|v| read.bad_lines.is_empty() && v.signers == digest);
     // The file still starts with the very bytes verified: nothing in them is checked
     // again, only that what follows links to them.
     let trusted = remembered
@@ -261,7 +223,6 @@ pub fn verify_cached(
             last.seq,
             &last.hash,
             &digest,
-            &files,
             read.bytes.as_ref(),
         );
     }
@@ -283,8 +244,8 @@ pub fn verify_tail(
     report
 }
 
-/// Verify links and hashes of every record, and the signatures and artifacts of the
-/// records from index `skip` on.
+/// Verify links and hashes of every record, the artifacts of every record, and the
+/// signatures of the records from index `skip` on.
 fn verify_after(
     store: &Store,
     read: &ChainRead,
@@ -313,14 +274,17 @@ fn verify_after(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let todo = &read.records[skip.min(read.records.len())..];
+    let (known, todo) = read.records.split_at(skip.min(read.records.len()));
     let chunk = todo.len().div_ceil(threads).max(1);
     let results: Vec<(usize, usize, usize, Vec<Finding>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = todo
             .chunks(chunk)
-            .map(|part| scope.spawn(move || check_records(store, part, signers)))
+            .map(|part| scope.spawn(move || check_records(store, part, 0, signers)))
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        // The known prefix's artifacts, meanwhile, on this thread.
+        let mut all = vec![check_records(store, known, known.len(), signers)];
+        all.extend(handles.into_iter().filter_map(|h| h.join().ok()));
+        all
     });
     let (mut checked, mut unverified, mut artifacts) = (0, 0, 0);
     for (c, u, a, f) in results {
@@ -394,7 +358,7 @@ pub fn check_new(
     records: &[(usize, Record)],
     signers: Option<&AllowedSigners>,
 ) -> Vec<Finding> {
-    check_records(store, records, signers).3
+    check_records(store, records, 0, signers).3
 }
 
 /// The SHA-256 of a file's content, read in 64 KiB pieces.

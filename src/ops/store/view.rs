@@ -1,11 +1,12 @@
 //! Reading the chain for a view (`status`, the console): verified, then folded. This
-//! user's last fold is remembered next to the verified prefix. When the chain file has
-//! not changed since (same inode, length and times, taken after it had settled), a
-//! view is that fold and nothing is read. When the file still starts with exactly the
-//! bytes folded, only the records after them are read, verified and folded. Anything
-//! out of the ordinary (a changed byte, a record that does not link, a bad signature,
-//! another allowed_signers, changed evidence files or approval rules, a head this user
-//! saw that the fold does not reach) reads it all, which reports whatever is wrong.
+//! user's last fold is remembered next to the verified prefix. While the chain file
+//! still starts with exactly the bytes folded (their SHA-256, computed on every view:
+//! a file's times cannot prove its bytes unchanged), only the records after them are
+//! parsed, verified and folded, and every artifact the records name is hashed again.
+//! Anything out of the ordinary (a changed byte, a record that does not link, a bad
+//! signature, a changed artifact, another allowed_signers or other approval rules, a
+//! head this user saw that the fold does not reach) reads it all, which reports
+//! whatever is wrong.
 
 use super::{LOCK_WAIT, signed_by, signed_by_cached};
 use crate::engine::authority::rules_digest;
@@ -16,7 +17,7 @@ use crate::engine::folded::Folded;
 use crate::engine::identity::AllowedSigners;
 use crate::engine::ledger;
 use crate::io::heads::{self, FoldedAt, Quick, Verified};
-use crate::io::store::{self, ChainRead, FileStamp, SharedLock, Store, StoreError};
+use crate::io::store::{self, ChainRead, SharedLock, Store, StoreError};
 
 /// The chain as a view shows it.
 #[derive(Debug, Default)]
@@ -30,8 +31,8 @@ pub struct View {
 }
 
 /// The chain's facts alone (states, open requests, chain validity) into `facts`, for a
-/// command that shows no history (`status`): from the first part of this user's fold
-/// when the file has not changed since, without reading it.
+/// command that shows no history (`status`): when nothing was added since this user's
+/// fold, from its first part (without decoding the promotions' history).
 pub fn open_facts(
     config: &Config,
     store: &Store,
@@ -39,10 +40,12 @@ pub fn open_facts(
     facts: &mut Facts,
 ) -> Result<(), StoreError> {
     let lock = store.lock_shared(LOCK_WAIT)?;
-    let files = store::files_state(store);
-    if let Some(q) =
-        signers.and_then(|s| unchanged(config, store, s, &files, heads::load_quick(store)?))
-    {
+    let quick = signers.and_then(|s| {
+        let q = heads::load_quick(store)?;
+        let (_, tail) = unchanged(config, store, &lock, s, &q)?;
+        tail.records.is_empty().then_some(q)
+    });
+    if let Some(q) = quick {
         q.summary.fill(facts);
         facts.chain = Known::Known(ledger::chain_facts(q.summary.records, None, 0));
         return Ok(());
@@ -51,35 +54,39 @@ pub fn open_facts(
     open_view(config, store, signers, facts).map(|_| ())
 }
 
-/// The remembered fold's first part, when it stands for the chain as it is now: the
-/// same signers, rules and evidence files, a head this user saw that is its last record,
-/// and (`stamp` set) a chain file with the very stamp it had when folded.
+/// When the fold stands for the chain as it is now (the same signers and rules, the
+/// file still starting with the folded bytes, every artifact unchanged, a head this
+/// user saw that is the fold's last record or one after it): the fold's last record
+/// and what was read after it.
 fn unchanged(
     config: &Config,
     store: &Store,
+    lock: &SharedLock,
     signers: &AllowedSigners,
-    files: &str,
-    q: Quick,
-) -> Option<Quick> {
-    let stamp = q.stamp.as_ref()?;
-    let (_, last) = q.last.as_ref()?;
-    let head = heads::load(store)?;
-    let ok = FileStamp::of(&store.chain_path()).as_ref() == Some(stamp)
-        && stands(config, signers, files, &q)
-        && (head.seq, head.hash.as_str()) == (last.seq, last.hash.as_str());
-    ok.then_some(q)
-}
-
-/// The fold was made with these signers, these rules, and evidence files that are all
-/// still as they were.
-fn stands(config: &Config, signers: &AllowedSigners, files: &str, q: &Quick) -> bool {
+    q: &Quick,
+) -> Option<((usize, Link), ChainRead)> {
     let v = &q.verified;
-    q.last
-        .as_ref()
-        .is_some_and(|(_, l)| l.seq == v.seq && l.hash == v.hash)
-        && v.signers == signers.digest()
-        && q.rules == rules_digest(config)
-        && store::files_unchanged(&v.files, files)
+    let (line, last) = q.last.clone()?;
+    if last.seq != v.seq
+        || last.hash != v.hash
+        || v.signers != signers.digest()
+        || q.rules != rules_digest(config)
+    {
+        return None;
+    }
+    let tail = store.read_after(lock, v.bytes, &v.digest, line).ok()??;
+    if !tail.bad_lines.is_empty() {
+        return None;
+    }
+    let head = heads::load(store)?;
+    let seen = if head.seq == last.seq {
+        head.hash == last.hash
+    } else {
+        tail.records
+            .iter()
+            .any(|(_, r)| r.seq == head.seq && r.hash == head.hash)
+    };
+    (seen && store::artifacts_unchanged(store, &q.artifacts)).then_some(((line, last), tail))
 }
 
 /// Read, verify and fold the chain; put its facts (states, open requests, chain
@@ -129,7 +136,7 @@ pub fn apply(
         && head.is_none()
     {
         heads::remember_read(store, read);
-        remember(config, store, s, &store::files_state(store), read, &folded);
+        remember(config, store, s, read, &folded);
     }
     folded.ledger.fill(facts);
     facts.chain = if signers.is_none() && !read.records.is_empty() {
@@ -157,7 +164,6 @@ fn remember(
     config: &Config,
     store: &Store,
     signers: &AllowedSigners,
-    files: &str,
     read: &ChainRead,
     folded: &Folded,
 ) {
@@ -173,15 +179,13 @@ fn remember(
                     seq: last.seq,
                     hash: last.hash.clone(),
                     signers: signers.digest(),
-                    files: files.to_string(),
                     bytes: *len,
                     digest: digest.clone(),
                 },
                 rules: rules_digest(config),
-                stamp: read.stamp.clone().filter(FileStamp::settled),
                 summary: folded.ledger.summary(),
                 last: folded.last.clone(),
-                torn: read.torn.as_ref().map(|t| t.line),
+                artifacts: folded.artifacts.clone(),
             },
             folded: folded.clone(),
         },
@@ -198,39 +202,7 @@ fn from_fold(
     facts: &mut Facts,
 ) -> Option<View> {
     let at = heads::load_folded(store)?;
-    let q = &at.quick;
-    let (line, last) = q.last.clone()?;
-    let files = store::files_state(store);
-    if !stands(config, signers, &files, q) {
-        return None;
-    }
-    // Unchanged since the fold: nothing to read.
-    if let Some(q) = unchanged(config, store, signers, &files, q.clone()) {
-        at.folded.ledger.fill(facts);
-        facts.chain = Known::Known(ledger::chain_facts(at.folded.ledger.records, None, 0));
-        return Some(View {
-            torn: q.torn,
-            read: 0,
-            folded: at.folded,
-        });
-    }
-    let v = &q.verified;
-    let tail = store.read_after(lock, v.bytes, &v.digest, line).ok()??;
-    if !tail.bad_lines.is_empty() {
-        return None;
-    }
-    // The newest record this user saw must be the fold's last or one after it, as seen.
-    let head = heads::load(store)?;
-    let seen = if head.seq == last.seq {
-        head.hash == last.hash
-    } else {
-        tail.records
-            .iter()
-            .any(|(_, r)| r.seq == head.seq && r.hash == head.hash)
-    };
-    if !seen {
-        return None;
-    }
+    let ((_, last), tail) = unchanged(config, store, lock, signers, &at.quick)?;
     let report = store::verify_tail(store, &tail, signers, &last);
     if !report.ok() {
         return None;
@@ -242,20 +214,15 @@ fn from_fold(
     }
     if let Some((_, r)) = tail.records.last() {
         heads::remember(store, r.seq, &r.hash);
-        if let Some((len, digest)) = &tail.bytes {
-            heads::remember_verified(
-                store,
-                r.seq,
-                &r.hash,
-                &v.signers,
-                &files,
-                Some(&(*len, digest.clone())),
-            );
-        }
+        heads::remember_verified(
+            store,
+            r.seq,
+            &r.hash,
+            &signers.digest(),
+            tail.bytes.as_ref(),
+        );
+        remember(config, store, signers, &tail, &folded);
     }
-    // Remembered again with the file's stamp now (or a torn tail's line), even when
-    // nothing was added: the next view may then read nothing at all.
-    remember(config, store, signers, &files, &tail, &folded);
     folded.ledger.fill(facts);
     facts.chain = Known::Known(ledger::chain_facts(folded.ledger.records, None, 0));
     Some(View {
@@ -265,7 +232,7 @@ fn from_fold(
     })
 }
 
-/// The link a record after the fold must make (for tests and benches).
+/// The last record of this user's remembered fold, if any.
 pub fn fold_end(store: &Store) -> Option<Link> {
     heads::load_quick(store).and_then(|q| q.last.map(|(_, l)| l))
 }
