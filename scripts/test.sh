@@ -23,6 +23,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 2
 fi
 
+# What the tests' gander processes remember (heads, verified prefixes, folds) goes to a
+# directory of this run, not to the user's own data directory.
+GANDER_HEADS_DIR="$(mktemp -d)"
+export GANDER_HEADS_DIR
+trap 'rm -rf "$GANDER_HEADS_DIR"' EXIT
+
 # Unit, integration and property tests, and the benches built and run once each.
 cargo test --all-targets --locked
 cargo test --doc --locked

@@ -44,23 +44,16 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         }
     };
     if args.forget {
-        return match crate::io::heads::forget(&st) {
-            Ok(true) => {
-                crate::out!(
-                    "forgot the head remembered for {}",
-                    st.chain_path().display()
-                );
-                EXIT_OK
-            }
-            Ok(false) => {
-                crate::out!("no head was remembered for {}", st.chain_path().display());
-                EXIT_OK
-            }
-            Err(e) => {
-                crate::err!("gander: {e}");
-                EXIT_FAILED
-            }
-        };
+        let chain = st.chain_path().display().to_string();
+        let mut said = crate::ops::Said::default();
+        match crate::io::heads::forget(&st) {
+            Ok(true) => said
+                .out
+                .push(format!("forgot the head remembered for {chain}")),
+            Ok(false) => said.out.push(format!("no head was remembered for {chain}")),
+            Err(e) => said = said.fail(EXIT_FAILED, e.to_string()),
+        }
+        return super::record::emit(said, args.json);
     }
     let read = match st.lock_shared(LOCK_WAIT).and_then(|l| st.read(&l)) {
         Ok(r) => r,
