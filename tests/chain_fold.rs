@@ -47,9 +47,11 @@ fn busy_org() -> (Org, String) {
     (org, id)
 }
 
+/// `status` as bob sees it, without its first line (which holds the time).
 fn status(org: &Org) -> String {
     let (_, out, err) = org.run("bob", &["status", "--offline"]);
-    format!("{out}{err}")
+    let body = out.split_once('\n').map_or("", |x| x.1);
+    format!("{body}{err}")
 }
 
 #[test]
@@ -407,4 +409,112 @@ fn every_artifact_is_checked_again_on_every_view() {
         let after = status(&org);
         assert!(after.contains("symbolic link"), "{after}");
     }
+}
+
+/// A chain this user saw records of and that is now gone is cut short, not "no chain
+/// yet": every view says so.
+#[test]
+fn a_deleted_chain_is_reported_not_taken_for_a_new_store() {
+    let (org, _) = busy_org();
+    status(&org);
+    std::fs::remove_file(org.chain()).unwrap();
+    let after = status(&org);
+    assert!(
+        after.contains("does not verify") && after.contains("truncated"),
+        "{after}"
+    );
+}
+
+/// Without allowed_signers nothing on the chain can be verified: status says so rather
+/// than showing a chain nobody checked.
+#[test]
+fn a_missing_allowed_signers_is_said() {
+    let (org, _) = busy_org();
+    std::fs::rename(
+        org.path("config/allowed_signers"),
+        org.path("config/allowed_signers.bak"),
+    )
+    .unwrap();
+    let after = status(&org);
+    assert!(after.contains("cannot be verified"), "{after}");
+    assert!(after.contains("allowed_signers"), "{after}");
+}
+
+/// Someone who can write to the store but not run as the user: a FIFO in place of an
+/// artifact or of the chain must not hang every reader (and the lock it holds), and a
+/// sparse gigabyte after the last record is not a harmless torn write.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_huge_tail_is_reported_not_waited_on() {
+    let (org, _) = busy_org();
+    status(&org);
+    let fifo = |p: &std::path::Path| {
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    let services = org.path("state/audit/services");
+    let evidence = gander::io::store::files_under(&services).files[0].clone();
+    let kept = std::fs::read(&evidence).unwrap();
+    std::fs::remove_file(&evidence).unwrap();
+    fifo(&evidence);
+    let after = status(&org);
+    assert!(after.contains("not a regular file"), "{after}");
+    assert_eq!(org.verify().0, 1);
+    std::fs::remove_file(&evidence).unwrap();
+    std::fs::write(&evidence, kept).unwrap();
+
+    let chain = org.chain_bytes();
+    std::fs::remove_file(org.chain()).unwrap();
+    fifo(&org.chain());
+    let after = status(&org);
+    assert!(after.contains("not a regular file"), "{after}");
+    std::fs::remove_file(org.chain()).unwrap();
+    std::fs::write(org.chain(), &chain).unwrap();
+
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(org.chain())
+        .unwrap();
+    f.set_len(chain.len() as u64 + (64 << 20)).unwrap();
+    let after = status(&org);
+    assert!(after.contains("not a torn write"), "{after}");
+}
+
+/// Every kind of evidence survives the fold's round trip (an empty `counts` was left
+/// out when written and then refused when read, so SARIF or k6 evidence turned the fold
+/// off for good).
+#[test]
+fn a_fold_with_every_kind_of_evidence_reads_back_as_written() {
+    use gander::engine::chain::{Evidence, Record};
+    let org = Org::new();
+    let cfg = config(&org, str::to_string);
+    let records: Vec<(usize, Record)> = ["sast", "tests", "coverage", "sbom", "metrics"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                i + 1,
+                Record {
+                    seq: i as u64 + 1,
+                    prev_hash: String::new(),
+                    promotion_id: String::new(),
+                    timestamp: "2026-12-04T10:00:00Z".into(),
+                    service: "service-b".into(),
+                    evidence: Evidence {
+                        kind: "evidence".into(),
+                        data: serde_json::json!({"evidence_kind": k, "passed": true, "summary": "ok", "counts": {}}),
+                        signatures: vec![],
+                    },
+                    hash: String::new(),
+                },
+            )
+        })
+        .collect();
+    let mut f = Folded::default();
+    f.extend(&cfg, &records, &|_, _| true);
+    assert_eq!(f.ledger.evidence["service-b"].len(), records.len());
+    let bytes = rmp_serde::to_vec_named(&f).unwrap();
+    let back: Folded = rmp_serde::from_slice(&bytes).unwrap();
+    assert_eq!(back, f);
 }

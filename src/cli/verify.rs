@@ -146,7 +146,7 @@ pub fn run(config_flag: Option<PathBuf>, state: Option<PathBuf>, args: Args) -> 
         }
         for u in &report.unreferenced {
             crate::out!(
-                "note: {u}: an evidence copy no record references (a crash between copying and recording?); it is not evidence"
+                "note: {u:?}: an evidence copy no record references (a crash between copying and recording?); it is not evidence"
             );
         }
         if report.ok() {

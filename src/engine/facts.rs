@@ -46,7 +46,7 @@ pub struct EvidenceVerdict {
     pub figure: Option<f64>,
     /// Every key figure by name, as recorded (JUnit: tests, passed, failed, errors,
     /// skipped, flaky).
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub counts: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -53,7 +53,7 @@ impl Folded {
             self.unjustified.push((line, seq, why));
         }
         for (_, r) in records.iter().rev().take(RECENT).rev() {
-            if self.recent.len() == RECENT {
+            while self.recent.len() >= RECENT {
                 self.recent.pop_front();
             }
             self.recent.push_back(summary(r));

@@ -188,6 +188,22 @@ pub struct FoldedAt {
 /// A remembered fold larger than this is not read (a 100,000-record chain's is 13 MB).
 const FOLD_LIMIT: u64 = 512 << 20;
 
+/// A fold is taken only from a regular file of this user's that no one else may write
+/// (a heads directory shared by mistake must not let another user decide what this
+/// user's views show), and of a sane size.
+fn own_fold(m: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if m.uid() != me || m.mode() & 0o022 != 0 {
+            return false;
+        }
+    }
+    m.is_file() && m.len() <= FOLD_LIMIT
+}
+
 fn folded_file(store: &Store) -> Option<PathBuf> {
     let name = chain_name(store);
     Some(dir()?.join(format!(
@@ -199,7 +215,7 @@ fn folded_file(store: &Store) -> Option<PathBuf> {
 /// The first part of the remembered fold (one that does not decode is none).
 pub fn load_quick(store: &Store) -> Option<Quick> {
     let f = std::fs::File::open(folded_file(store)?).ok()?;
-    if f.metadata().ok()?.len() > FOLD_LIMIT {
+    if !own_fold(&f.metadata().ok()?) {
         return None;
     }
     rmp_serde::from_read::<_, Quick>(std::io::BufReader::new(f))
@@ -209,11 +225,12 @@ pub fn load_quick(store: &Store) -> Option<Quick> {
 
 /// The whole remembered fold, if any (one that does not decode is none).
 pub fn load_folded(store: &Store) -> Option<FoldedAt> {
-    let path = folded_file(store)?;
-    if std::fs::metadata(&path).ok()?.len() > FOLD_LIMIT {
+    let f = std::fs::File::open(folded_file(store)?).ok()?;
+    if !own_fold(&f.metadata().ok()?) {
         return None;
     }
-    let bytes = std::fs::read(&path).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut { f }, &mut bytes).ok()?;
     let mut de = rmp_serde::Deserializer::new(&bytes[..]);
     let quick = Quick::deserialize(&mut de).ok()?;
     let folded = crate::engine::folded::Folded::deserialize(&mut de).ok()?;

@@ -46,7 +46,7 @@ pub struct Options {
 /// Run the console until the operator quits or a signal arrives; returns the exit code.
 pub fn run(opts: Options) -> i32 {
     match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
     {

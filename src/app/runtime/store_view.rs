@@ -25,7 +25,7 @@ pub fn load_store_view(state: Option<&Path>, config_dir: &Path, config: &Config)
     };
     let stale = opened.stale.clone();
     let store = opened.store;
-    if !store.chain_path().exists() {
+    if !store.chain_path().exists() && crate::io::heads::load(&store).is_none() {
         // No chain yet: an empty chain, which is valid.
         return StoreView {
             chain: Some(Known::Known(ledger::chain_facts(0, None, 0))),

@@ -180,7 +180,11 @@ impl Store {
                 });
             }
         }
-        match std::fs::read(&path) {
+        let read = open_regular(&path).and_then(|mut f| {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut b).map(|_| b)
+        });
+        match read {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path)(e)),
@@ -444,6 +448,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Open a file that must be a regular file: a FIFO or a device put in the place of the
+/// chain or of an artifact would block a reader (and the lock it holds) for good.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NONBLOCK);
+    let f = o.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("is not a regular file"));
+    }
+    Ok(f)
+}
+
+/// A tail without its newline longer than this is not what a crash mid-append leaves
+/// (no record gander writes comes near it): it is reported, not set aside.
+const TORN_LIMIT: usize = 4 << 20;
+
 /// Parse the lines of `bytes` from `offset` (after `line_no` lines) into `out`; the
 /// first `trusted_bytes` bytes are a prefix verified before (no canonical-form check).
 fn parse_lines(
@@ -464,7 +486,16 @@ fn parse_lines(
             let whole = std::str::from_utf8(tail)
                 .ok()
                 .is_some_and(|t| t.contains("}{") || chain::parse_line(t).is_ok());
-            if whole {
+            if tail.len() > TORN_LIMIT {
+                out.bad_lines.push(Problem {
+                    line: line_no,
+                    seq: None,
+                    message: format!(
+                        "{} bytes without a newline: more than any record, so not a torn write (the file was extended)",
+                        tail.len()
+                    ),
+                });
+            } else if whole {
                 out.bad_lines.push(Problem {
                     line: line_no,
                     seq: None,

@@ -168,16 +168,24 @@ pub fn read_into(
         notes.push(format!("warning: {s}"));
     }
     let store = opened.store;
-    if !store.chain_path().exists() {
+    // A chain this user never saw records of, and that is not there: none yet. One
+    // this user saw is read (and found cut short).
+    if !store.chain_path().exists() && crate::io::heads::load(&store).is_none() {
         // No chain yet: empty (and an empty chain is valid), so no evidence on file.
         facts.chain = Known::Known(ledger::chain_facts(0, None, 0));
         Ledger::default().fill(facts);
         return;
     }
-    let (_, signers) = load_signers(config_dir, config);
+    let (path, signers) = load_signers(config_dir, config);
     if let Err(e) = open_facts(config, &store, signers.as_ref().ok(), facts) {
         notes.push(format!("gander: {e}"));
         return;
+    }
+    if let (Known::Unknown(why), Err(e)) = (&facts.chain, &signers) {
+        notes.push(format!(
+            "warning: the evidence chain cannot be verified ({why}): {}: {e}\n  help: gates that need the chain fail until allowed_signers can be read",
+            path.display()
+        ));
     }
     // Whatever the gates on screen need: a chain that does not verify is said.
     if let Known::Known(c) = &facts.chain
