@@ -20,7 +20,7 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(15);
 mod location;
 mod view;
 pub use location::*;
-pub use view::{View, apply, fold_end, open_facts, open_view};
+pub use view::{View, apply, open_facts, open_view};
 
 pub fn signers_path(config_dir: &Path, config: &Config) -> PathBuf {
     match &config.org.signing.allowed_signers {

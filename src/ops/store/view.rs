@@ -231,8 +231,3 @@ fn from_fold(
         folded,
     })
 }
-
-/// The last record of this user's remembered fold, if any.
-pub fn fold_end(store: &Store) -> Option<Link> {
-    heads::load_quick(store).and_then(|q| q.last.map(|(_, l)| l))
-}
