@@ -123,6 +123,26 @@ fn a_view_from_the_remembered_fold_is_the_view_of_a_whole_read() {
             .read,
         0
     );
+    // `status` takes its facts from the same fold, extended by what was added since.
+    let (code, out, err) = org.run("alice", &["evidence", "add", "service-b", &junit(&org)]);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut quick = Facts::from_config(&cfg, chrono::Utc::now());
+    let torn = store_ctx::open_facts(&cfg, &store, Some(&signers), &mut quick).unwrap();
+    assert_eq!(torn, None);
+    let remembered = gander::io::heads::load_quick(&store).unwrap();
+    assert_eq!(
+        remembered.last.unwrap().1.seq as usize,
+        n + 1,
+        "the fold was extended"
+    );
+    assert!(format!("{:?}", quick.chain).contains(&format!("records: {},", n + 1)));
+    let n = n + 1;
+    assert_eq!(
+        store_ctx::open_view(&cfg, &store, Some(&signers), &mut f)
+            .unwrap()
+            .read,
+        0
+    );
     let lax = config(&org, |t| t.replace("four_eyes: true", "four_eyes: false"));
     assert_ne!(
         gander::engine::authority::rules_digest(&lax),
@@ -517,4 +537,19 @@ fn a_fold_with_every_kind_of_evidence_reads_back_as_written() {
     let bytes = rmp_serde::to_vec_named(&f).unwrap();
     let back: Folded = rmp_serde::from_slice(&bytes).unwrap();
     assert_eq!(back, f);
+}
+
+/// A crash mid-append leaves a torn last line: `status` says so (it is not part of the
+/// chain), and the view is otherwise the chain's.
+#[test]
+fn a_torn_last_record_is_noted_by_status() {
+    let (org, _) = busy_org();
+    let clean = status(&org);
+    let mut bytes = org.chain_bytes();
+    bytes.extend_from_slice(br#"{"seq":9,"prev_hash":"#);
+    std::fs::write(org.chain(), &bytes).unwrap();
+    let after = status(&org);
+    assert!(after.contains("torn record at line"), "{after}");
+    assert!(!after.contains("does not verify"), "{after}");
+    assert!(after.starts_with(&clean), "{after}");
 }

@@ -177,9 +177,15 @@ pub fn read_into(
         return;
     }
     let (path, signers) = load_signers(config_dir, config);
-    if let Err(e) = open_facts(config, &store, signers.as_ref().ok(), facts) {
-        notes.push(format!("gander: {e}"));
-        return;
+    match open_facts(config, &store, signers.as_ref().ok(), facts) {
+        Err(e) => {
+            notes.push(format!("gander: {e}"));
+            return;
+        }
+        Ok(Some(line)) => notes.push(format!(
+            "note: the chain ends in a torn record at line {line} (a crash mid-append); it is not part of the chain, and the next write sets it aside"
+        )),
+        Ok(None) => {}
     }
     if let (Known::Unknown(why), Err(e)) = (&facts.chain, &signers) {
         notes.push(format!(

@@ -32,26 +32,33 @@ pub struct View {
 
 /// The chain's facts alone (states, open requests, chain validity) into `facts`, for a
 /// command that shows no history (`status`): when nothing was added since this user's
-/// fold, from its first part (without decoding the promotions' history).
+/// fold, from its first part (without decoding the promotions' history). Returns the
+/// line of a torn last record, if the chain ends in one.
 pub fn open_facts(
     config: &Config,
     store: &Store,
     signers: Option<&AllowedSigners>,
     facts: &mut Facts,
-) -> Result<(), StoreError> {
+) -> Result<Option<usize>, StoreError> {
     let lock = store.lock_shared(LOCK_WAIT)?;
-    let quick = signers.and_then(|s| {
-        let q = heads::load_quick(store)?;
-        let (_, tail) = unchanged(config, store, &lock, s, &q)?;
-        tail.records.is_empty().then_some(q)
-    });
-    if let Some(q) = quick {
-        q.summary.fill(facts);
-        facts.chain = Known::Known(ledger::chain_facts(q.summary.records, None, 0));
-        return Ok(());
+    if let Some(s) = signers
+        && let Some(q) = heads::load_quick(store)
+        && let Some((last, tail)) = unchanged(config, store, &lock, s, &q)
+    {
+        if tail.records.is_empty() {
+            q.summary.fill(facts);
+            facts.chain = Known::Known(ledger::chain_facts(q.summary.records, None, 0));
+            return Ok(tail.torn.map(|t| t.line));
+        }
+        // Records since: the whole fold, extended by what was just read.
+        if let Some(at) = heads::load_folded(store).filter(|at| at.quick.verified == q.verified)
+            && let Some(v) = extend_fold(config, store, s, at, last, tail, facts)
+        {
+            return Ok(v.torn);
+        }
     }
     drop(lock);
-    open_view(config, store, signers, facts).map(|_| ())
+    open_view(config, store, signers, facts).map(|v| v.torn)
 }
 
 /// When the fold stands for the chain as it is now (the same signers and rules, the
@@ -202,7 +209,21 @@ fn from_fold(
     facts: &mut Facts,
 ) -> Option<View> {
     let at = heads::load_folded(store)?;
-    let ((_, last), tail) = unchanged(config, store, lock, signers, &at.quick)?;
+    let (last, tail) = unchanged(config, store, lock, signers, &at.quick)?;
+    extend_fold(config, store, signers, at, last, tail, facts)
+}
+
+/// The fold `at` extended by `tail`, the records read after its `last` one: verified
+/// (links, signatures, artifacts, justification), remembered, and its facts in `facts`.
+fn extend_fold(
+    config: &Config,
+    store: &Store,
+    signers: &AllowedSigners,
+    at: FoldedAt,
+    (_, last): (usize, Link),
+    tail: ChainRead,
+    facts: &mut Facts,
+) -> Option<View> {
     let report = store::verify_tail(store, &tail, signers, &last);
     if !report.ok() {
         return None;
