@@ -1537,6 +1537,21 @@ fn a_narrow_header_keeps_identity_read_only_and_counts() {
     for want in ["as alice", "READ-ONLY", "✓6 !1 ✗0", "✗ 1 ticket"] {
         assert!(header.contains(want), "{want}: {header}");
     }
+    // A chain that does not verify stays on a narrow header (shortened), one that
+    // verifies may make room.
+    m.store.chain = Some(gander::engine::facts::Known::Known(
+        gander::engine::ledger::chain_facts(
+            28,
+            Some("line 5: hash does not match the record's content: the record was altered".into()),
+            0,
+        ),
+    ));
+    for width in [60, 80] {
+        let s = screen(&m, width, 20);
+        let header = s.lines().next().unwrap();
+        assert!(header.contains("chain ✗"), "{width}: {header}");
+        assert!(header.contains("as alice"), "{width}: {header}");
+    }
 }
 
 /// A runbook started by hand for a service it is not written for says so in its dialog;

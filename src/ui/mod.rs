@@ -467,7 +467,8 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
         &|s| s.ends_with(" UTC") && s.len() <= 9,
         &|s| s.starts_with(" gander · "),
         &|s| s == "live" || s == "polling…" || s == "no live data",
-        &|s| s.starts_with("chain ") || s.starts_with("copy "),
+        // A chain that verifies may go; one that does not is shortened, never dropped.
+        &|s| s.starts_with("chain ✓") || s.starts_with("copy ✓"),
     ];
     for drop in drops {
         if fits(&parts) {
@@ -504,14 +505,28 @@ fn by_priority(mut parts: Vec<String>, width: usize) -> String {
         if total <= width {
             break;
         }
+        // A chain that does not verify keeps at least `chain ✗…`.
+        let least = |s: &str| {
+            let broken = (s.starts_with("chain ") || s.starts_with("copy "))
+                && !s.starts_with("chain ✓")
+                && !s.starts_with("copy ✓");
+            if broken {
+                "chain ✗…".chars().count()
+            } else {
+                2
+            }
+        };
         let Some(i) = (0..parts.len())
-            .filter(|&i| !kept(&parts[i]))
+            .filter(|&i| !kept(&parts[i]) && parts[i].chars().count() > least(&parts[i]))
             .max_by_key(|&i| parts[i].chars().count())
         else {
             break;
         };
         let n = parts[i].chars().count();
-        parts[i] = fit(&parts[i], n.saturating_sub(total - width).max(2));
+        parts[i] = fit(
+            &parts[i],
+            n.saturating_sub(total - width).max(least(&parts[i])),
+        );
     }
     parts.join(" │ ")
 }
