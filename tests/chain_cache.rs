@@ -10,23 +10,13 @@ use gander::engine::identity::AllowedSigners;
 use gander::io::store::{Store, verify_cached};
 use std::time::Duration;
 
-fn junit(org: &Org) -> String {
-    let p = org.path("ok.xml");
-    std::fs::write(
-        &p,
-        r#"<testsuite name="t" tests="1"><testcase name="a" classname="c"/></testsuite>"#,
-    )
-    .unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 /// `status` reads (and remembers the verification); every writer then refuses.
 fn refused_after_a_cached_read(org: &Org, id: &str, why: &str) {
     let before = org.chain_bytes();
     let (code, out, err) = org.run("bob", &["approve", id, "--reason", "ok", "--offline"]);
     assert_eq!(code, 1, "{why}: approve was not refused: {out}{err}");
     assert!(err.contains("the chain does not verify"), "{why}: {err}");
-    let (code, out, err) = org.run("bob", &["evidence", "add", "service-b", &junit(org)]);
+    let (code, out, err) = org.run("bob", &["evidence", "add", "service-b", &org.junit()]);
     assert_eq!(code, 1, "{why}: evidence add was not refused: {out}{err}");
     assert_eq!(org.chain_bytes(), before, "{why}: the chain was written");
     assert_eq!(org.verify().0, 1, "{why}: verify passed");
@@ -36,7 +26,7 @@ fn refused_after_a_cached_read(org: &Org, id: &str, why: &str) {
 fn a_second_read_checks_only_new_signatures_and_the_same_prefix_only() {
     let org = Org::new();
     let id = org.request();
-    let (code, _, err) = org.run("alice", &["evidence", "add", "service-b", &junit(&org)]);
+    let (code, _, err) = org.run("alice", &["evidence", "add", "service-b", &org.junit()]);
     assert_eq!(code, 0, "{err}");
     // A read remembers what it verified, in the user's own heads directory.
     org.run("bob", &["status"]);
@@ -198,7 +188,7 @@ fn a_remembered_prefix_does_not_survive_rewritten_history() {
 fn a_remembered_prefix_does_not_survive_an_evidence_file_rewritten_and_redated() {
     let org = Org::new();
     let id = org.request();
-    let (code, _, err) = org.run("alice", &["evidence", "add", "service-b", &junit(&org)]);
+    let (code, _, err) = org.run("alice", &["evidence", "add", "service-b", &org.junit()]);
     assert_eq!(code, 0, "{err}");
     org.run("bob", &["status"]);
     let rec: Record = parse_line(

@@ -13,16 +13,6 @@ use gander::engine::folded::Folded;
 use gander::io::store::Store;
 use gander::ops::store as store_ctx;
 
-fn junit(org: &Org) -> String {
-    let p = org.path("ok.xml");
-    std::fs::write(
-        &p,
-        r#"<testsuite name="t" tests="1"><testcase name="a" classname="c"/></testsuite>"#,
-    )
-    .unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 fn config(org: &Org, edit: impl FnOnce(&str) -> String) -> Config {
     let mut sources = gander::io::config_dir::read_sources(&org.path("config")).unwrap();
     let o = sources.org.as_mut().unwrap();
@@ -35,7 +25,7 @@ fn busy_org() -> (Org, String) {
     let org = Org::new();
     let id = org.request();
     for (who, args) in [
-        ("alice", vec!["evidence", "add", "service-b", &junit(&org)]),
+        ("alice", vec!["evidence", "add", "service-b", &org.junit()]),
         (
             "bob",
             vec!["approve", &id, "--reason", "looked", "--offline"],
@@ -81,7 +71,7 @@ fn a_fold_extended_at_any_record_is_the_fold_of_the_whole_chain() {
 fn a_view_from_the_remembered_fold_is_the_view_of_a_whole_read() {
     let (org, _) = busy_org();
     status(&org); // remembers the fold
-    let (code, out, err) = org.run("alice", &["evidence", "add", "service-b", &junit(&org)]);
+    let (code, out, err) = org.run("alice", &["evidence", "add", "service-b", &org.junit()]);
     assert_eq!(code, 0, "{out}{err}");
     let n = org.records().len();
 
@@ -124,7 +114,7 @@ fn a_view_from_the_remembered_fold_is_the_view_of_a_whole_read() {
         0
     );
     // `status` takes its facts from the same fold, extended by what was added since.
-    let (code, out, err) = org.run("alice", &["evidence", "add", "service-b", &junit(&org)]);
+    let (code, out, err) = org.run("alice", &["evidence", "add", "service-b", &org.junit()]);
     assert_eq!(code, 0, "{out}{err}");
     let mut quick = Facts::from_config(&cfg, chrono::Utc::now());
     let torn = store_ctx::open_facts(&cfg, &store, Some(&signers), &mut quick).unwrap();
@@ -378,7 +368,7 @@ fn every_artifact_is_checked_again_on_every_view() {
     });
     let id = org.request();
     for (who, args) in [
-        ("alice", vec!["evidence", "add", "service-b", &junit(&org)]),
+        ("alice", vec!["evidence", "add", "service-b", &org.junit()]),
         (
             "bob",
             vec!["approve", &id, "--reason", "looked", "--offline"],

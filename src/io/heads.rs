@@ -41,9 +41,14 @@ fn chain_name(store: &Store) -> String {
     std::path::absolute(&p).unwrap_or(p).display().to_string()
 }
 
-fn file_for(store: &Store) -> Option<PathBuf> {
+/// This user's file for `store` with the given ending (`.json`, `.verified.json`, …).
+fn file_ending(store: &Store, ending: &str) -> Option<PathBuf> {
     let name = chain_name(store);
-    Some(dir()?.join(format!("{}.json", &sha256_hex(name.as_bytes())[..16])))
+    Some(dir()?.join(format!("{}{ending}", &sha256_hex(name.as_bytes())[..16])))
+}
+
+fn file_for(store: &Store) -> Option<PathBuf> {
+    file_ending(store, ".json")
 }
 
 /// The head remembered for this store, if any.
@@ -119,11 +124,7 @@ pub struct Verified {
 }
 
 fn verified_file(store: &Store) -> Option<PathBuf> {
-    let name = chain_name(store);
-    Some(dir()?.join(format!(
-        "{}.verified.json",
-        &sha256_hex(name.as_bytes())[..16]
-    )))
+    file_ending(store, ".verified.json")
 }
 
 /// The verified prefix remembered for this store, if any.
@@ -205,11 +206,7 @@ fn own_fold(m: &std::fs::Metadata) -> bool {
 }
 
 fn folded_file(store: &Store) -> Option<PathBuf> {
-    let name = chain_name(store);
-    Some(dir()?.join(format!(
-        "{}.folded.msgpack",
-        &sha256_hex(name.as_bytes())[..16]
-    )))
+    file_ending(store, ".folded.msgpack")
 }
 
 /// The first part of the remembered fold (one that does not decode is none).

@@ -106,6 +106,17 @@ impl Org {
         )
     }
 
+    /// A passing JUnit report in the org's directory, for `evidence add`.
+    pub fn junit(&self) -> String {
+        let p = self.path("ok.xml");
+        std::fs::write(
+            &p,
+            r#"<testsuite name="t" tests="1"><testcase name="a" classname="c"/></testsuite>"#,
+        )
+        .unwrap();
+        p.to_str().unwrap().to_string()
+    }
+
     /// Request service-b -> compliant as alice; returns the promotion ID.
     pub fn request(&self) -> String {
         let (code, out, err) = self.run(
